@@ -1,0 +1,3 @@
+"""Semantic Scout: what breaks if I change X? (import name ``scout``)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""explore layer: see ARCHITECTURE.md."""

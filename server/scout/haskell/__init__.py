@@ -1,0 +1,1 @@
+"""haskell layer: see ARCHITECTURE.md."""

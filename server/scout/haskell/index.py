@@ -1,0 +1,378 @@
+"""The workspace index: every Haskell file's ``FileIndex`` plus cross-file lookups.
+
+Built in parallel (one parser per worker process), cached on disk keyed by file content, and
+updated one file at a time (incremental tree-sitter reparse for files edited in this session).
+One instance per workspace; nothing here is global, so a language server can hold several.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from tree_sitter import Point, Tree
+
+from scout.haskell import parser as ts
+from scout.haskell.discover import SourceText, discover, read_source
+from scout.haskell.extract import EXTRACTOR_VERSION, digest, extract
+from scout.haskell.model import (
+    Definition,
+    DefKind,
+    FileIndex,
+    IndexStats,
+    MatchSite,
+    Reference,
+    SkippedFile,
+)
+
+CACHE_FORMAT = f"scout-index/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
+# Below this many files, process start-up costs more than it saves.
+PARALLEL_THRESHOLD = 64
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "semantic-scout" / "index"
+
+
+def index_source(src: SourceText) -> FileIndex:
+    tree = ts.parser().parse(src.code)
+    fi = extract(src.path, src.code, tree, language=src.language)
+    fi.digest = digest(src.raw)
+    return fi
+
+
+def _index_chunk(root: str, paths: list[str]) -> list[FileIndex | SkippedFile]:
+    out: list[FileIndex | SkippedFile] = []
+    for rel in paths:
+        src = read_source(Path(root), rel)
+        out.append(src if isinstance(src, SkippedFile) else index_source(src))
+    return out
+
+
+@dataclass(slots=True)
+class _CacheEntry:
+    mtime_ns: int
+    size: int
+    index: FileIndex
+
+
+class WorkspaceIndex:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.files: dict[str, FileIndex] = {}
+        self.skipped: dict[str, SkippedFile] = {}
+        self._stat: dict[str, tuple[int, int]] = {}
+        self._trees: dict[str, tuple[bytes, Tree]] = {}  # files edited in this session
+        self._defs: dict[str, list[Definition]] | None = None
+        self._ref_files: dict[str, set[str]] | None = None
+        self._lock = threading.RLock()
+        self.build_seconds = 0.0
+        self.cached_files = 0
+
+    # -- building ----------------------------------------------------------------------
+    @classmethod
+    def build(cls, root: Path, *, cache_dir: Path | None = None, use_cache: bool = True,
+              workers: int | None = None, progress: Progress | None = None) -> WorkspaceIndex:
+        """Index every Haskell file under ``root``; reuse cached results for unchanged files."""
+        if not root.is_dir():
+            raise NotADirectoryError(f"workspace root {root} is not a directory")
+        started = time.perf_counter()
+        index = cls(root)
+        paths = discover(index.root)
+        cache_file = index._cache_file(cache_dir) if use_cache else None
+        cached = _load_cache(cache_file) if cache_file else {}
+        todo: list[str] = []
+        for rel in paths:
+            entry = cached.get(rel)
+            try:
+                st = (index.root / rel).stat()
+            except OSError as exc:
+                index.skipped[rel] = SkippedFile(rel, f"unreadable: {exc.strerror or exc}")
+                continue
+            if entry is not None and entry.mtime_ns == st.st_mtime_ns and entry.size == st.st_size:
+                index.files[rel] = entry.index
+                index._stat[rel] = (st.st_mtime_ns, st.st_size)
+                index.cached_files += 1
+            else:
+                todo.append(rel)
+                index._stat[rel] = (st.st_mtime_ns, st.st_size)
+        for result in _run(index.root, todo, workers, progress, already=len(paths) - len(todo),
+                           total=len(paths)):
+            if isinstance(result, SkippedFile):
+                index.skipped[result.path] = result
+                index._stat.pop(result.path, None)
+            else:
+                index.files[result.path] = result
+        if cache_file and todo:
+            index.save_cache(cache_file)
+        index.build_seconds = time.perf_counter() - started
+        return index
+
+    def _cache_file(self, cache_dir: Path | None) -> Path:
+        key = hashlib.blake2b(str(self.root).encode(), digest_size=8).hexdigest()
+        return (cache_dir or default_cache_dir()) / f"{self.root.name}-{key}.pickle"
+
+    def save_cache(self, cache_file: Path) -> None:
+        """Write the cache atomically (a crash mid-write never leaves a torn file)."""
+        entries = {rel: _CacheEntry(*self._stat[rel], fi) for rel, fi in self.files.items()
+                   if rel in self._stat}
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump((CACHE_FORMAT, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cache_file)
+        except OSError:
+            # A cache that cannot be written only costs speed on the next start.
+            pass
+
+    # -- incremental updates ------------------------------------------------------------
+    def update_file(self, rel: str, text: bytes | None) -> FileIndex | SkippedFile | None:
+        """Re-index one file from new contents (``None``: the file was deleted).
+
+        Files edited in this session keep their tree, so the next edit is an incremental
+        reparse (tree.edit + parse(new, old_tree)) rather than a full parse."""
+        with self._lock:
+            self._forget(rel)
+            if text is None:
+                self._trees.pop(rel, None)
+                return None
+            src = read_source(self.root, rel, raw=text)
+            if isinstance(src, SkippedFile):
+                self.skipped[rel] = src
+                self._trees.pop(rel, None)
+                return src
+            self.skipped.pop(rel, None)
+            old = self._trees.get(rel)
+            parser = ts.parser()
+            if old is not None:
+                old_code, old_tree = old
+                _apply_edit(old_tree, old_code, src.code)
+                tree = parser.parse(src.code, old_tree)
+            else:
+                tree = parser.parse(src.code)
+            self._trees[rel] = (src.code, tree)
+            fi = extract(rel, src.code, tree, language=src.language)
+            fi.digest = digest(src.raw)
+            self.files[rel] = fi
+            self._stat.pop(rel, None)
+            self._remember(fi)
+            return fi
+
+    def refresh_from_disk(self, rel: str) -> FileIndex | SkippedFile | None:
+        path = self.root / rel
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return self.update_file(rel, None)
+        except OSError as exc:
+            self._forget(rel)
+            skipped = SkippedFile(rel, f"unreadable: {exc.strerror or exc}")
+            self.skipped[rel] = skipped
+            return skipped
+        return self.update_file(rel, data)
+
+    def _forget(self, rel: str) -> None:
+        old = self.files.pop(rel, None)
+        if old is None:
+            return
+        if self._defs is not None:
+            for d in old.definitions:
+                lst = self._defs.get(d.name)
+                if lst:
+                    lst[:] = [x for x in lst if x.path != rel]
+        if self._ref_files is not None:
+            for name in old.references.names:
+                paths = self._ref_files.get(name)
+                if paths:
+                    paths.discard(rel)
+
+    def _remember(self, fi: FileIndex) -> None:
+        if self._defs is not None:
+            for d in fi.definitions:
+                self._defs.setdefault(d.name, []).append(d)
+        if self._ref_files is not None:
+            for name in fi.references.names:
+                self._ref_files.setdefault(name, set()).add(fi.path)
+
+    # -- lookups -------------------------------------------------------------------------
+    def _definitions_map(self) -> dict[str, list[Definition]]:
+        with self._lock:
+            if self._defs is None:
+                defs: dict[str, list[Definition]] = {}
+                for fi in self.files.values():
+                    for d in fi.definitions:
+                        defs.setdefault(d.name, []).append(d)
+                self._defs = defs
+            return self._defs
+
+    def _references_map(self) -> dict[str, set[str]]:
+        with self._lock:
+            if self._ref_files is None:
+                ref_files: dict[str, set[str]] = {}
+                for fi in self.files.values():
+                    path = fi.path
+                    for name in fi.references.names:
+                        ref_files.setdefault(name, set()).add(path)
+                self._ref_files = ref_files
+            return self._ref_files
+
+    def definitions(self, name: str, kinds: Iterable[DefKind] | None = None) -> list[Definition]:
+        found = self._definitions_map().get(name, [])
+        if kinds is None:
+            return list(found)
+        wanted = set(kinds)
+        return [d for d in found if d.kind in wanted]
+
+    def all_definitions(self) -> Iterator[Definition]:
+        for fi in self.files.values():
+            yield from fi.definitions
+
+    def files_referencing(self, name: str) -> list[str]:
+        return sorted(self._references_map().get(name, ()))
+
+    def references(self, name: str) -> list[Reference]:
+        out: list[Reference] = []
+        for path in self.files_referencing(name):
+            out.extend(self.files[path].references.lookup(name, path))
+        out.sort(key=lambda r: (r.path, r.line, r.col))
+        return out
+
+    def constructors_of(self, type_name: str) -> tuple[str, ...] | None:
+        for d in self.definitions(type_name, (DefKind.DATA, DefKind.NEWTYPE)):
+            return d.constructors
+        return None
+
+    def type_of_constructor(self, con: str) -> str | None:
+        for d in self.definitions(con, (DefKind.CONSTRUCTOR,)):
+            return d.parent
+        return None
+
+    def match_sites_mentioning(self, constructors: Iterable[str]) -> list[MatchSite]:
+        wanted = frozenset(constructors)
+        paths: set[str] = set()
+        for con in wanted:
+            paths.update(self._references_map().get(con, ()))
+        out = []
+        for path in sorted(paths):
+            out.extend(s for s in self.files[path].match_sites if s.constructors & wanted)
+        return out
+
+    def module_of(self, path: str) -> str:
+        fi = self.files.get(path)
+        return fi.module if fi else ""
+
+    def files_of_module(self, module: str) -> list[str]:
+        return sorted(p for p, fi in self.files.items() if fi.module == module)
+
+    def source_lines(self, path: str) -> list[str]:
+        """The file's current text as lines (from the session's edited text when there is one)."""
+        held = self._trees.get(path)
+        if held is not None:
+            data = held[0]
+        else:
+            try:
+                data = (self.root / path).read_bytes()
+            except OSError:
+                return []
+        return data.decode("utf-8", "replace").splitlines()
+
+    def stats(self) -> IndexStats:
+        files = list(self.files.values())
+        return IndexStats(
+            files=len(files),
+            lines=sum(f.lines for f in files),
+            definitions=sum(len(f.definitions) for f in files),
+            references=sum(len(f.references) for f in files),
+            match_sites=sum(len(f.match_sites) for f in files),
+            files_with_errors=tuple(sorted(f.path for f in files if f.problems)),
+            skipped=tuple(sorted(self.skipped.values(), key=lambda s: s.path)),
+            seconds=self.build_seconds,
+            cached_files=self.cached_files,
+        )
+
+
+def _load_cache(cache_file: Path) -> dict[str, _CacheEntry]:
+    try:
+        with cache_file.open("rb") as fh:
+            fmt, entries = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
+            ImportError):
+        return {}  # missing, torn or from another version: rebuild
+    return entries if fmt == CACHE_FORMAT else {}
+
+
+def _run(root: Path, todo: list[str], workers: int | None, progress: Progress | None, *,
+         already: int, total: int) -> Iterator[FileIndex | SkippedFile]:
+    done = already
+    if progress:
+        progress(done, total)
+    if not todo:
+        return
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if n_workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
+        for rel in todo:
+            yield from _index_chunk(str(root), [rel])
+            done += 1
+            if progress:
+                progress(done, total)
+        return
+    # Interleave big and small files so chunks cost about the same.
+    sized = sorted(todo, key=lambda rel: -_size(root / rel))
+    n_chunks = n_workers * 8
+    chunks = [sized[i::n_chunks] for i in range(n_chunks)]
+    with ProcessPoolExecutor(max_workers=n_workers) as pool:
+        futures = [pool.submit(_index_chunk, str(root), chunk) for chunk in chunks if chunk]
+        for fut in futures:
+            results = fut.result()
+            yield from results
+            done += len(results)
+            if progress:
+                progress(done, total)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _point(data: bytes, offset: int) -> Point:
+    row = data.count(b"\n", 0, offset)
+    col = offset - (data.rfind(b"\n", 0, offset) + 1)
+    return Point(row, col)
+
+
+def _apply_edit(tree: Tree, old: bytes, new: bytes) -> None:
+    """Describe old -> new to tree-sitter as one edit (common prefix and suffix kept)."""
+    limit = min(len(old), len(new))
+    start = 0
+    # compare in blocks first: edits are usually small and files large
+    block = 4096
+    while start + block <= limit and old[start:start + block] == new[start:start + block]:
+        start += block
+    while start < limit and old[start] == new[start]:
+        start += 1
+    old_end, new_end = len(old), len(new)
+    while (min(old_end, new_end) - block >= start
+           and old[old_end - block:old_end] == new[new_end - block:new_end]):
+        old_end -= block
+        new_end -= block
+    while old_end > start and new_end > start and old[old_end - 1] == new[new_end - 1]:
+        old_end -= 1
+        new_end -= 1
+    tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
+              start_point=_point(old, start), old_end_point=_point(old, old_end),
+              new_end_point=_point(new, new_end))

@@ -1,0 +1,292 @@
+"""Typed results of indexing: what one Haskell file defines, references and pattern-matches.
+
+Everything here is plain data (picklable, no tree-sitter objects) so the index can be built in
+worker processes and cached on disk. Lines are 1-based, columns 0-based (byte offsets in the line).
+Paths are workspace-relative POSIX paths.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+
+
+class DefKind(StrEnum):
+    MODULE = "module"
+    DATA = "data"
+    NEWTYPE = "newtype"
+    CONSTRUCTOR = "constructor"
+    FIELD = "field"
+    TYPE_SYNONYM = "type_synonym"
+    TYPE_FAMILY = "type_family"
+    DATA_FAMILY = "data_family"
+    TYPE_INSTANCE = "type_instance"
+    CLASS = "class"
+    METHOD = "method"
+    INSTANCE = "instance"
+    DERIVED_INSTANCE = "derived_instance"
+    FUNCTION = "function"
+    PATTERN_SYNONYM = "pattern_synonym"
+
+
+TYPE_LIKE = frozenset({DefKind.DATA, DefKind.NEWTYPE, DefKind.TYPE_SYNONYM, DefKind.TYPE_FAMILY,
+                       DefKind.DATA_FAMILY, DefKind.CLASS})
+
+
+@dataclass(slots=True)
+class Definition:
+    """A named thing a file defines.
+
+    ``parent`` links a constructor to its type, a field to its constructor, a method to its class,
+    an instance to its class. ``signature`` is the text shown as hover (declaration head or type
+    signature). The tuple fields are only filled for the kinds they make sense for.
+    """
+
+    name: str
+    kind: DefKind
+    module: str
+    path: str
+    span: Span
+    name_span: Span
+    parent: str | None = None
+    signature: str | None = None
+    constructors: tuple[str, ...] = ()  # DATA / NEWTYPE: constructor names in order
+    fields: tuple[str, ...] = ()  # CONSTRUCTOR: record field names in order
+    arity: int | None = None  # CONSTRUCTOR: number of fields; FUNCTION: patterns in first clause
+    methods: tuple[str, ...] = ()  # CLASS: declared methods
+    defaults: tuple[str, ...] = ()  # CLASS: methods with a default implementation
+    superclasses: tuple[str, ...] = ()  # CLASS
+    instance_types: tuple[str, ...] = ()  # INSTANCE / DERIVED_INSTANCE / TYPE_INSTANCE: head types
+    implemented: tuple[str, ...] = ()  # INSTANCE: methods it defines
+    mentions: tuple[str, ...] = ()  # type/class names in its signature or fields
+    deriving_strategy: str | None = None  # DERIVED_INSTANCE: stock/newtype/anyclass/via
+    standalone: bool = False  # DERIVED_INSTANCE: `deriving instance ...`
+    clauses: int = 0  # FUNCTION: number of clauses in the group
+
+
+class Role(IntEnum):
+    """How a name is used at a reference site."""
+
+    EXPRESSION = 0
+    PATTERN = 1
+    TYPE = 2
+    IMPORT = 3
+    EXPORT = 4
+    INSTANCE_HEAD = 5
+    DERIVING = 6
+    RECORD_CONSTRUCT = 7  # constructor or field inside `C { f = e }`
+    RECORD_UPDATE = 8  # field inside `r { f = e }`
+    RECORD_PATTERN = 9  # field inside a pattern `C { f = p }`
+    CONTEXT = 10  # class in a constraint context `(C a) =>`
+    SIGNATURE = 11  # name in a type signature's type (refined TYPE)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    name: str
+    qualifier: str | None  # module alias used, e.g. "M" for M.size
+    path: str
+    line: int
+    col: int
+    role: Role
+    enclosing: str | None  # name of the top-level declaration the use sits in
+
+
+class PatKind(IntEnum):
+    WILD = 0  # `_`, a variable, or anything that matches everything (irrefutable)
+    CON = 1  # constructor application, tuples, lists, unit
+    LIT = 2  # literal: never covers its type
+    OPAQUE = 3  # view patterns, n+k, splices: treated as matching an unknown subset
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A pattern reduced to what exhaustiveness needs.
+
+    Tuples are constructor ``(,)``/``(,,)``…, lists use ``[]`` and ``:``, unit is ``()``.
+    A record pattern ``C {f = p}`` has ``fields`` set (named sub-patterns; missing fields match
+    anything) and ``args`` empty. ``binder`` keeps the variable name of a WILD (for reasoning).
+    """
+
+    kind: PatKind
+    name: str | None = None
+    args: tuple[Pattern, ...] = ()
+    fields: tuple[tuple[str, Pattern], ...] | None = None
+    binder: str | None = None
+
+
+WILDCARD = Pattern(PatKind.WILD)
+
+
+class MatchKind(StrEnum):
+    CASE = "case"
+    LAMBDA_CASE = "lambda_case"
+    FUNCTION = "function"  # a clause group of one function (top-level, where, let, instance)
+    LAMBDA = "lambda"
+    PATTERN_BINDING = "pattern_binding"  # `let (A x) = …` / `where Just y = …`
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    patterns: tuple[Pattern, ...]
+    guarded: bool  # has guards other than `otherwise`/`True`: the row may fall through
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSite:
+    kind: MatchKind
+    path: str
+    span: Span  # GHC reports case at `case`, a function group at its first clause
+    enclosing: str | None  # top-level declaration containing it
+    name: str | None  # function name for FUNCTION groups
+    rows: tuple[MatchRow, ...]
+    scrutinee: str | None = None  # text of the scrutinee for CASE
+
+    @property
+    def constructors(self) -> frozenset[str]:
+        """Every constructor named anywhere in the rows (any column, any depth)."""
+        found: set[str] = set()
+        stack = [p for row in self.rows for p in row.patterns]
+        while stack:
+            p = stack.pop()
+            if p.kind is PatKind.CON and p.name:
+                found.add(p.name)
+            stack.extend(p.args)
+            if p.fields:
+                stack.extend(sub for _, sub in p.fields)
+        return frozenset(found)
+
+    @property
+    def has_catch_all(self) -> bool:
+        """A row whose patterns are all wildcards/variables and unguarded."""
+        return any(not r.guarded and all(p.kind is PatKind.WILD for p in r.patterns)
+                   for r in self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    module: str
+    qualified: bool
+    alias: str | None
+    names: tuple[str, ...] | None  # None: everything; with ``hiding``: names hidden
+    hiding: bool
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    name: str  # a name, or "module X" for a module re-export
+    qualifier: str | None
+    with_children: bool  # T(..) or T(A, B)
+    children: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParseProblem:
+    line: int
+    col: int
+    message: str  # "syntax error near …" / "missing …"
+
+
+class RefsTable:
+    """References of one file, stored compactly: building millions of small objects is the
+    cost that dominates indexing, so rows live in an ``array`` and become ``Reference`` objects
+    only when a query asks for a name.
+
+    Row layout (5 ints): name id, qualifier id (-1: none), line, col, role, enclosing id (-1).
+    """
+
+    __slots__ = ("names", "data", "_by_name")
+    WIDTH = 6
+
+    def __init__(self, names: list[str] | None = None, data: array | None = None) -> None:
+        self.names: list[str] = names if names is not None else []
+        self.data: array = data if data is not None else array("i")
+        self._by_name: dict[str, list[int]] | None = None
+
+    def __getstate__(self) -> tuple[list[str], bytes]:
+        return (self.names, self.data.tobytes())
+
+    def __setstate__(self, state: tuple[list[str], bytes]) -> None:
+        self.names = state[0]
+        self.data = array("i")
+        self.data.frombytes(state[1])
+        self._by_name = None
+
+    def __len__(self) -> int:
+        return len(self.data) // self.WIDTH
+
+    def name_set(self) -> set[str]:
+        return set(self.names)
+
+    def _index(self) -> dict[str, list[int]]:
+        if self._by_name is None:
+            by: dict[str, list[int]] = {}
+            d, w = self.data, self.WIDTH
+            names = self.names
+            for row in range(0, len(d), w):
+                by.setdefault(names[d[row]], []).append(row)
+            self._by_name = by
+        return self._by_name
+
+    def lookup(self, name: str, path: str) -> list[Reference]:
+        rows = self._index().get(name)
+        if not rows:
+            return []
+        d, names = self.data, self.names
+        out = []
+        for r in rows:
+            q, enc = d[r + 1], d[r + 5]
+            out.append(Reference(name, names[q] if q >= 0 else None, path, d[r + 2], d[r + 3],
+                                 Role(d[r + 4]), names[enc] if enc >= 0 else None))
+        return out
+
+    def all(self, path: str) -> list[Reference]:
+        return [ref for name in self._index() for ref in self.lookup(name, path)]
+
+
+@dataclass(slots=True)
+class FileIndex:
+    """Everything the index knows about one file."""
+
+    path: str
+    module: str
+    digest: str  # blake2b of the raw bytes: cache key
+    lines: int
+    definitions: list[Definition] = field(default_factory=list)
+    references: RefsTable = field(default_factory=RefsTable)
+    match_sites: list[MatchSite] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    exports: list[Export] | None = None  # None: no export list (everything exported)
+    problems: list[ParseProblem] = field(default_factory=list)
+    language: str = "haskell"  # "haskell" or "literate"
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    path: str
+    reason: str  # "binary", "not UTF-8", "larger than N bytes", "unreadable: …"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    files: int
+    lines: int
+    definitions: int
+    references: int
+    match_sites: int
+    files_with_errors: tuple[str, ...]
+    skipped: tuple[SkippedFile, ...]
+    seconds: float
+    cached_files: int = 0

@@ -1,0 +1,1 @@
+"""oracle layer: see ARCHITECTURE.md."""

@@ -1,0 +1,1 @@
+"""scoring layer: see ARCHITECTURE.md."""

@@ -1,0 +1,257 @@
+"""The database schema, its version (``PRAGMA user_version``) and the migrations between versions.
+
+Version 1 is the first released layout: queries carried their workspace and comma-separated
+tags directly, rubrics lacked the cache-token, task and fallback columns, and there were no
+codebases or batch jobs. Rubrics are rows, one per answer (scorer x node), never
+overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 (current) adds codebases (so one database spans many
+workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs.
+Migrations run inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening an old
+database at once migrate it exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import PurePosixPath
+
+SCHEMA_VERSION = 2
+
+# Kept verbatim: the migration test builds a version-1 database from it.
+SCHEMA_V1 = """
+CREATE TABLE queries (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,
+    target TEXT NOT NULL,
+    change TEXT NOT NULL,
+    tags TEXT NOT NULL,              -- comma-separated
+    budget INTEGER NOT NULL,
+    workspace TEXT NOT NULL,
+    git_commit TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE nodes (
+    id INTEGER PRIMARY KEY,
+    query_id INTEGER NOT NULL REFERENCES queries(id),
+    position INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    hover TEXT NOT NULL,
+    snippet TEXT NOT NULL,
+    edge TEXT NOT NULL,
+    facts TEXT NOT NULL
+);
+CREATE TABLE rubrics (
+    id INTEGER PRIMARY KEY,
+    node_id INTEGER NOT NULL REFERENCES nodes(id),
+    scorer TEXT NOT NULL,
+    label_source TEXT NOT NULL,
+    model TEXT,
+    model_digest TEXT,
+    task_version TEXT,
+    prompt_hash TEXT,
+    relevance INTEGER,
+    risk INTEGER,
+    confidence INTEGER,
+    reasoning TEXT,
+    latency_ms REAL,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cost_usd REAL,
+    error TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE recordings (
+    id INTEGER PRIMARY KEY,
+    rubric_id INTEGER NOT NULL REFERENCES rubrics(id),
+    position INTEGER NOT NULL,
+    backend TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    request TEXT NOT NULL,
+    response TEXT,
+    status INTEGER,
+    error TEXT,
+    started_at TEXT NOT NULL,
+    seconds REAL NOT NULL
+);
+CREATE INDEX nodes_query ON nodes(query_id);
+CREATE INDEX rubrics_node ON rubrics(node_id);
+CREATE INDEX recordings_rubric ON recordings(rubric_id);
+"""
+
+SCHEMA_V2 = """
+CREATE TABLE codebases (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,              -- directory name of the root: held-out splits use it
+    root TEXT NOT NULL UNIQUE,
+    git_remote TEXT,
+    git_commit TEXT,                 -- last commit seen
+    created_at TEXT NOT NULL
+);
+CREATE TABLE queries (
+    id INTEGER PRIMARY KEY,
+    codebase_id INTEGER NOT NULL REFERENCES codebases(id),
+    text TEXT NOT NULL,
+    target TEXT NOT NULL,
+    target_module TEXT,
+    target_kind TEXT,
+    target_path TEXT,
+    target_line INTEGER,
+    change TEXT NOT NULL,
+    subject TEXT,
+    tags TEXT NOT NULL,              -- JSON array of Tag values
+    budget INTEGER NOT NULL,
+    workspace TEXT NOT NULL,
+    git_commit TEXT,
+    files_indexed INTEGER,
+    files_with_errors INTEGER,
+    nodes_found INTEGER,
+    nodes_kept INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE nodes (
+    id INTEGER PRIMARY KEY,
+    query_id INTEGER NOT NULL REFERENCES queries(id),
+    position INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    col INTEGER NOT NULL DEFAULT 0,
+    end_line INTEGER,
+    enclosing TEXT,
+    hover TEXT NOT NULL,
+    snippet TEXT NOT NULL,
+    edge TEXT NOT NULL,
+    facts TEXT NOT NULL              -- JSON of SiteFacts
+);
+CREATE TABLE rubrics (
+    id INTEGER PRIMARY KEY,
+    node_id INTEGER NOT NULL REFERENCES nodes(id),
+    scorer TEXT NOT NULL,
+    label_source TEXT NOT NULL,
+    task TEXT NOT NULL DEFAULT 'score_node',
+    task_version TEXT,
+    model TEXT,
+    model_digest TEXT,
+    prompt_hash TEXT,
+    relevance INTEGER,
+    risk INTEGER,
+    confidence INTEGER,
+    reasoning TEXT,
+    latency_ms REAL,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cache_read_tokens INTEGER,
+    cache_write_tokens INTEGER,
+    cost_usd REAL,
+    error TEXT,
+    fallback_reason TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE recordings (
+    id INTEGER PRIMARY KEY,
+    rubric_id INTEGER NOT NULL REFERENCES rubrics(id),
+    position INTEGER NOT NULL,
+    backend TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    request TEXT NOT NULL,           -- JSON, secrets removed
+    response TEXT,                   -- JSON (a text body is stored as a JSON string)
+    status INTEGER,
+    error TEXT,
+    started_at TEXT NOT NULL,
+    seconds REAL NOT NULL
+);
+CREATE TABLE batch_jobs (
+    id INTEGER PRIMARY KEY,
+    batch_id TEXT NOT NULL UNIQUE,
+    backend TEXT NOT NULL,
+    model TEXT,
+    task TEXT NOT NULL,
+    label_source TEXT NOT NULL,
+    status TEXT NOT NULL,
+    node_ids TEXT NOT NULL,          -- JSON array of nodes.id
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX queries_codebase ON queries(codebase_id);
+CREATE INDEX nodes_query ON nodes(query_id);
+CREATE INDEX rubrics_node ON rubrics(node_id);
+CREATE INDEX rubrics_label ON rubrics(label_source, node_id);
+CREATE INDEX recordings_rubric ON recordings(rubric_id);
+"""
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    run_script(conn, """
+        CREATE TABLE codebases (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            root TEXT NOT NULL UNIQUE,
+            git_remote TEXT,
+            git_commit TEXT,
+            created_at TEXT NOT NULL
+        );
+        ALTER TABLE queries ADD COLUMN codebase_id INTEGER REFERENCES codebases(id);
+        ALTER TABLE queries ADD COLUMN target_module TEXT;
+        ALTER TABLE queries ADD COLUMN target_kind TEXT;
+        ALTER TABLE queries ADD COLUMN target_path TEXT;
+        ALTER TABLE queries ADD COLUMN target_line INTEGER;
+        ALTER TABLE queries ADD COLUMN subject TEXT;
+        ALTER TABLE queries ADD COLUMN files_indexed INTEGER;
+        ALTER TABLE queries ADD COLUMN files_with_errors INTEGER;
+        ALTER TABLE queries ADD COLUMN nodes_found INTEGER;
+        ALTER TABLE queries ADD COLUMN nodes_kept INTEGER;
+        ALTER TABLE nodes ADD COLUMN col INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE nodes ADD COLUMN end_line INTEGER;
+        ALTER TABLE nodes ADD COLUMN enclosing TEXT;
+        ALTER TABLE rubrics ADD COLUMN task TEXT NOT NULL DEFAULT 'score_node';
+        ALTER TABLE rubrics ADD COLUMN cache_read_tokens INTEGER;
+        ALTER TABLE rubrics ADD COLUMN cache_write_tokens INTEGER;
+        ALTER TABLE rubrics ADD COLUMN fallback_reason TEXT;
+        CREATE TABLE batch_jobs (
+            id INTEGER PRIMARY KEY,
+            batch_id TEXT NOT NULL UNIQUE,
+            backend TEXT NOT NULL,
+            model TEXT,
+            task TEXT NOT NULL,
+            label_source TEXT NOT NULL,
+            status TEXT NOT NULL,
+            node_ids TEXT NOT NULL,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX queries_codebase ON queries(codebase_id);
+        CREATE INDEX rubrics_label ON rubrics(label_source, node_id);
+    """)
+    # One codebase per distinct workspace; its name is the root's directory name.
+    workspaces = [row[0] for row in conn.execute(
+        "SELECT workspace, min(created_at) FROM queries GROUP BY workspace ORDER BY 2")]
+    for workspace in workspaces:
+        first_seen = conn.execute("SELECT min(created_at) FROM queries WHERE workspace = ?",
+                                  (workspace,)).fetchone()[0]
+        conn.execute("INSERT INTO codebases (name, root, created_at) VALUES (?, ?, ?)",
+                     (PurePosixPath(workspace).name or workspace, workspace, first_seen))
+    conn.execute("UPDATE queries SET codebase_id = "
+                 "(SELECT id FROM codebases WHERE codebases.root = queries.workspace)")
+    # Tags: "Exhaustive,PatternMatch" -> ["Exhaustive", "PatternMatch"]
+    rows = conn.execute("SELECT id, tags FROM queries").fetchall()
+    conn.executemany("UPDATE queries SET tags = ? WHERE id = ?", [
+        (json.dumps([t.strip() for t in tags.split(",") if t.strip()]), qid) for qid, tags in rows])
+
+
+# MIGRATIONS[v] turns a version-v database into version v+1.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run DDL statement by statement: ``executescript`` would COMMIT the open transaction
+    first, and migrations must stay atomic."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def create_current(conn: sqlite3.Connection) -> None:
+    run_script(conn, SCHEMA_V2)
