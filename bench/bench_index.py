@@ -111,6 +111,36 @@ def worker_parse(root: Path) -> dict[str, object]:
             "files_with_errors": with_errors, "peak_mb": own, "worker_peak_mb": children}
 
 
+def worker_breakdown(root: Path) -> dict[str, object]:
+    """Where one process spends indexing time: parse, extract, pickle (what a worker sends back)."""
+    import pickle
+
+    from scout.haskell.discover import discover, read_source
+    from scout.haskell.extract import extract
+    from scout.haskell.model import SkippedFile
+    from scout.haskell.parser import parser
+
+    ts_parser = parser()
+    parse_s = extract_s = pickle_s = 0.0
+    pickled_bytes = 0
+    for rel in discover(root):
+        src = read_source(root, rel)
+        if isinstance(src, SkippedFile):
+            continue
+        t0 = time.perf_counter()
+        tree = ts_parser.parse(src.code)
+        t1 = time.perf_counter()
+        file_index = extract(src.path, src.code, tree, language=src.language)
+        t2 = time.perf_counter()
+        pickled_bytes += len(pickle.dumps(file_index, protocol=pickle.HIGHEST_PROTOCOL))
+        t3 = time.perf_counter()
+        parse_s += t1 - t0
+        extract_s += t2 - t1
+        pickle_s += t3 - t2
+    return {"parse_s": parse_s, "extract_s": extract_s, "pickle_s": pickle_s,
+            "pickled_mb": pickled_bytes / 1e6}
+
+
 def worker_build(root: Path, cache_dir: Path, workers: int | None) -> dict[str, object]:
     from scout.haskell.index import WorkspaceIndex
 
@@ -152,6 +182,8 @@ def run_worker(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if args.worker == "parse":
         result = worker_parse(root)
+    elif args.worker == "breakdown":
+        result = worker_breakdown(root)
     elif args.worker == "build":
         result = worker_build(root, Path(args.cache_dir), args.workers)
     else:
@@ -196,6 +228,7 @@ class Report:
     parse_files_with_errors: int
     samples: dict[str, list[float]]
     targets: dict[str, bool]
+    breakdown: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -256,7 +289,7 @@ def _median(values: list[float]) -> float:
 
 
 def bench(corpus: Corpus, runs: int, workers: int | None, update_repeats: int,
-          progress: bool) -> Report:
+          progress: bool, breakdown: bool = False) -> Report:
     def say(msg: str) -> None:
         if progress:
             print(msg, file=sys.stderr, flush=True)
@@ -316,6 +349,11 @@ def bench(corpus: Corpus, runs: int, workers: int | None, update_repeats: int,
             samples["update_first_ms"].append(update_result["first_ms"])
             say(f"update run {run + 1}/{runs}: {update_result['median_ms']:.1f} ms, first edit "
                 f"{update_result['first_ms']:.1f} ms ({update_rel}, {update_lines} lines)")
+    one_process: dict[str, float] = {}
+    if breakdown:
+        one_process = _run_worker(["--worker", "breakdown", "--root", root])
+        say(f"breakdown: parse {one_process['parse_s']:.2f}s extract "
+            f"{one_process['extract_s']:.2f}s pickle {one_process['pickle_s']:.2f}s")
     if parse_result["files"] != cold_stats["files"]:
         notes.append(f"baseline parsed {parse_result['files']} files, the index "
                      f"{cold_stats['files']}")
@@ -341,6 +379,7 @@ def bench(corpus: Corpus, runs: int, workers: int | None, update_repeats: int,
             f"update < {TARGET_UPDATE_MS:.0f} ms": med["update_ms"] < TARGET_UPDATE_MS,
             f"peak < {TARGET_PEAK_MB:.0f} MB": max(samples["peak_mb"]) < TARGET_PEAK_MB,
         },
+        breakdown=one_process,
         notes=notes,
     )
 
@@ -368,6 +407,11 @@ def render(report: Report) -> str:
         "targets  " + "; ".join(f"{name}: {'PASS' if ok else 'FAIL'}"
                                 for name, ok in report.targets.items()),
     ]
+    if report.breakdown:
+        b = report.breakdown
+        lines.append(f"one core parse {b['parse_s']:.2f} s + extract {b['extract_s']:.2f} s + "
+                     f"pickle {b['pickle_s']:.2f} s ({b['pickled_mb']:.0f} MB): the work cold "
+                     "indexing spreads over the workers")
     lines.extend(f"note     {note}" for note in report.notes)
     return "\n".join(lines)
 
@@ -386,7 +430,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update-repeats", type=int, default=6,
                         help="edits per update run (default 6; the first is reported apart)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--worker", choices=("parse", "build", "update"), help=argparse.SUPPRESS)
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time parse / extract / pickle per file in one process "
+                             "(one extra run; shows where cold indexing spends its time)")
+    parser.add_argument("--worker", choices=("parse", "breakdown", "build", "update"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     parser.add_argument("--update-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -406,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             corpus = _package_corpus(args.packages or _default_packages())
         report = bench(corpus, args.runs, args.workers, args.update_repeats,
-                       progress=not args.json)
+                       progress=not args.json, breakdown=args.breakdown)
     except BenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

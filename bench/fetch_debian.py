@@ -26,7 +26,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / ".cache" / "debian"
 MARKER = ".scout-fetched"  # written last: its presence means the unpack completed
 SOURCES_DIR = Path("/etc/apt/sources.list.d")
-ADDED_SOURCES = SOURCES_DIR / "scout-deb-src.sources"
+ADDED_SOURCES_NAME = "scout-deb-src.sources"
 
 DEFAULT_PACKAGES = (
     "xmonad",
@@ -105,41 +105,45 @@ def _is_debian_archive(uris: str) -> bool:
     return any(uri.rstrip("/").endswith("/debian") for uri in uris.split())
 
 
-def ensure_deb_src() -> bool:
-    """Make sure apt has a deb-src entry for the Debian archive. Returns True if one was added."""
+def ensure_deb_src(sources_dir: Path = SOURCES_DIR,
+                   legacy_list: Path = Path("/etc/apt/sources.list")) -> Path | None:
+    """Make sure apt has a deb-src entry for the Debian archive.
+
+    Returns the file written when one had to be added (mirroring every Debian ``deb`` stanza of
+    ``sources_dir/*.sources``), None when apt already had one."""
     deb_entries: list[dict[str, str]] = []
-    for path in sorted(SOURCES_DIR.glob("*.sources")):
+    for path in sorted(sources_dir.glob("*.sources")):
         for stanza in _deb822_stanzas(path.read_text(errors="replace")):
             types = stanza.get("Types", "").split()
             if not _is_debian_archive(stanza.get("URIs", "")):
                 continue
-            if "deb-src" in types:
-                return False
+            if "deb-src" in types and stanza.get("Enabled", "yes").lower() != "no":
+                return None
             if "deb" in types:
                 deb_entries.append(stanza)
-    legacy = [Path("/etc/apt/sources.list"), *sorted(SOURCES_DIR.glob("*.list"))]
-    for path in legacy:
+    for path in [legacy_list, *sorted(sources_dir.glob("*.list"))]:
         if path.exists():
             for line in path.read_text(errors="replace").splitlines():
                 words = line.split()
-                if len(words) > 1 and words[0] == "deb-src" and _is_debian_archive(words[1]):
-                    return False
+                uris = [w for w in words[1:] if not w.startswith("[")]
+                if words and words[0] == "deb-src" and uris and _is_debian_archive(uris[0]):
+                    return None
     if not deb_entries:
         raise FetchError(
-            f"no Debian 'deb' entry in {SOURCES_DIR}/*.sources to mirror; add a deb-src entry "
+            f"no Debian 'deb' entry in {sources_dir}/*.sources to mirror; add a deb-src entry "
             "for the Debian archive by hand (see FACTS.md) and run again")
-    if os.geteuid() != 0:
-        raise FetchError(
-            f"apt has no deb-src entry and adding {ADDED_SOURCES} needs root: run this script "
-            "as root (or with sudo) once, or add the entry by hand")
+    added = sources_dir / ADDED_SOURCES_NAME
     keys = ("URIs", "Suites", "Components", "Signed-By")
-    stanzas = []
-    for entry in deb_entries:
-        lines = ["Types: deb-src"] + [f"{k}: {entry[k]}" for k in keys if k in entry]
-        stanzas.append("\n".join(lines))
-    ADDED_SOURCES.write_text("\n\n".join(stanzas) + "\n")
-    print(f"added {ADDED_SOURCES} (deb-src mirroring the deb entries)", file=sys.stderr)
-    return True
+    stanzas = ["\n".join(["Types: deb-src"] + [f"{k}: {e[k]}" for k in keys if k in e])
+               for e in deb_entries]
+    try:
+        added.write_text("\n\n".join(stanzas) + "\n")
+    except PermissionError as exc:
+        raise FetchError(
+            f"apt has no deb-src entry and writing {added} was refused ({exc.strerror}): run "
+            "this script as root (or with sudo) once, or add the entry by hand") from exc
+    print(f"added {added} (deb-src mirroring the deb entries)", file=sys.stderr)
+    return added
 
 
 def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -218,11 +222,19 @@ def fetch_package(package: str, cache_dir: Path) -> PackageSource:
                          count_lines(files), fetched_now=True)
 
 
+def check_tools() -> None:
+    missing = [tool for tool in ("apt-get", "apt-cache", "dpkg-source") if not shutil.which(tool)]
+    if missing:
+        raise FetchError(f"missing {', '.join(missing)}: this needs Debian's apt and dpkg-dev "
+                         "(`apt-get install dpkg-dev`)")
+
+
 def fetch_all(packages: list[str], cache_dir: Path = CACHE_DIR) -> list[PackageSource]:
     pending = [p for p in packages if not (cache_dir / p / MARKER).exists()]
     if pending:
+        check_tools()
         added = ensure_deb_src()
-        if added or find_source(pending[0]) is None:
+        if added is not None or find_source(pending[0]) is None:
             apt_update()
     return [fetch_package(p, cache_dir) for p in packages]
 

@@ -95,6 +95,93 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_scorer_options(p: argparse.ArgumentParser) -> None:
+    from scout.scoring.factory import DEFAULT_SCORER, SCORER_NAMES
+
+    p.add_argument("--scorer", choices=SCORER_NAMES, default=DEFAULT_SCORER,
+                   help=f"who scores the nodes (default: {DEFAULT_SCORER}: the local model, "
+                   "and the heuristics when it does not answer)")
+    p.add_argument("--shadow", choices=("haiku",), help="also score every node with Claude "
+                   "Haiku as the teacher (sends code to the Anthropic API; needs "
+                   "ANTHROPIC_API_KEY)")
+    p.add_argument("--ollama-host", help="Ollama server (default: $OLLAMA_HOST or "
+                   "http://127.0.0.1:11434)")
+    p.add_argument("--ollama-model", default="functiongemma", help="Ollama model name")
+    p.add_argument("--ollama-mode", choices=("raw", "chat"), default="raw",
+                   help="raw: our FunctionGemma rendering (training bytes = serving bytes); "
+                   "chat: Ollama's chat API with tools, for stock models")
+    p.add_argument("--anthropic-model", default="claude-haiku-4-5", help="teacher model")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per model call")
+
+
+def build_scorers(args: argparse.Namespace) -> tuple[Any, Any]:
+    from scout.scoring.factory import ScorerConfigError, build_scorer
+    from scout.scoring.heuristic import HeuristicScorer
+
+    heuristic = HeuristicScorer()
+    options = {"fallback": heuristic, "ollama_host": args.ollama_host,
+               "ollama_model": args.ollama_model, "ollama_mode": args.ollama_mode,
+               "anthropic_model": args.anthropic_model, "timeout": args.timeout}
+    try:
+        scorer = build_scorer(args.scorer, **options)
+        shadow = build_scorer("haiku", **options) if args.shadow else None
+    except ScorerConfigError as exc:
+        raise CliError(str(exc)) from exc
+    return scorer, shadow
+
+
+def _question_input(args: argparse.Namespace) -> str | dict[str, Any]:
+    if args.target:
+        structured: dict[str, Any] = {"target": args.target}
+        if args.change:
+            structured["change"] = args.change
+        if args.tags:
+            structured["tags"] = args.tags
+        if args.question:
+            structured["query"] = args.question
+        return structured
+    if not args.question:
+        raise CliError("ask a question (scout query \"What breaks if I add a variant to "
+                       "LLMKind?\") or name a symbol with --target NAME [--change KIND]")
+    if args.change or args.tags:
+        return {"query": args.question, **({"change": args.change} if args.change else {}),
+                **({"tags": args.tags} if args.tags else {})}
+    return args.question
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from scout.explore.engine import ExploreError
+    from scout.explore.question import QuestionError, parse_question
+    from scout.session import ScoutSession
+
+    try:
+        question = parse_question(_question_input(args), budget=args.budget)
+    except QuestionError as exc:
+        raise CliError(str(exc)) from exc
+    scorer, shadow = build_scorers(args)
+    index = build_index(args, quiet=args.json)
+    session = ScoutSession(index.root, scorer=scorer, shadow=shadow, db_path=args.db,
+                           log=not args.no_log, index=index)
+    try:
+        result = session.ask(question)
+    except ExploreError as exc:
+        raise CliError(str(exc)) from exc
+    if result.log.error:
+        print(f"scout: warning: the answer was not logged: {result.log.error}",
+              file=sys.stderr)
+    fallbacks = {s[0].fallback_reason for s in result.scored if s[0].fallback_reason}
+    for reason in sorted(fallbacks):
+        print(f"scout: note: the heuristics answered instead of the model: {reason}",
+              file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0
+    from scout.report import print_report
+
+    print_report(result)
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scout", description="Semantic Scout: what breaks if I change X?")
@@ -105,6 +192,24 @@ def make_parser() -> argparse.ArgumentParser:
     _add_index_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("query", help="what breaks if I change X?")
+    p.add_argument("question", nargs="?", help='e.g. "What breaks if I add a variant to '
+                   'LLMKind?"')
+    _add_index_options(p)
+    p.add_argument("--budget", help="nodes to keep: low (10), medium (20, default), high "
+                   "(100) or a number")
+    p.add_argument("--target", help="structured form: the symbol (qualified or not)")
+    p.add_argument("--change", help="structured form: the kind of change, e.g. "
+                   "add_constructor")
+    p.add_argument("--tags", help="tags, comma-separated (any case), e.g. "
+                   "Exhaustive,PatternMatch")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.add_argument("--db", type=Path, help="SQLite database to log to (default: $SCOUT_DB, "
+                   "then the per-user database)")
+    p.add_argument("--no-log", action="store_true", help="do not log this query")
+    _add_scorer_options(p)
+    p.set_defaults(func=cmd_query)
     return parser
 
 

@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from scout.haskell.model import MatchRow, MatchSite, Pattern, PatKind
+from scout.haskell.model import MatchRow, MatchSite, PatKind, Pattern
 
 __all__ = [
     "AddConstructorVerdict",
@@ -191,7 +191,7 @@ class _Checker:
         self._fresh = fresh  # (type name, fresh constructor name)
         self._infos: dict[str, _ConInfo] = {}
         self._sig_memo: dict[frozenset[str], tuple[_ConInfo, ...] | None] = {}
-        self._missing_memo: dict[tuple[tuple[_Row, ...], int], list[_Row]] = {}
+        self._missing_memo: dict[tuple[tuple[_Row, ...], _Row], list[_Row]] = {}
         self._useful_memo: dict[tuple[tuple[_Row, ...], _Row], bool] = {}
         self._usage: dict[str, _Usage] = {}
         self._assumptions: dict[str, None] = {}  # ordered set
@@ -363,37 +363,54 @@ class _Checker:
     def _default(rows: Sequence[_Row]) -> tuple[_Row, ...]:
         return tuple(row[1:] for row in rows if row[0] is None)
 
-    def missing(self, rows: tuple[_Row, ...], width: int) -> list[_Row]:
-        """Up to the witness limit, value vectors of ``width`` patterns no row matches."""
+    def missing(self, rows: tuple[_Row, ...], q: _Row) -> list[_Row]:
+        """Up to the witness limit, instances of ``q`` that no row matches (Maranget's
+        witness search generalised to a query vector; all wildcards = "is it exhaustive?")."""
         if not rows:
-            return [(None,) * width]
-        if width == 0:
+            return [q]
+        if not q:
             return []
-        key = (rows, width)
+        key = (rows, q)
         cached = self._missing_memo.get(key)
         if cached is not None:
             return cached
         self._tick()
-        heads = self._heads(rows)
-        sig = self.signature(heads)
+        h, tail = q[0], q[1:]
         out: list[_Row] = []
-        if sig is not None and all(c.name in heads for c in sig):
-            for con in sig:
-                a = con.arity
-                for w in self.missing(self._specialise(rows, con), a + width - 1):
-                    out.append(((_CON, con.name, w[:a]),) + w[a:])
-                    if len(out) >= self._limit:
-                        break
-                if len(out) >= self._limit:
-                    break
-        else:
-            rest = self.missing(self._default(rows), width - 1)
-            if rest:
+        if h is not None and h[0] == _CON:
+            self._collect(out, self.info(h[1]), rows, h[2] + tail)
+        elif h is not None and h[0] == _LIT:
+            same = tuple(r[1:] for r in rows if r[0] is None or r[0] == h)
+            out = [(h,) + w for w in self.missing(same, tail)]
+        else:  # a wildcard (an opaque query pattern stands for any value too)
+            heads = self._heads(rows)
+            sig = self.signature(heads)
+            complete = sig is not None and all(c.name in heads for c in sig)
+            if not complete:
+                rest = self.missing(self._default(rows), tail)
+                if not rest:
+                    # The wildcard rows cover everything, so every constructor is covered.
+                    self._missing_memo[key] = out
+                    return out
                 firsts: list[_IPat] = [None] if sig is None else [
                     (_CON, c.name, (None,) * c.arity) for c in sig if c.name not in heads]
                 out = [(f,) + w for f in firsts for w in rest][: self._limit]
+            for con in sig or ():
+                if len(out) >= self._limit:
+                    break
+                if con.name in heads:  # present constructors: search below them too
+                    self._collect(out, con, rows, (None,) * con.arity + tail)
+        del out[self._limit:]
         self._missing_memo[key] = out
         return out
+
+    def _collect(self, out: list[_Row], con: _ConInfo, rows: tuple[_Row, ...],
+                 sub_q: _Row) -> None:
+        a = con.arity
+        for w in self.missing(self._specialise(rows, con), sub_q):
+            if len(out) >= self._limit:
+                return
+            out.append(((_CON, con.name, w[:a]),) + w[a:])
 
     def useful(self, rows: tuple[_Row, ...], q: _Row) -> bool:
         """Does some value match ``q`` and no row of ``rows``? (Maranget's U)."""
@@ -467,7 +484,7 @@ def analyse_rows(rows: Sequence[MatchRow], lookup: ConstructorLookup | None, *,
     width = _check_shape(rows)
     checker = _Checker(lookup, _all_patterns(rows), max_witnesses=max_witnesses,
                        max_steps=max_steps)
-    witnesses = checker.missing(_covering_rows(checker, rows), width)
+    witnesses = checker.missing(_covering_rows(checker, rows), (None,) * width)
     return MatrixAnalysis(tuple(tuple(_to_pattern(p) for p in w) for w in witnesses),
                           checker.assumptions)
 
@@ -547,16 +564,17 @@ def verdict_for_added_constructor(site: MatchSite, type_name: str,
     after = _Checker(lookup, patterns, max_witnesses=max_witnesses, max_steps=max_steps,
                      fresh=(type_name, fresh_name))
     try:
-        missing_before = before.missing(_covering_rows(before, rows), width)
-        covering = _covering_rows(after, rows)
-        missing_after = after.missing(covering, width)
-        fresh_witnesses = [w for w in missing_after if _mentions(w, fresh_name)]
-        absorbed = _absorbing_lines(after, rows, type_name, fresh_name)
+        missing_before = before.missing(_covering_rows(before, rows), (None,) * width)
+        fresh_witnesses, absorbed = _fresh_constructor_effects(after, rows, type_name,
+                                                               fresh_name, max_witnesses)
     except PatternCheckGaveUp as gave_up:
-        return AddConstructorVerdict(False, False, (), (), (),
-                                     before.assumptions + (str(gave_up),), decided=False)
+        return AddConstructorVerdict(
+            False, False, (), (), (),
+            tuple(dict.fromkeys(before.assumptions + after.assumptions + (str(gave_up),))),
+            decided=False)
     return AddConstructorVerdict(
-        breaks=not missing_before and bool(missing_after),
+        # Before exhaustive, so every value left unmatched after the change holds the fresh one.
+        breaks=not missing_before and bool(fresh_witnesses),
         already_incomplete=bool(missing_before),
         absorbed_by_lines=absorbed,
         witnesses=tuple(render_witness(tuple(map(_to_pattern, w))) for w in fresh_witnesses),
@@ -566,27 +584,37 @@ def verdict_for_added_constructor(site: MatchSite, type_name: str,
     )
 
 
-def _mentions(w: Iterable[_IPat], con: str) -> bool:
-    stack = list(w)
-    while stack:
-        p = stack.pop()
-        if p is not None and p[0] == _CON:
-            if p[1] == con:
-                return True
-            stack.extend(p[2])
-    return False
+def _fresh_constructor_effects(checker: _Checker, rows: Sequence[MatchRow], type_name: str,
+                               fresh_name: str, limit: int
+                               ) -> tuple[list[_Row], tuple[int, ...]]:
+    """Witnesses holding the fresh constructor, and the lines of rows that would take it.
 
-
-def _absorbing_lines(checker: _Checker, rows: Sequence[MatchRow], type_name: str,
-                     fresh_name: str) -> tuple[int, ...]:
+    Only positions where some row names a constructor of the type count: elsewhere the site
+    merely binds a value of the type without looking at it.
+    """
     normalised = [tuple(checker.normalise(p) for p in r.patterns) for r in rows]
     positions = sorted(_positions_of_type(checker, normalised, type_name))
     fresh: _IPat = (_CON, fresh_name, ())
+    width = len(normalised[0]) if normalised else 1
+    covering = tuple(n for r, n in zip(rows, normalised, strict=True) if not r.guarded)
+    witnesses: dict[_Row, None] = {}
+    for col, steps in positions:
+        query = _place(None, steps, fresh, checker)
+        if query is False:  # cannot happen: a wildcard accepts any placement
+            continue
+        q = (None,) * col + (query,) + (None,) * (width - col - 1)
+        for w in checker.missing(covering, q):
+            witnesses[w] = None
+        if len(witnesses) >= limit:
+            break
     earlier: list[_Row] = []  # unguarded rows above: a value they match never gets further
     lines: set[int] = set()
     for row, norm in zip(rows, normalised, strict=True):
         if row.guarded or any(map(_has_opaque, norm)):
-            # May fall through: never a silent catch-all, and covers nothing for later rows.
+            # May fall through: never a silent catch-all. An unguarded row with opaque parts
+            # still shadows later rows where its other parts match nothing-or-more.
+            if not row.guarded:
+                earlier.append(norm)
             continue
         for col, steps in positions:
             placed = _place(norm[col], steps, fresh, checker)
@@ -597,7 +625,7 @@ def _absorbing_lines(checker: _Checker, rows: Sequence[MatchRow], type_name: str
                 lines.add(row.line)
                 break
         earlier.append(norm)
-    return tuple(sorted(lines))
+    return list(witnesses)[:limit], tuple(sorted(lines))
 
 
 # --- rendering -------------------------------------------------------------------------------

@@ -214,6 +214,8 @@ _CALL_START = re.compile(
 _IDENT = re.compile(r"[A-Za-z_][\w\-]*")
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
+_LITERAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|true|false|null",
+                      re.IGNORECASE)
 _STOP_MARKERS = (END_CALL, START_CALL, START_RESPONSE, END_TURN)
 
 
@@ -352,7 +354,11 @@ class _Reader:
                         break
                 else:
                     depth -= 1
-            elif char == "," and depth == 0 and (closer == "]" or self.starts_key(index + 1)):
+            elif char == "," and depth == 0 and (
+                    closer == "]" or self.starts_key(index + 1)
+                    # a number or boolean cannot contain a comma: any name may follow it
+                    or (_LITERAL.fullmatch(text[pos:index].strip())
+                        and self.starts_key(index + 1, any_name=True))):
                 break
             index += 1
         if index >= len(text):
@@ -362,7 +368,7 @@ class _Reader:
                 f"missing {closer!r} before {text[index:index + 24]!r} at offset {index}")
         return _bare_value(unneutralise(text[pos:index])), index
 
-    def starts_key(self, pos: int) -> bool:
+    def starts_key(self, pos: int, any_name: bool = False) -> bool:
         pos = self.ws(pos)
         text = self.text
         for quote in (ESCAPE, '"'):
@@ -370,7 +376,8 @@ class _Reader:
                 pos += len(quote)
                 break
         match = _IDENT.match(text, pos)
-        if not match or (self.keys is not None and match.group(0) not in self.keys):
+        if not match or (not any_name and self.keys is not None
+                         and match.group(0) not in self.keys):
             return False
         end = match.end()
         for quote in (ESCAPE, '"'):

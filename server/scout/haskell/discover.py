@@ -37,7 +37,7 @@ def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
         lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.PathSpec.from_lines("gitignore", lines)
 
 
 def discover(root: Path) -> list[str]:
@@ -108,10 +108,11 @@ def unlit(raw: bytes) -> bytes:
     return b"\n".join(out)
 
 
-def classify(raw: bytes, max_bytes: int = MAX_FILE_BYTES) -> str | None:
+def classify(raw: bytes, max_bytes: int | None = None) -> str | None:
     """Why a file must be skipped, or None if it can be indexed."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
     if len(raw) > max_bytes:
-        return f"larger than {max_bytes // (1024 * 1024)} MB ({len(raw)} bytes)"
+        return f"larger than {max_bytes} bytes ({len(raw)} bytes): generated code is not indexed"
     if b"\x00" in raw[:8192]:
         return "binary (contains NUL bytes)"
     try:
@@ -122,7 +123,7 @@ def classify(raw: bytes, max_bytes: int = MAX_FILE_BYTES) -> str | None:
 
 
 def read_source(root: Path, rel: str, raw: bytes | None = None,
-                max_bytes: int = MAX_FILE_BYTES) -> SourceText | SkippedFile:
+                max_bytes: int | None = None) -> SourceText | SkippedFile:
     if raw is None:
         try:
             raw = (root / rel).read_bytes()

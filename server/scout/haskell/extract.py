@@ -87,6 +87,7 @@ REFERENCE_QUERY = r"""
 (exports) @r.export
 (record expression: (_)) @rec.expr
 (field_pattern field: (field_name) @rec.pattern)
+(record constructor: (_) @rec.pattern)
 (projection field: (field_name) @rec.project)
 (field_name (variable) @skip.field)
 (function name: (_) @skip.def)

@@ -76,6 +76,7 @@ class WorkspaceIndex:
         self._trees: dict[str, tuple[bytes, Tree]] = {}  # files edited in this session
         self._defs: dict[str, list[Definition]] | None = None
         self._ref_files: dict[str, set[str]] | None = None
+        self._by_kind: dict[DefKind, list[Definition]] | None = None
         self._lock = threading.RLock()
         self.build_seconds = 0.0
         self.cached_files = 0
@@ -187,6 +188,7 @@ class WorkspaceIndex:
         old = self.files.pop(rel, None)
         if old is None:
             return
+        self._by_kind = None
         if self._defs is not None:
             for d in old.definitions:
                 lst = self._defs.get(d.name)
@@ -199,6 +201,7 @@ class WorkspaceIndex:
                     paths.discard(rel)
 
     def _remember(self, fi: FileIndex) -> None:
+        self._by_kind = None
         if self._defs is not None:
             for d in fi.definitions:
                 self._defs.setdefault(d.name, []).append(d)
@@ -234,6 +237,16 @@ class WorkspaceIndex:
             return list(found)
         wanted = set(kinds)
         return [d for d in found if d.kind in wanted]
+
+    def definitions_of_kind(self, kind: DefKind) -> list[Definition]:
+        with self._lock:
+            if self._by_kind is None:
+                by_kind: dict[DefKind, list[Definition]] = {}
+                for fi in self.files.values():
+                    for d in fi.definitions:
+                        by_kind.setdefault(d.kind, []).append(d)
+                self._by_kind = by_kind
+            return self._by_kind.get(kind, [])
 
     def all_definitions(self) -> Iterator[Definition]:
         for fi in self.files.values():

@@ -89,6 +89,7 @@ class Diagnostic:
 class SkippedModule:
     module: str
     reason: str
+    path: str | None = None  # workspace-relative source, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,14 +300,15 @@ def scan_project(root: Path) -> ProjectLayout:
         used = set(modules.values())
         for rel, mod in headers.items():
             if rel not in used:
-                skipped.append(SkippedModule(mod or rel, f"{rel} is not part of a library component"))
+                skipped.append(SkippedModule(mod or rel, f"{rel} is not part of a library component",
+                                             rel))
     else:
         dirs: list[str] = []
         by_module: dict[str, list[str]] = {}
         for rel, mod in headers.items():
             if mod is None or mod == "Main":
                 skipped.append(SkippedModule(mod or "Main", f"{rel} is a Main module: check "
-                                             "executables with --typecheck-cmd"))
+                                             "executables with --typecheck-cmd", rel))
                 continue
             by_module.setdefault(mod, []).append(rel)
         for mod, rels in sorted(by_module.items()):
@@ -317,7 +319,7 @@ def scan_project(root: Path) -> ProjectLayout:
             base = _source_dir_for(rel, mod)
             if base is None:
                 skipped.append(SkippedModule(mod, f"{rel} does not sit at a path matching its "
-                                                  "module name"))
+                                                  "module name", rel))
                 continue
             modules[mod] = rel
             dirs.append(base)
@@ -437,7 +439,7 @@ def ghc_command(layout: ProjectLayout, ghc: str, work_root: Path, hidir: Path,
     cmd = [ghc, "--make", *BASE_FLAGS, *ORACLE_WARNINGS, *extra_flags,
            f"-hidir={hidir}", f"-odir={hidir}", f"-stubdir={hidir}",
            "-i" + ":".join(include_dirs), f"-I{STUB_DIR_NAME}",
-           f"-optP-include", f"-optP{stub_dir / 'cabal_macros.h'}",
+           "-optP-include", f"-optP{stub_dir / 'cabal_macros.h'}",
            *hide, *(f"-X{e}" for e in layout.extensions), *layout.cpp_options,
            f"-j{min(os.cpu_count() or 1, 4)}"]
     cmd += list(layout.modules.values())

@@ -1,4 +1,7 @@
-"""store layer: the SQLite record of every query, node, rubric and raw model exchange."""
+"""store layer: the SQLite record of every query, node, rubric and raw model exchange.
+
+Redaction lives in :mod:`scout.store.redact` (``redact``, ``redact_value``).
+"""
 
 from scout.store.db import (
     BatchJob,
@@ -10,9 +13,8 @@ from scout.store.db import (
     default_db_path,
     resolve_db_path,
 )
-from scout.store.redact import redact, redact_value
 
 __all__ = [
     "BatchJob", "PendingNode", "ResolvedPath", "Store", "StoreError", "StoreUnavailable",
-    "default_db_path", "resolve_db_path", "redact", "redact_value",
+    "default_db_path", "resolve_db_path",
 ]

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up, then run every check: the linter and the whole test suite (GHC tests included when
+# GHC is installed; live model tests only with -m live).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check server tests bench
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,710 @@
+"""From a question to every place the change can reach: deterministic, index-only, budgeted.
+
+"The scheme traverses, the model judges": this module finds places and establishes structural
+facts about them (``SiteFacts``); scorers only rank and explain. The order is fixed: candidates
+are collected per relation, merged per (file, line), ranked (breaking > silent > definition >
+others, then hop, then relation weight, then position) and cut to the budget, so a small budget
+keeps the sites that break.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from scout.explore.context import ContextReader
+from scout.explore.exhaustive import (
+    ConstructorSet,
+    MatchShapeError,
+    verdict_for_added_constructor,
+)
+from scout.explore.model import (
+    ChangeKind,
+    Coverage,
+    EdgeKind,
+    Exploration,
+    Node,
+    Question,
+    SiteFacts,
+    Target,
+)
+from scout.haskell.index import WorkspaceIndex
+from scout.haskell.model import Definition, DefKind, MatchKind, MatchSite, Reference, Role
+
+
+class ExploreError(Exception):
+    """A question the engine cannot answer; the message says what to do."""
+
+
+class UnknownSymbol(ExploreError):
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"no symbol named {name!r} is defined in the indexed workspace.{hint} "
+                         "Check the spelling, or pass --root at the project that defines it.")
+
+
+class AmbiguousTarget(ExploreError):
+    def __init__(self, name: str, candidates: list[Definition]) -> None:
+        self.name = name
+        self.candidates = candidates
+        listed = ", ".join(f"{d.module}.{d.name} ({d.kind.value}, {d.path}:{d.name_span.start_line})"
+                           for d in candidates)
+        super().__init__(f"{name!r} is ambiguous: {listed}. Qualify it with its module, "
+                         f"e.g. {candidates[0].module}.{name}.")
+
+
+# Which definition kinds a change can target, most likely first.
+_TARGET_KINDS: dict[ChangeKind, tuple[DefKind, ...]] = {
+    ChangeKind.ADD_CONSTRUCTOR: (DefKind.DATA, DefKind.NEWTYPE, DefKind.CONSTRUCTOR),
+    ChangeKind.REMOVE_CONSTRUCTOR: (DefKind.CONSTRUCTOR, DefKind.PATTERN_SYNONYM),
+    ChangeKind.RENAME_CONSTRUCTOR: (DefKind.CONSTRUCTOR, DefKind.PATTERN_SYNONYM),
+    ChangeKind.ADD_FIELD: (DefKind.DATA, DefKind.NEWTYPE, DefKind.CONSTRUCTOR),
+    ChangeKind.REMOVE_FIELD: (DefKind.FIELD,),
+    ChangeKind.RENAME_FIELD: (DefKind.FIELD,),
+    ChangeKind.CHANGE_FIELD_TYPE: (DefKind.FIELD,),
+    ChangeKind.CHANGE_SIGNATURE: (DefKind.FUNCTION, DefKind.METHOD),
+    ChangeKind.CHANGE_ARITY: (DefKind.FUNCTION, DefKind.METHOD),
+    ChangeKind.ADD_METHOD: (DefKind.CLASS,),
+    ChangeKind.ADD_SUPERCLASS: (DefKind.CLASS,),
+    ChangeKind.CHANGE_TYPE_FAMILY: (DefKind.TYPE_FAMILY, DefKind.DATA_FAMILY),
+    ChangeKind.CHANGE_TYPE_SYNONYM: (DefKind.TYPE_SYNONYM,),
+    ChangeKind.REMOVE_EXPORT: (DefKind.FUNCTION, DefKind.DATA, DefKind.NEWTYPE, DefKind.CLASS,
+                               DefKind.TYPE_SYNONYM, DefKind.TYPE_FAMILY, DefKind.CONSTRUCTOR,
+                               DefKind.METHOD, DefKind.FIELD, DefKind.PATTERN_SYNONYM),
+}
+_GENERIC_KINDS = (DefKind.DATA, DefKind.NEWTYPE, DefKind.CLASS, DefKind.FUNCTION,
+                  DefKind.METHOD, DefKind.CONSTRUCTOR, DefKind.FIELD, DefKind.TYPE_SYNONYM,
+                  DefKind.TYPE_FAMILY, DefKind.DATA_FAMILY, DefKind.PATTERN_SYNONYM)
+
+# Relation weights: lower is explored/kept first among nodes of equal severity.
+_EDGE_RANK = {edge: i for i, edge in enumerate((
+    EdgeKind.MATCH_SITE, EdgeKind.INSTANCE, EdgeKind.CALL_SITE, EdgeKind.RECORD_CONSTRUCT,
+    EdgeKind.CONSTRUCTOR_USE, EdgeKind.FIELD_PATTERN, EdgeKind.RECORD_UPDATE,
+    EdgeKind.FIELD_ACCESS, EdgeKind.TYPE_FAMILY_INSTANCE, EdgeKind.IMPORT, EdgeKind.CATCH_ALL,
+    EdgeKind.DERIVED_INSTANCE, EdgeKind.ENUMERATION, EdgeKind.DEFINITION,
+    EdgeKind.PARTIAL_APPLICATION, EdgeKind.SIGNATURE, EdgeKind.TYPE_USE,
+    EdgeKind.CONSTRAINT_USE, EdgeKind.EXPORT, EdgeKind.CALLER))}
+
+# Derived classes whose behaviour changes silently with the constructor set.
+_SILENT_DERIVED = {
+    "Enum": "[minBound ..], succ and toEnum now include the new constructor",
+    "Bounded": "maxBound (or minBound) may now be the new constructor",
+    "Show": "show output gains a new value that consumers may not parse",
+    "Read": "read accepts a new value",
+    "Ord": "the new constructor's position changes comparisons and sorted order",
+    "Eq": "equality now distinguishes the new constructor",
+    "Generic": "generic encodings (JSON, binary) gain a new tag",
+    "ToJSON": "the JSON encoding gains a new tag that clients must accept",
+    "FromJSON": "the JSON decoder accepts a new tag",
+    "Hashable": "hashes gain a new case",
+    "Data": "generic traversals see a new constructor",
+    "Ix": "array indices over the type shift",
+}
+
+
+# Which silent effect to name first when one deriving clause has several.
+_SILENT_ORDER = ("Enum", "Bounded", "ToJSON", "FromJSON", "Generic", "Show", "Read", "Ix", "Ord",
+                 "Hashable", "Data", "Eq")
+
+
+@dataclass(slots=True)
+class _Candidate:
+    path: str
+    line: int
+    facts: SiteFacts
+    enclosing: str | None
+    col: int = 0
+
+
+def parse_target_name(name: str) -> tuple[str | None, str]:
+    """``Types.LLMKind`` -> ("Types", "LLMKind"); operators keep their dots (``Map.!``)."""
+    name = name.strip().strip("`'\"")
+    if name.startswith("(") and name.endswith(")"):
+        name = name[1:-1]
+    parts = name.split(".")
+    # a module prefix is a run of capitalised components followed by the name
+    for i in range(len(parts) - 1, 0, -1):
+        prefix, rest = parts[:i], ".".join(parts[i:])
+        if rest and all(p[:1].isupper() for p in prefix):
+            return ".".join(prefix), rest
+    return None, name
+
+
+def resolve_target(index: WorkspaceIndex, question: Question) -> Definition:
+    module, name = parse_target_name(question.target)
+    candidates = index.definitions(name)
+    if module:
+        candidates = [d for d in candidates
+                      if d.module == module or d.module.endswith("." + module)]
+    candidates = [d for d in candidates if d.kind not in (
+        DefKind.MODULE, DefKind.INSTANCE, DefKind.DERIVED_INSTANCE, DefKind.TYPE_INSTANCE)]
+    if not candidates:
+        known = sorted({d.name for d in index.all_definitions()
+                        if d.kind not in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE)})
+        raise UnknownSymbol(question.target, difflib.get_close_matches(name, known, n=3))
+    order = _TARGET_KINDS.get(question.change, _GENERIC_KINDS)
+    ranked = [d for kind in order for d in candidates if d.kind is kind]
+    if not ranked:
+        ranked = [d for kind in _GENERIC_KINDS for d in candidates if d.kind is kind] or candidates
+    best_kind = ranked[0].kind
+    same = [d for d in ranked if d.kind is best_kind]
+    # A type and its same-named constructor (`data Config = Config {..}`) are one target.
+    if len({(d.module, d.name) for d in same}) > 1:
+        same = _disambiguate(same, question)
+        if len({(d.module, d.name) for d in same}) > 1:
+            raise AmbiguousTarget(question.target, same)
+    chosen = same[0]
+    if chosen.kind is DefKind.CONSTRUCTOR and question.change in (ChangeKind.ADD_CONSTRUCTOR,
+                                                                   ChangeKind.ADD_FIELD):
+        parents = [d for d in index.definitions(chosen.parent or "", (DefKind.DATA,
+                                                                       DefKind.NEWTYPE))
+                   if d.module == chosen.module]
+        if parents and question.change is ChangeKind.ADD_CONSTRUCTOR:
+            return parents[0]
+    return chosen
+
+
+def _disambiguate(cands: list[Definition], question: Question) -> list[Definition]:
+    """Resolve a name defined in several modules by context in the question: a module named
+    in the text, or the subject (constructor/field) that only one candidate has."""
+    text = question.text
+    by_module = [d for d in cands if d.module and (d.module in text or
+                                                   d.module.rsplit(".", 1)[-1] + "." in text)]
+    if len({d.module for d in by_module}) == 1:
+        return by_module
+    if question.subject:
+        having = [d for d in cands if question.subject in d.constructors + d.fields
+                  + d.methods]
+        if len({d.module for d in having}) == 1:
+            return having
+    return cands
+
+
+class Explorer:
+    """One question against one index. Create one per question (cheap); holds only caches."""
+
+    def __init__(self, index: WorkspaceIndex, question: Question) -> None:
+        self.index = index
+        self.question = question
+        self.context = ContextReader(index)
+        self._con_sets: dict[str, ConstructorSet | None] = {}
+
+    # -- constructor sets for the exhaustiveness check --------------------------------
+    def constructor_set(self, con: str) -> ConstructorSet | None:
+        if con in self._con_sets:
+            return self._con_sets[con]
+        result = None
+        for cdef in self.index.definitions(con, (DefKind.CONSTRUCTOR,)):
+            types = [d for d in self.index.definitions(cdef.parent or "",
+                                                       (DefKind.DATA, DefKind.NEWTYPE,
+                                                        DefKind.TYPE_INSTANCE))
+                     if d.module == cdef.module]
+            if not types:
+                continue
+            cons = []
+            for name in types[0].constructors:
+                info = next((d for d in self.index.definitions(name, (DefKind.CONSTRUCTOR,))
+                             if d.module == cdef.module), None)
+                cons.append((name, info.arity or 0 if info else 0,
+                             info.fields if info else ()))
+            result = ConstructorSet(types[0].name, tuple(cons))
+            break
+        self._con_sets[con] = result
+        return result
+
+    # -- the exploration ---------------------------------------------------------------
+    def run(self) -> Exploration:
+        target_def = resolve_target(self.index, self.question)
+        target = Target(target_def.name, target_def.module, target_def.kind.value,
+                        target_def.path, target_def.name_span.start_line)
+        candidates = list(self._definition(target_def))
+        candidates.extend(self._relations(target_def))
+        merged = _merge(candidates)
+        ranked = sorted(merged, key=_rank)
+        kept = ranked[: self.question.budget]
+        nodes = [self._node(c) for c in kept]
+        stats = self.index.stats()
+        coverage = Coverage(files_indexed=stats.files,
+                            files_with_errors=len(stats.files_with_errors),
+                            nodes_found=len(merged), nodes_kept=len(nodes))
+        return Exploration(self.question, target, nodes, coverage)
+
+    def _node(self, c: _Candidate) -> Node:
+        return Node(path=c.path, line=c.line, hover=self.context.hover(c.path, c.line, c.enclosing),
+                    snippet=self.context.snippet(c.path, c.line), facts=c.facts,
+                    enclosing=c.enclosing, col=c.col)
+
+    def _definition(self, d: Definition) -> Iterator[_Candidate]:
+        yield _Candidate(d.path, d.name_span.start_line,
+                         SiteFacts(EdgeKind.DEFINITION, False, detail=(
+                             f"the definition of {d.name}: the change itself is made here"),
+                                   symbol=d.name, hop=0), d.name)
+
+    def _relations(self, d: Definition) -> Iterator[_Candidate]:
+        change = self.question.change
+        if change is ChangeKind.ADD_CONSTRUCTOR:
+            yield from self._add_constructor(d)
+        elif change in (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR):
+            yield from self._remove_constructor(d)
+        elif change is ChangeKind.ADD_FIELD:
+            yield from self._add_field(d)
+        elif change in (ChangeKind.REMOVE_FIELD, ChangeKind.RENAME_FIELD,
+                        ChangeKind.CHANGE_FIELD_TYPE):
+            yield from self._field_change(d)
+        elif change in (ChangeKind.CHANGE_SIGNATURE, ChangeKind.CHANGE_ARITY):
+            yield from self._function_change(d)
+        elif change in (ChangeKind.ADD_METHOD, ChangeKind.ADD_SUPERCLASS):
+            yield from self._class_change(d)
+        elif change is ChangeKind.CHANGE_TYPE_FAMILY:
+            yield from self._type_family_change(d)
+        elif change is ChangeKind.CHANGE_TYPE_SYNONYM:
+            yield from self._synonym_change(d)
+        elif change is ChangeKind.REMOVE_EXPORT:
+            yield from self._remove_export(d)
+        else:
+            yield from self._generic(d)
+
+    # -- add a constructor -------------------------------------------------------------
+    def _add_constructor(self, t: Definition) -> Iterator[_Candidate]:
+        cons = t.constructors
+        type_name = t.name
+        seen_sites: set[tuple[str, int, int]] = set()
+        for site in self.index.match_sites_mentioning(cons):
+            key = (site.path, site.span.start_line, site.span.start_col)
+            if key in seen_sites:
+                continue
+            seen_sites.add(key)
+            try:
+                verdict = verdict_for_added_constructor(site, type_name, self.constructor_set)
+            except MatchShapeError:
+                verdict = None
+            if verdict is None:
+                continue
+            where = _site_name(site)
+            if not verdict.decided:
+                yield _Candidate(site.path, site.span.start_line, SiteFacts(
+                    EdgeKind.MATCH_SITE, True, detail=(
+                        f"{_site_kind(site)} on {type_name} in {where} is too large to check "
+                        "exactly: review it for the new constructor"), symbol=type_name),
+                                 site.enclosing, site.span.start_col)
+                continue
+            if verdict.breaks or verdict.already_incomplete:
+                matched = ", ".join(sorted(site.constructors & set(cons)))
+                detail = (f"{_site_kind(site)} on {type_name} in {where} matches {matched} "
+                          "with no catch-all: add a case for the new constructor")
+                if verdict.already_incomplete and not verdict.breaks:
+                    detail = (f"{_site_kind(site)} on {type_name} in {where} is already "
+                              "incomplete; the new constructor is unmatched too")
+                yield _Candidate(site.path, site.span.start_line, SiteFacts(
+                    EdgeKind.MATCH_SITE, True, detail=detail, symbol=type_name,
+                    missing=verdict.witnesses or verdict.missing_before),
+                                 site.enclosing, site.span.start_col)
+            for line in verdict.absorbed_by_lines:
+                row = next((r for r in site.rows if r.line == line), None)
+                binder = _catch_all_name(row.patterns) if row else "_"
+                yield _Candidate(site.path, line, SiteFacts(
+                    EdgeKind.CATCH_ALL, False, silent=True, detail=(
+                        f"`{binder}` in {where} will silently take the new {type_name} "
+                        "constructor: check that its answer is right for it"),
+                    symbol=type_name), site.enclosing)
+        yield from self._derived_instances(t)
+        yield from self._instances_of_type(t)
+        yield from self._enumerations(t)
+        yield from self._constructor_expressions(t)
+        yield from self._type_uses(t.name, hop=1)
+
+    def _derived_instances(self, t: Definition) -> Iterator[_Candidate]:
+        """One node per deriving clause, naming every class whose behaviour changes."""
+        clauses: dict[tuple[str, int], list[str]] = {}
+        for d in self.index.definitions_of_kind(DefKind.DERIVED_INSTANCE):
+            if t.name in d.instance_types and d.module == t.module or (
+                    d.standalone and t.name in d.instance_types):
+                clauses.setdefault((d.path, d.span.start_line), []).append(d.parent or d.name)
+        for (path, line), classes in sorted(clauses.items()):
+            effects = [_SILENT_DERIVED[cls] for cls in _SILENT_ORDER if cls in classes]
+            names = ", ".join(classes)
+            detail = (f"derived {names} for {t.name} change with no compile error: {effects[0]}"
+                      if effects else
+                      f"derived {names} for {t.name} is regenerated for the new constructor")
+            enumerates = any(cls in ("Enum", "Bounded") for cls in classes)
+            yield _Candidate(path, line, SiteFacts(
+                EdgeKind.ENUMERATION if enumerates else EdgeKind.DERIVED_INSTANCE, False,
+                silent=bool(effects), detail=detail, symbol=names), t.name)
+
+    def _instances_of_type(self, t: Definition) -> Iterator[_Candidate]:
+        for d in self.index.definitions_of_kind(DefKind.INSTANCE):
+            if t.name not in d.instance_types:
+                continue
+            cls = d.parent or d.name
+            silent = cls in _SILENT_DERIVED
+            yield _Candidate(d.path, d.span.start_line, SiteFacts(
+                EdgeKind.INSTANCE, False, silent=silent, detail=(
+                    f"instance {cls} {t.name} is written by hand: its methods must give the new "
+                    "constructor a meaning" if silent else
+                    f"instance {cls} {t.name} may need a case for the new constructor"),
+                symbol=cls), d.signature)
+
+    def _enumerations(self, t: Definition) -> Iterator[_Candidate]:
+        """`[minBound ..]`, `[minBound .. maxBound]`, `enumFrom` inside declarations whose type
+        mentions the target: they silently grow with a new constructor."""
+        for name in ("minBound", "maxBound", "enumFrom", "enumFromTo", "universe"):
+            for ref in self.index.references(name):
+                if ref.role is not Role.EXPRESSION:
+                    continue
+                encl = self._enclosing_def(ref)
+                if encl is None or t.name not in (encl.mentions or ()):
+                    if not self._line_mentions(ref.path, ref.line, t.name):
+                        continue
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.ENUMERATION, False, silent=True, detail=(
+                        f"`{name}` in {ref.enclosing or 'this declaration'} enumerates "
+                        f"{t.name}: the new constructor joins the list without a compile error"),
+                    symbol=name), ref.enclosing)
+
+    def _constructor_expressions(self, t: Definition) -> Iterator[_Candidate]:
+        for con in t.constructors:
+            for ref in self.index.references(con):
+                if ref.role in (Role.EXPRESSION, Role.RECORD_CONSTRUCT):
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.CONSTRUCTOR_USE, False, detail=(
+                            f"builds {con} in {ref.enclosing or 'this declaration'}; unaffected "
+                            f"unless it should use the new constructor"),
+                        symbol=con, hop=1), ref.enclosing, ref.col)
+
+    # -- remove / rename a constructor -------------------------------------------------
+    def _remove_constructor(self, c: Definition) -> Iterator[_Candidate]:
+        verb = "removed" if self.question.change is ChangeKind.REMOVE_CONSTRUCTOR else "renamed"
+        for ref in self.index.references(c.name):
+            if not self._refers_to(ref, c):
+                continue
+            edge, what = {
+                Role.PATTERN: (EdgeKind.MATCH_SITE, "matches on"),
+                Role.RECORD_PATTERN: (EdgeKind.MATCH_SITE, "matches on"),
+                Role.RECORD_CONSTRUCT: (EdgeKind.RECORD_CONSTRUCT, "builds"),
+                Role.IMPORT: (EdgeKind.IMPORT, "imports"),
+                Role.EXPORT: (EdgeKind.EXPORT, "exports"),
+            }.get(ref.role, (EdgeKind.CONSTRUCTOR_USE, "uses"))
+            yield _Candidate(ref.path, ref.line, SiteFacts(
+                edge, True, detail=(f"{ref.enclosing or _module_of(self.index, ref.path)} "
+                                    f"{what} {c.name}, which is {verb}: this no longer compiles"),
+                symbol=c.name), ref.enclosing, ref.col)
+        parent = next(iter(self.index.definitions(c.parent or "", (DefKind.DATA,
+                                                                    DefKind.NEWTYPE))), None)
+        if parent is not None and self.question.change is ChangeKind.REMOVE_CONSTRUCTOR:
+            yield from self._derived_instances(parent)
+
+    # -- fields ------------------------------------------------------------------------
+    def _record_constructors(self, d: Definition) -> list[Definition]:
+        if d.kind is DefKind.CONSTRUCTOR:
+            return [d]
+        return [c for name in d.constructors for c in self.index.definitions(
+            name, (DefKind.CONSTRUCTOR,)) if c.module == d.module]
+
+    def _add_field(self, d: Definition) -> Iterator[_Candidate]:
+        for con in self._record_constructors(d):
+            for ref in self.index.references(con.name):
+                if not self._refers_to(ref, con):
+                    continue
+                if ref.role in (Role.EXPRESSION, Role.PATTERN):
+                    what = ("builds" if ref.role is Role.EXPRESSION else "matches")
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.CONSTRUCTOR_USE if ref.role is Role.EXPRESSION
+                        else EdgeKind.MATCH_SITE, True, detail=(
+                            f"{ref.enclosing or 'this code'} {what} {con.name} positionally: "
+                            "it needs one more argument for the new field"),
+                        symbol=con.name), ref.enclosing, ref.col)
+                elif ref.role is Role.RECORD_CONSTRUCT:
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.RECORD_CONSTRUCT, True, detail=(
+                            f"{ref.enclosing or 'this code'} builds {con.name} with record "
+                            "syntax: the new field is missing (-Wmissing-fields; an error if "
+                            "it is strict)"), symbol=con.name), ref.enclosing, ref.col)
+                elif ref.role is Role.RECORD_PATTERN:
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.FIELD_PATTERN, False, detail=(
+                            f"record pattern on {con.name} in {ref.enclosing or 'this code'} "
+                            "keeps working"), symbol=con.name), ref.enclosing, ref.col)
+        t = d if d.kind is not DefKind.CONSTRUCTOR else next(iter(self.index.definitions(
+            d.parent or "", (DefKind.DATA, DefKind.NEWTYPE))), None)
+        if t is not None:
+            for der in self.index.definitions_of_kind(DefKind.DERIVED_INSTANCE):
+                if t.name in der.instance_types:
+                    cls = der.parent or der.name
+                    yield _Candidate(der.path, der.span.start_line, SiteFacts(
+                        EdgeKind.DERIVED_INSTANCE, False, silent=cls in ("Show", "Read",
+                                                                        "Generic", "ToJSON",
+                                                                        "FromJSON"),
+                        detail=f"derived {cls} {t.name} now includes the new field",
+                        symbol=cls), t.name)
+
+    def _field_change(self, f: Definition) -> Iterator[_Candidate]:
+        change = self.question.change
+        verb = {ChangeKind.REMOVE_FIELD: "is removed", ChangeKind.RENAME_FIELD: "is renamed",
+                ChangeKind.CHANGE_FIELD_TYPE: "changes type"}[change]
+        for ref in self.index.references(f.name):
+            if ref.role in (Role.TYPE, Role.SIGNATURE):
+                continue
+            edge = {Role.RECORD_CONSTRUCT: EdgeKind.RECORD_CONSTRUCT,
+                    Role.RECORD_UPDATE: EdgeKind.RECORD_UPDATE,
+                    Role.RECORD_PATTERN: EdgeKind.FIELD_PATTERN,
+                    Role.IMPORT: EdgeKind.IMPORT, Role.EXPORT: EdgeKind.EXPORT,
+                    }.get(ref.role, EdgeKind.FIELD_ACCESS)
+            breaks = True
+            if change is ChangeKind.CHANGE_FIELD_TYPE and ref.role in (Role.IMPORT, Role.EXPORT):
+                breaks = False
+            yield _Candidate(ref.path, ref.line, SiteFacts(
+                edge, breaks, detail=(f"{ref.enclosing or 'this code'} uses field {f.name}, "
+                                      f"which {verb}" + (": this no longer compiles"
+                                                        if change is not
+                                                        ChangeKind.CHANGE_FIELD_TYPE else
+                                                        ": the value's type must match")),
+                symbol=f.name), ref.enclosing, ref.col)
+        if change is ChangeKind.REMOVE_FIELD:
+            for con in self.index.definitions(f.parent or "", (DefKind.CONSTRUCTOR,)):
+                if con.module != f.module:
+                    continue
+                for ref in self.index.references(con.name):
+                    if ref.role in (Role.EXPRESSION, Role.PATTERN) and self._refers_to(ref, con):
+                        yield _Candidate(ref.path, ref.line, SiteFacts(
+                            EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                f"{ref.enclosing or 'this code'} uses {con.name} positionally: "
+                                "it has one argument fewer"), symbol=con.name),
+                                         ref.enclosing, ref.col)
+
+    # -- functions ---------------------------------------------------------------------
+    def _function_change(self, fn: Definition) -> Iterator[_Candidate]:
+        arity = self.question.change is ChangeKind.CHANGE_ARITY
+        for ref in self.index.references(fn.name):
+            if not self._refers_to(ref, fn):
+                continue
+            if ref.role is Role.EXPRESSION:
+                detail = (f"{ref.enclosing or 'this code'} calls {fn.name}: "
+                          + ("it must pass the new argument" if arity else
+                             "its arguments or result must fit the new type"))
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.CALL_SITE, True, detail=detail, symbol=fn.name),
+                                 ref.enclosing, ref.col)
+            elif ref.role in (Role.IMPORT, Role.EXPORT):
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.IMPORT if ref.role is Role.IMPORT else EdgeKind.EXPORT, False,
+                    detail=f"names {fn.name} in an import/export list; unaffected",
+                    symbol=fn.name), ref.enclosing)
+        if fn.kind is DefKind.METHOD:
+            for inst in self.index.definitions_of_kind(DefKind.INSTANCE):
+                if inst.parent == fn.parent and fn.name in inst.implemented:
+                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                        EdgeKind.INSTANCE, True, detail=(
+                            f"{inst.signature or 'an instance'} implements {fn.name}: its "
+                            "definition must follow the new type"), symbol=fn.name),
+                                     inst.signature)
+        # further hop: callers of the functions that call the target
+        callers = {ref.enclosing for ref in self.index.references(fn.name)
+                   if ref.role is Role.EXPRESSION and ref.enclosing and ref.enclosing != fn.name}
+        for caller in sorted(callers):
+            for ref in self.index.references(caller):
+                if ref.role is Role.EXPRESSION and ref.enclosing != caller:
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.CALLER, False, detail=(
+                            f"calls {caller}, which calls {fn.name}: affected only if "
+                            f"{caller}'s own type changes too"), symbol=caller, hop=2),
+                                     ref.enclosing, ref.col)
+
+    # -- classes -----------------------------------------------------------------------
+    def _class_change(self, cls: Definition) -> Iterator[_Candidate]:
+        adding_method = self.question.change is ChangeKind.ADD_METHOD
+        for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
+            for inst in self.index.definitions_of_kind(kind):
+                if inst.parent != cls.name:
+                    continue
+                head = inst.signature or f"instance {cls.name}"
+                if adding_method:
+                    anyclass = kind is DefKind.DERIVED_INSTANCE
+                    detail = (f"{head} must define the new method (no default): "
+                              "-Wmissing-methods" if not anyclass else
+                              f"{head} derives {cls.name}: the new method needs a default")
+                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                        EdgeKind.INSTANCE if not anyclass else EdgeKind.DERIVED_INSTANCE, True,
+                        detail=detail, symbol=cls.name), head)
+                else:
+                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                        EdgeKind.INSTANCE, True, detail=(
+                            f"{head} needs an instance of the new superclass for the same type"),
+                        symbol=cls.name), head)
+        for ref in self.index.references(cls.name):
+            if ref.role is Role.CONTEXT:
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.CONSTRAINT_USE, False, detail=(
+                        f"{ref.enclosing or 'this declaration'} has a {cls.name} constraint; "
+                        "it keeps working" if adding_method else
+                        f"{ref.enclosing or 'this declaration'} has a {cls.name} constraint, "
+                        "which now implies the superclass"), symbol=cls.name),
+                                 ref.enclosing)
+
+    # -- type families and synonyms ----------------------------------------------------
+    def _type_family_change(self, tf: Definition) -> Iterator[_Candidate]:
+        for inst in self.index.definitions(tf.name, (DefKind.TYPE_INSTANCE,)):
+            yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                EdgeKind.TYPE_FAMILY_INSTANCE, True, detail=(
+                    f"{inst.signature or 'an instance of ' + tf.name} must follow the family's "
+                    "new shape"), symbol=tf.name), tf.name)
+        yield from self._type_uses(tf.name, hop=1, risky=True)
+
+    def _synonym_change(self, syn: Definition) -> Iterator[_Candidate]:
+        yield from self._type_uses(syn.name, hop=1, risky=True)
+
+    def _type_uses(self, name: str, *, hop: int, risky: bool = False) -> Iterator[_Candidate]:
+        for ref in self.index.references(name):
+            if ref.role not in (Role.SIGNATURE, Role.TYPE):
+                continue
+            edge = EdgeKind.SIGNATURE if ref.role is Role.SIGNATURE else EdgeKind.TYPE_USE
+            detail = (f"the type of {ref.enclosing or 'this declaration'} mentions {name}"
+                      + (": it must agree with the new definition" if risky else
+                         "; a signature alone needs no change"))
+            yield _Candidate(ref.path, ref.line, SiteFacts(edge, risky, detail=detail,
+                                                           symbol=name, hop=hop),
+                             ref.enclosing, ref.col)
+
+    # -- exports -----------------------------------------------------------------------
+    def _remove_export(self, d: Definition) -> Iterator[_Candidate]:
+        module = d.module
+        fi = self.index.files.get(d.path)
+        if fi and fi.exports:
+            for ex in fi.exports:
+                if ex.name == d.name or d.name in ex.children:
+                    yield _Candidate(d.path, ex.line, SiteFacts(
+                        EdgeKind.EXPORT, False, detail=(
+                            f"the export of {d.name} from {module}, which is removed"),
+                        symbol=d.name, hop=0), None)
+        for path, other in sorted(self.index.files.items()):
+            if path == d.path:
+                continue
+            for imp in other.imports:
+                if imp.module != module:
+                    continue
+                if imp.names is not None and not imp.hiding:
+                    if d.name in imp.names:
+                        yield _Candidate(path, imp.line, SiteFacts(
+                            EdgeKind.IMPORT, True, detail=(
+                                f"{other.module} imports {d.name} from {module} by name: the "
+                                "import fails"), symbol=d.name), None)
+                    continue
+                if imp.hiding and imp.names and d.name in imp.names:
+                    continue
+                for ref in other.references.lookup(d.name, path):
+                    if ref.role in (Role.IMPORT, Role.EXPORT):
+                        continue
+                    if ref.qualifier and ref.qualifier not in (imp.alias, imp.module):
+                        continue
+                    if not ref.qualifier and imp.qualified:
+                        continue
+                    yield _Candidate(path, ref.line, SiteFacts(
+                        EdgeKind.CALL_SITE, True, detail=(
+                            f"{ref.enclosing or other.module} uses {d.name} imported from "
+                            f"{module}: not in scope once it is no longer exported"),
+                        symbol=d.name), ref.enclosing, ref.col)
+
+    # -- anything else -----------------------------------------------------------------
+    def _generic(self, d: Definition) -> Iterator[_Candidate]:
+        names = [d.name]
+        if d.kind in (DefKind.DATA, DefKind.NEWTYPE):
+            names.extend(d.constructors)
+        for name in names:
+            for ref in self.index.references(name):
+                if ref.role in (Role.IMPORT, Role.EXPORT):
+                    continue
+                edge = {Role.PATTERN: EdgeKind.MATCH_SITE, Role.SIGNATURE: EdgeKind.SIGNATURE,
+                        Role.TYPE: EdgeKind.TYPE_USE, Role.CONTEXT: EdgeKind.CONSTRAINT_USE,
+                        Role.INSTANCE_HEAD: EdgeKind.INSTANCE,
+                        Role.DERIVING: EdgeKind.DERIVED_INSTANCE,
+                        Role.RECORD_CONSTRUCT: EdgeKind.RECORD_CONSTRUCT,
+                        Role.RECORD_UPDATE: EdgeKind.RECORD_UPDATE,
+                        Role.RECORD_PATTERN: EdgeKind.FIELD_PATTERN,
+                        }.get(ref.role, EdgeKind.CALL_SITE)
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    edge, False, detail=(f"{ref.enclosing or 'this code'} uses {name}; whether "
+                                         "it breaks depends on the change"), symbol=name),
+                                 ref.enclosing, ref.col)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _refers_to(self, ref: Reference, d: Definition) -> bool:
+        """Does a use of the name refer to this definition? Same module, or a module that
+        imports the definer (or re-exports it); unknown imports count as yes."""
+        if ref.path == d.path:
+            return True
+        fi = self.index.files.get(ref.path)
+        if fi is None:
+            return False
+        others = [x for x in self.index.definitions(d.name, (d.kind,)) if x.module != d.module]
+        if not others:
+            return True
+        imported = {imp.module for imp in fi.imports}
+        if d.module in imported:
+            return True
+        return not any(o.module in imported or o.path == ref.path for o in others)
+
+    def _enclosing_def(self, ref: Reference) -> Definition | None:
+        if not ref.enclosing:
+            return None
+        fi = self.index.files.get(ref.path)
+        for d in fi.definitions if fi else ():
+            if d.name == ref.enclosing and d.kind is DefKind.FUNCTION:
+                return d
+        return None
+
+    def _line_mentions(self, path: str, line: int, name: str) -> bool:
+        lines = self.context.lines(path)
+        return 0 < line <= len(lines) and name in lines[line - 1]
+
+
+def _site_kind(site: MatchSite) -> str:
+    return {MatchKind.CASE: "case", MatchKind.LAMBDA_CASE: "\\case",
+            MatchKind.FUNCTION: "clauses", MatchKind.LAMBDA: "lambda",
+            MatchKind.PATTERN_BINDING: "pattern binding"}[site.kind]
+
+
+def _site_name(site: MatchSite) -> str:
+    name = site.name or site.enclosing
+    return f"`{name}`" if name else "this declaration"
+
+
+def _catch_all_name(patterns: Iterable) -> str:
+    for p in patterns:
+        if getattr(p, "binder", None):
+            return p.binder
+    return "_"
+
+
+def _module_of(index: WorkspaceIndex, path: str) -> str:
+    return index.module_of(path) or path
+
+
+def _severity(f: SiteFacts) -> int:
+    return 0 if f.breaks else 1 if f.silent else 2 if f.edge is EdgeKind.DEFINITION else 3
+
+
+def _rank(c: _Candidate) -> tuple:
+    f = c.facts
+    return (_severity(f), f.hop, _EDGE_RANK.get(f.edge, 99), c.path, c.line)
+
+
+def _merge(candidates: list[_Candidate]) -> list[_Candidate]:
+    """One node per (file, line): the most severe fact about that line wins."""
+    best: dict[tuple[str, int], _Candidate] = {}
+    for c in candidates:
+        key = (c.path, c.line)
+        cur = best.get(key)
+        if cur is None or _rank(c) < _rank(cur):
+            best[key] = c
+    return list(best.values())
+
+
+def explore(index: WorkspaceIndex, question: Question) -> Exploration:
+    """Every place ``question``'s change can reach, ranked and cut to its budget."""
+    return Explorer(index, question).run()
+
+
+def with_budget(question: Question, budget: int) -> Question:
+    return replace(question, budget=budget)

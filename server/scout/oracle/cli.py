@@ -1,0 +1,221 @@
+"""``scout oracle`` and ``scout eval``: thin shells over the oracle library.
+
+``scout oracle --json`` prints exactly one object::
+
+    {"sites": [{"location": "rel/path.hs:LINE", "span": [START_LINE, END_LINE], "reason": "..."}],
+     "checked_modules": N, "skipped_modules": [{"module": "M", "reason": "..."}], "seconds": S}
+
+``span`` is the first and last line (1-based, inclusive) of what GHC reported, in the original
+file; ``reason`` is GHC's message; ``checked_modules`` counts the modules GHC type-checked;
+``skipped_modules`` lists the modules it did not (not in a library component, or downstream of a
+module that failed after the mutation) and why. Errors go to stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from scout.explore.model import ChangeKind
+from scout.oracle.mutate import SUPPORTED_CHANGES, MutationError
+from scout.oracle.oracle import BaselineBrokenError, Oracle, OracleError
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _common(p: argparse.ArgumentParser, *, many_roots: bool) -> None:
+    if many_roots:
+        p.add_argument("--root", action="append", type=Path, dest="roots",
+                       help="workspace root (repeat for several; default: current directory)")
+    else:
+        p.add_argument("--root", type=Path, default=Path("."),
+                       help="workspace root (default: current directory)")
+    p.add_argument("--typecheck-cmd", metavar="TEMPLATE",
+                   help="type-check command template run in the scratch copy; placeholders "
+                        "{root} {hidir} {flags} {files} (include {flags}: it carries -ddump-json "
+                        "and the warnings the oracle reads)")
+    p.add_argument("--cache-dir", type=Path,
+                   help="baseline cache (default: $XDG_CACHE_HOME/scout/oracle)")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+
+
+def add_oracle_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "oracle", help="mutate a target in a scratch copy and ask GHC what breaks",
+        description="Apply a change to a scratch copy of the workspace, type-check it with GHC, "
+                    "and list the places that break. Your files are never modified.")
+    p.add_argument("question", nargs="?", help='e.g. "What breaks if I add a variant to Shape?"')
+    p.add_argument("--target", help="the symbol to change (qualified or not)")
+    p.add_argument("--change", help="one of: " + ", ".join(c.value for c in SUPPORTED_CHANGES))
+    p.add_argument("--subject", help="the constructor or field a removal is about "
+                                     "(default: the last one)")
+    _common(p, many_roots=False)
+    p.set_defaults(func=run_oracle)
+    return p
+
+
+def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "eval", help="measure a scorer against GHC on mutations of real code",
+        description="For mutations given (--mutations) or sampled from the workspace, compare a "
+                    "scorer's risk with what GHC reports: recall/precision of risk>=4, silent-"
+                    "site recall, quadratic-weighted kappa, beside a grep baseline.")
+    p.add_argument("--against", default="ghc", choices=["ghc"], help="the teacher (ghc)")
+    p.add_argument("--scorer", default="heuristic",
+                   help="scorer under test: heuristic (default), ollama, hybrid, haiku")
+    p.add_argument("--mutations", type=Path, help="JSON file: [{target, change, subject?}] or "
+                                                  "{\"mutations\": [...]}")
+    p.add_argument("--per-kind", type=int, default=2, help="sampled mutations per change kind")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--kinds", help="comma-separated change kinds to sample (default: all)")
+    _common(p, many_roots=True)
+    p.set_defaults(func=run_eval)
+    return p
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so scratch copies are removed and GHC is killed."""
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _fail(message: str) -> int:
+    print(f"scout: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _change(value: str) -> ChangeKind:
+    try:
+        return ChangeKind(value.strip().lower().replace("-", "_"))
+    except ValueError:
+        raise MutationError(f"unknown change {value!r}: use one of "
+                            f"{', '.join(c.value for c in SUPPORTED_CHANGES)}") from None
+
+
+def _resolve_request(args: argparse.Namespace) -> tuple[str, ChangeKind, str | None]:
+    if args.target and args.change:
+        return args.target, _change(args.change), args.subject
+    if args.question:
+        try:
+            from scout.explore.question import QuestionError, parse_question
+        except ImportError as exc:
+            raise MutationError("free-text questions need scout.explore.question; use "
+                                "--target NAME --change KIND") from exc
+        try:
+            q = parse_question(args.question)
+        except QuestionError as exc:
+            raise MutationError(str(exc)) from exc
+        return q.target, q.change, args.subject or q.subject
+    raise MutationError("say what to change: a question (\"What breaks if I add a constructor "
+                        "to Shape?\") or --target NAME --change KIND")
+
+
+def run_oracle(args: argparse.Namespace) -> int:
+    from scout.haskell.index import WorkspaceIndex
+    from scout.oracle.targets import mutation_for
+
+    root = Path(args.root).expanduser()
+    if not root.is_dir():
+        return _fail(f"workspace root {root} is not a directory: pass --root DIR")
+    with _sigterm_as_interrupt():
+        try:
+            target, change, subject = _resolve_request(args)
+            index = WorkspaceIndex.build(root)
+            mutation = mutation_for(index, target, change, subject)
+            oracle = Oracle(root, cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd)
+            result = oracle.check(mutation)
+        except BaselineBrokenError as exc:
+            return _fail(str(exc))
+        except (MutationError, OracleError) as exc:
+            return _fail(str(exc))
+        except KeyboardInterrupt:
+            print("scout: interrupted; scratch copies removed", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps(result.as_json()))
+        return 0
+    print(f"{result.summary}: {len(result.sites)} break site(s), {result.checked_modules} "
+          f"modules checked in {result.seconds:.1f} s ({result.how})")
+    for site in result.sites:
+        first = site.reason.splitlines()[0] if site.reason else ""
+        print(f"  {site.location}  {first.lstrip('• ').strip()}")
+    for skipped in result.skipped_modules:
+        print(f"  skipped {skipped.module}: {skipped.reason}", file=sys.stderr)
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from scout.oracle.evaluate import evaluate, load_mutations
+    from scout.scoring.heuristic import HeuristicScorer
+
+    roots = args.roots or [Path(".")]
+    for root in roots:
+        if not Path(root).is_dir():
+            return _fail(f"workspace root {root} is not a directory: pass --root DIR")
+    with _sigterm_as_interrupt():
+        try:
+            mutations = load_mutations(args.mutations) if args.mutations else None
+            kinds = [_change(k) for k in args.kinds.split(",")] if args.kinds else None
+            scorer = _scorer(args.scorer, HeuristicScorer())
+            report = evaluate(
+                roots, scorer, mutations=mutations, per_kind=args.per_kind, seed=args.seed,
+                cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd,
+                **({"kinds": kinds} if kinds else {}),
+                progress=lambda msg: print(f"scout eval: {msg}", file=sys.stderr))
+        except (OSError, ValueError, MutationError, OracleError) as exc:
+            return _fail(str(exc))
+        except KeyboardInterrupt:
+            print("scout: interrupted; scratch copies removed", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        print(report.table())
+        for case in report.cases:
+            if case.error:
+                print(f"  error: {case.spec.change.value} {case.spec.target}: {case.error}",
+                      file=sys.stderr)
+    return 0
+
+
+def _scorer(name: str, heuristic: Any) -> Any:
+    if name == "heuristic":
+        return heuristic
+    from scout.scoring.factory import ScorerConfigError, build_scorer
+
+    try:
+        return build_scorer(name, fallback=heuristic)
+    except ScorerConfigError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (tests, and until the ``scout`` CLI registers these commands)."""
+    parser = argparse.ArgumentParser(prog="scout")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_oracle_parser(sub)
+    add_eval_parser(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

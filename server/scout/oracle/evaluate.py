@@ -1,0 +1,392 @@
+"""``scout eval``: measure a scorer against the compiler on real mutations.
+
+For each mutation (given, or sampled deterministically from the workspace's types, classes and
+functions) the oracle says which places break; the engine explores the same question; the scorer
+under test and the ``ghc`` teacher score the engine's nodes. Per change kind:
+
+- recall of risk >= 4: break sites GHC reports that the scorer flags with risk >= 4 (a site the
+  engine never reached counts as missed);
+- precision of risk >= 4: nodes flagged >= 4 that GHC reports (nodes in modules GHC could not
+  check are left out);
+- silent-site recall: nodes the teacher calls silent (compile, behaviour changes) that the
+  scorer gives risk >= 3;
+- quadratic-weighted kappa between the scorer's and the teacher's risk (missed sites count as
+  scorer risk 1 against teacher risk 5);
+- a grep baseline: whole-word grep for the changed names, its recall and precision over the
+  same break sites.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scout.explore.model import ChangeKind, Node, Question, Tag
+from scout.haskell.index import WorkspaceIndex
+from scout.haskell.model import DefKind, Definition
+from scout.oracle.mutate import SUPPORTED_CHANGES, Mutation, MutationError
+from scout.oracle.oracle import BreakSite, Oracle, OracleError, OracleResult
+from scout.oracle.targets import mutation_for
+from scout.oracle.teacher import GhcTeacher
+from scout.scoring.model import Scorer
+
+FLAG_RISK = 4
+SILENT_FLAG_RISK = 3
+EVAL_BUDGET = 100
+
+CHANGE_TAGS: dict[ChangeKind, tuple[Tag, ...]] = {
+    ChangeKind.ADD_CONSTRUCTOR: (Tag.EXHAUSTIVE, Tag.PATTERN_MATCH),
+    ChangeKind.REMOVE_CONSTRUCTOR: (Tag.PATTERN_MATCH, Tag.DATA_TYPE),
+    ChangeKind.ADD_FIELD: (Tag.DATA_TYPE,),
+    ChangeKind.REMOVE_FIELD: (Tag.DATA_TYPE,),
+    ChangeKind.CHANGE_ARITY: (Tag.FUNCTION,),
+    ChangeKind.CHANGE_SIGNATURE: (Tag.FUNCTION,),
+    ChangeKind.ADD_METHOD: (Tag.CONSTRAINT,),
+    ChangeKind.REMOVE_EXPORT: (Tag.MODULE,),
+}
+_PHRASES = {
+    ChangeKind.ADD_CONSTRUCTOR: "add a constructor to {t}",
+    ChangeKind.REMOVE_CONSTRUCTOR: "remove the constructor {s} from {t}",
+    ChangeKind.ADD_FIELD: "add a field to {t}",
+    ChangeKind.REMOVE_FIELD: "remove the field {s} from {t}",
+    ChangeKind.CHANGE_ARITY: "give {t} one more argument",
+    ChangeKind.CHANGE_SIGNATURE: "change the type of {t}",
+    ChangeKind.ADD_METHOD: "add a method without a default to {t}",
+    ChangeKind.REMOVE_EXPORT: "stop exporting {t}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MutationSpec:
+    target: str
+    change: ChangeKind
+    subject: str | None = None
+
+    @staticmethod
+    def from_dict(d: dict) -> MutationSpec:
+        try:
+            return MutationSpec(str(d["target"]), ChangeKind(d["change"]), d.get("subject"))
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"a mutation needs 'target' and a 'change' among "
+                             f"{', '.join(c.value for c in SUPPORTED_CHANGES)}: got {d!r}") from exc
+
+    def question(self, budget: int = EVAL_BUDGET) -> Question:
+        text = "What breaks if I " + _PHRASES.get(self.change, "change {t}").format(
+            t=self.target, s=self.subject or "a constructor") + "?"
+        return Question(text, self.target, self.change, CHANGE_TAGS.get(self.change, ()), budget,
+                        self.subject)
+
+
+def load_mutations(path: Path) -> list[MutationSpec]:
+    """A JSON list of ``{target, change, subject?}``, or an object with such a "mutations" list
+    (the fixtures' expected.json files qualify)."""
+    data = json.loads(path.read_text())
+    items = data.get("mutations") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: expected a JSON list of mutations or {{\"mutations\": [...]}}")
+    return [MutationSpec.from_dict(item) for item in items]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling
+
+
+def sample_mutations(index: WorkspaceIndex, *, per_kind: int = 2, seed: int = 0,
+                     kinds: Sequence[ChangeKind] = SUPPORTED_CHANGES,
+                     checked_paths: Iterable[str] | None = None) -> list[MutationSpec]:
+    """Deterministic sample: candidates sorted by place, then ``per_kind`` drawn with a seeded
+    generator per kind. ``checked_paths`` limits targets to files the type-check covers."""
+    allowed = set(checked_paths) if checked_paths is not None else None
+    defs = sorted((d for d in index.all_definitions()
+                   if allowed is None or d.path in allowed),
+                  key=lambda d: (d.path, d.span.start_line, d.name))
+    counts: dict[str, int] = {}
+    for d in defs:
+        counts[d.name] = counts.get(d.name, 0) + 1
+
+    def name_of(d: Definition) -> str:
+        return d.name if counts[d.name] == 1 or not d.module else f"{d.module}.{d.name}"
+
+    def used_elsewhere(d: Definition) -> bool:
+        return any(p != d.path for p in index.files_referencing(d.name))
+
+    exported: set[tuple[str, str]] = set()
+    for fi in index.files.values():
+        for e in fi.exports or ():
+            exported.add((fi.path, e.name))
+
+    out: list[MutationSpec] = []
+    for kind in kinds:
+        cands: list[MutationSpec] = []
+        for d in defs:
+            if kind in (ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR):
+                if d.kind == DefKind.DATA and len(d.constructors) >= 2:
+                    if kind == ChangeKind.ADD_CONSTRUCTOR:
+                        cands.append(MutationSpec(name_of(d), kind))
+                    else:
+                        cands += [MutationSpec(name_of(d), kind, c) for c in d.constructors]
+            elif kind == ChangeKind.ADD_FIELD:
+                if d.kind == DefKind.DATA and len(d.constructors) == 1:
+                    cands.append(MutationSpec(name_of(d), kind))
+            elif kind == ChangeKind.REMOVE_FIELD:
+                if d.kind == DefKind.FIELD and used_elsewhere(d):
+                    cands.append(MutationSpec(name_of(d), kind, d.name))
+            elif kind in (ChangeKind.CHANGE_ARITY, ChangeKind.CHANGE_SIGNATURE):
+                if (d.kind == DefKind.FUNCTION and d.parent is None and used_elsewhere(d)
+                        and re.fullmatch(r"[a-z_][\w']*", d.name)):
+                    cands.append(MutationSpec(name_of(d), kind))
+            elif kind == ChangeKind.ADD_METHOD:
+                if d.kind == DefKind.CLASS:
+                    cands.append(MutationSpec(name_of(d), kind))
+            elif kind == ChangeKind.REMOVE_EXPORT:
+                if (d.kind == DefKind.FUNCTION and d.parent is None and (d.path, d.name) in exported
+                        and used_elsewhere(d)):
+                    cands.append(MutationSpec(name_of(d), kind))
+        rng = random.Random(f"scout-eval:{seed}:{kind.value}")
+        out += rng.sample(cands, min(per_kind, len(cands)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+
+
+def quadratic_weighted_kappa(a: Sequence[int], b: Sequence[int], k: int = 5) -> float | None:
+    """Cohen's kappa with quadratic weights on 1..k ratings; None when undefined."""
+    n = len(a)
+    if n == 0 or n != len(b):
+        return None
+    observed = [[0.0] * k for _ in range(k)]
+    for x, y in zip(a, b, strict=True):
+        observed[x - 1][y - 1] += 1
+    hist_a = [sum(row) for row in observed]
+    hist_b = [sum(observed[i][j] for i in range(k)) for j in range(k)]
+    num = den = 0.0
+    for i in range(k):
+        for j in range(k):
+            w = (i - j) ** 2 / (k - 1) ** 2
+            num += w * observed[i][j]
+            den += w * hist_a[i] * hist_b[j] / n
+    if den == 0:
+        return None
+    return 1 - num / den
+
+
+@dataclass(slots=True)
+class Counts:
+    mutations: int = 0
+    errors: int = 0
+    sites: int = 0
+    sites_flagged: int = 0  # break sites the scorer gave risk >= 4
+    sites_reached: int = 0  # break sites the engine produced a node for
+    flagged: int = 0  # nodes the scorer gave risk >= 4 (in checked modules)
+    flagged_true: int = 0
+    silent: int = 0
+    silent_flagged: int = 0
+    grep_hits: int = 0
+    grep_true_hits: int = 0
+    grep_sites: int = 0
+    scorer_risks: list[int] = field(default_factory=list)
+    teacher_risks: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, other: Counts) -> None:
+        for name in ("mutations", "errors", "sites", "sites_flagged", "sites_reached", "flagged",
+                     "flagged_true", "silent", "silent_flagged", "grep_hits", "grep_true_hits",
+                     "grep_sites", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.scorer_risks += other.scorer_risks
+        self.teacher_risks += other.teacher_risks
+
+    def metrics(self) -> dict[str, float | int | None]:
+        def ratio(x: int, y: int) -> float | None:
+            return round(x / y, 4) if y else None
+
+        kappa = quadratic_weighted_kappa(self.scorer_risks, self.teacher_risks)
+        return {
+            "mutations": self.mutations, "errors": self.errors, "sites": self.sites,
+            "recall": ratio(self.sites_flagged, self.sites),
+            "precision": ratio(self.flagged_true, self.flagged),
+            "engine_reach": ratio(self.sites_reached, self.sites),
+            "silent_sites": self.silent,
+            "silent_recall": ratio(self.silent_flagged, self.silent),
+            "kappa": None if kappa is None else round(kappa, 4),
+            "grep_recall": ratio(self.grep_sites, self.sites),
+            "grep_precision": ratio(self.grep_true_hits, self.grep_hits),
+            "seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass(slots=True)
+class CaseResult:
+    root: str
+    spec: MutationSpec
+    summary: str = ""
+    counts: Counts = field(default_factory=Counts)
+    sites: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)  # break sites the scorer did not flag
+    false_alarms: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def as_json(self) -> dict:
+        return {"root": self.root, "target": self.spec.target, "change": self.spec.change.value,
+                "subject": self.spec.subject, "summary": self.summary, "error": self.error,
+                "sites": self.sites, "missed": self.missed, "false_alarms": self.false_alarms,
+                **self.counts.metrics()}
+
+
+@dataclass(slots=True)
+class EvalReport:
+    scorer: str
+    against: str
+    cases: list[CaseResult]
+
+    def by_kind(self) -> dict[str, Counts]:
+        out: dict[str, Counts] = {}
+        for case in self.cases:
+            out.setdefault(case.spec.change.value, Counts()).add(case.counts)
+        return dict(sorted(out.items()))
+
+    def overall(self) -> Counts:
+        total = Counts()
+        for case in self.cases:
+            total.add(case.counts)
+        return total
+
+    def as_json(self) -> dict:
+        return {"scorer": self.scorer, "against": self.against,
+                "kinds": {k: c.metrics() for k, c in self.by_kind().items()},
+                "overall": self.overall().metrics(),
+                "cases": [c.as_json() for c in self.cases]}
+
+    def table(self) -> str:
+        header = ("change", "muts", "err", "sites", "recall>=4", "prec>=4", "reach", "silent",
+                  "silent rec", "kappa", "grep rec", "grep prec")
+        rows = [header]
+
+        def fmt(v: object) -> str:
+            return "-" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
+
+        for name, counts in [*self.by_kind().items(), ("all", self.overall())]:
+            m = counts.metrics()
+            rows.append((name, *(fmt(m[k]) for k in ("mutations", "errors", "sites", "recall",
+                                                     "precision", "engine_reach", "silent_sites",
+                                                     "silent_recall", "kappa", "grep_recall",
+                                                     "grep_precision"))))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        title = f"scorer {self.scorer} against {self.against} ({len(self.cases)} mutations)"
+        return title + "\n" + "\n".join(lines)
+
+
+def grep_hits(index: WorkspaceIndex, names: Iterable[str]) -> set[tuple[str, int]]:
+    """Lines a whole-word grep for any of the names finds, over the indexed files."""
+    words = [n for n in names if n]
+    if not words:
+        return set()
+    pattern = re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w'])")
+    hits: set[tuple[str, int]] = set()
+    for path in index.files:
+        for number, line in enumerate(index.source_lines(path), start=1):
+            if pattern.search(line):
+                hits.add((path, number))
+    return hits
+
+
+def score_case(root: str, spec: MutationSpec, mutation: Mutation, result: OracleResult,
+               nodes: Sequence[Node], scorer: Scorer, question: Question,
+               index: WorkspaceIndex) -> CaseResult:
+    """Compare one scorer with the teacher on one mutation's nodes."""
+    case = CaseResult(root, spec, mutation.summary)
+    c = case.counts
+    c.mutations = 1
+    c.seconds = result.seconds
+    teacher = GhcTeacher(result)
+    verdicts = [teacher.verdict(n) for n in nodes]
+    teacher_scores = teacher.score(question, nodes)
+    scored = scorer.score(question, nodes)
+    risks: list[int | None] = [s.rubric.risk if s.rubric else None for s in scored]
+    sites = result.sites
+    case.sites = [s.location for s in sites]
+    c.sites = len(sites)
+    for site in sites:
+        at_site = [i for i, v in enumerate(verdicts) if v.site is site]
+        if at_site:
+            c.sites_reached += 1
+        if any((risks[i] or 0) >= FLAG_RISK for i in at_site):
+            c.sites_flagged += 1
+        else:
+            case.missed.append(site.location)
+        if not at_site:  # the engine never reached it: scorer says 1, the truth says 5
+            c.scorer_risks.append(1)
+            c.teacher_risks.append(5)
+    for i, (node, verdict) in enumerate(zip(nodes, verdicts, strict=True)):
+        risk, truth = risks[i], teacher_scores[i].rubric
+        if risk is not None and truth is not None:
+            c.scorer_risks.append(risk)
+            c.teacher_risks.append(truth.risk)
+        if verdict.rule == "silent":
+            c.silent += 1
+            c.silent_flagged += int((risk or 0) >= SILENT_FLAG_RISK)
+        if (risk or 0) >= FLAG_RISK and verdict.rule != "unchecked":
+            c.flagged += 1
+            if verdict.rule == "ghc":
+                c.flagged_true += 1
+            else:
+                case.false_alarms.append(node.location)
+    hits = {h for h in grep_hits(index, mutation.grep_names) if h[0] not in result.unchecked_paths}
+    c.grep_hits = len(hits)
+    c.grep_true_hits = sum(1 for h in hits if _in_any(h, sites))
+    c.grep_sites = sum(1 for s in sites if any(s.covers(p, ln) for p, ln in hits))
+    return case
+
+
+def _in_any(hit: tuple[str, int], sites: Sequence[BreakSite]) -> bool:
+    return any(s.covers(*hit) for s in sites)
+
+
+def evaluate(roots: Sequence[Path], scorer: Scorer, *,
+             mutations: Sequence[MutationSpec] | None = None, per_kind: int = 2, seed: int = 0,
+             kinds: Sequence[ChangeKind] = SUPPORTED_CHANGES, cache_dir: Path | None = None,
+             typecheck_cmd: str | None = None, budget: int = EVAL_BUDGET,
+             explore_fn: Callable[[WorkspaceIndex, Question], object] | None = None,
+             progress: Callable[[str], None] | None = None) -> EvalReport:
+    """Run every mutation on every root. A mutation that cannot be applied or explored is a
+    recorded error (shown in the table), never a silent skip. A workspace whose baseline does
+    not type-check raises ``OracleError``: nothing can be measured there."""
+    from scout.explore.engine import ExploreError
+    from scout.explore.engine import explore as default_explore
+
+    explore_fn = explore_fn or default_explore
+    cases: list[CaseResult] = []
+    for root in roots:
+        index = WorkspaceIndex.build(Path(root))
+        oracle = Oracle(Path(root), cache_dir=cache_dir, typecheck_cmd=typecheck_cmd)
+        oracle.baseline()  # fail early and clearly when the project does not type-check
+        specs = list(mutations) if mutations is not None else sample_mutations(
+            index, per_kind=per_kind, seed=seed, kinds=kinds,
+            checked_paths=oracle.layout.modules.values())
+        for spec in specs:
+            if progress:
+                progress(f"{root}: {spec.change.value} {spec.target}"
+                         + (f" ({spec.subject})" if spec.subject else ""))
+            question = spec.question(budget)
+            try:
+                mutation = mutation_for(index, spec.target, spec.change, spec.subject)
+                result = oracle.check(mutation)
+                exploration = explore_fn(index, question)
+            except (MutationError, OracleError, ExploreError) as exc:  # recorded, shown
+                case = CaseResult(str(root), spec, error=f"{type(exc).__name__}: {exc}")
+                case.counts.mutations = 1
+                case.counts.errors = 1
+                cases.append(case)
+                continue
+            nodes = list(getattr(exploration, "nodes", []))
+            cases.append(score_case(str(root), spec, mutation, result, nodes, scorer, question,
+                                    index))
+    return EvalReport(getattr(scorer, "name", type(scorer).__name__), "ghc", cases)

@@ -1,0 +1,583 @@
+"""Text mutations of a target definition, one per change kind, with a line map back.
+
+A mutation is one or more *phases*; each phase is a set of edited files plus the GHC flags that
+let the type-check continue past the breakage:
+
+- add constructor: ``| ScoutAdded<T>`` after the last constructor; the non-exhaustive matches warn.
+- remove constructor / field: phase 1 marks it ``{-# DEPRECATED ... #-}`` so every use outside its
+  module warns (a real removal would stop every downstream module); phase 2 really removes it and
+  keeps only the errors inside its own module (GHC never warns about deprecations there).
+- add field: ``()``-typed field on every constructor, with ``-fdefer-type-errors``.
+- change arity / signature: the original clauses are renamed ``scoutOrig_<f>`` and a wrapper with
+  one more argument (arity) or an opaque result (signature) takes the name, with deferred errors.
+- add method: a method without default (``-Wmissing-methods`` at every instance).
+- remove export: the item leaves the module's export list.
+
+Edits are made on the original text; ``LineMap`` maps lines of the edited file back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scout.explore.model import ChangeKind
+from scout.haskell.model import Definition, DefKind, Span
+
+DEFER_TYPE_ERRORS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
+SUPPORTED_CHANGES = (
+    ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.ADD_FIELD,
+    ChangeKind.REMOVE_FIELD, ChangeKind.CHANGE_ARITY, ChangeKind.CHANGE_SIGNATURE,
+    ChangeKind.ADD_METHOD, ChangeKind.REMOVE_EXPORT,
+)
+
+
+class MutationError(Exception):
+    """The change cannot be applied to this target as written; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    start: int  # character offsets into the original text
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineMap:
+    """Maps 1-based lines of an edited file to lines of the original.
+
+    ``hunks`` holds, per edit, (original first line, original last line, new first line, new
+    last line). A line inside a hunk that goes beyond the original extent is synthetic (text the
+    mutation inserted) and maps to the hunk's last original line."""
+
+    hunks: tuple[tuple[int, int, int, int], ...]
+    original_lines: int
+
+    def to_original(self, line: int) -> tuple[int, bool]:
+        """(original line, synthetic?) for a line of the edited file."""
+        shift = 0
+        for o1, o2, n1, n2 in self.hunks:
+            if line < n1:
+                break
+            if line <= n2:
+                offset = line - n1
+                if offset <= o2 - o1:
+                    mapped, synthetic = o1 + offset, False
+                else:
+                    mapped, synthetic = o2, True
+                return mapped, synthetic or mapped > self.original_lines
+            shift = n2 - o2
+        mapped = line - shift
+        return mapped, mapped > self.original_lines
+
+
+@dataclass(frozen=True, slots=True)
+class FileEdit:
+    path: str  # workspace-relative
+    original: str
+    mutated: str
+    line_map: LineMap
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One type-check of the mutated workspace.
+
+    ``recheck_dependents``: bump the mtime of every module depending on the edited one, because
+    GHC 9.0 does not recompile importers when only a DEPRECATED pragma changed.
+    ``only_paths``: keep only diagnostics in these files. ``message_must_mention``: keep only
+    diagnostics whose message matches this regex (e.g. the constructor's name)."""
+
+    edits: tuple[FileEdit, ...]
+    flags: tuple[str, ...] = ()
+    recheck_dependents: bool = False
+    only_paths: tuple[str, ...] | None = None
+    message_must_mention: str | None = None
+    skip_paths: tuple[str, ...] = ()
+    counts_coverage: bool = True  # modules this phase could not check are reported as skipped
+    purpose: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    change: ChangeKind
+    target: str
+    subject: str | None
+    path: str  # the file the target is defined in
+    phases: tuple[Phase, ...]
+    summary: str  # e.g. "add constructor ScoutAddedShape to Shape"
+    grep_names: tuple[str, ...]  # names a grep baseline would search for
+
+
+# ---------------------------------------------------------------------------------------------
+# Text helpers
+
+
+def offset_of(text: str, line: int, byte_col: int) -> int:
+    """Character offset of (1-based line, 0-based byte column) in ``text``."""
+    starts = _line_starts(text)
+    if not 1 <= line <= len(starts):
+        raise MutationError(f"line {line} is outside the file ({len(starts)} lines)")
+    start = starts[line - 1]
+    end = text.find("\n", start)
+    line_text = text[start:] if end < 0 else text[start:end]
+    prefix = line_text.encode("utf-8")[:byte_col].decode("utf-8", "ignore")
+    return start + len(prefix)
+
+
+def span_offsets(text: str, span: Span) -> tuple[int, int]:
+    return offset_of(text, span.start_line, span.start_col), offset_of(text, span.end_line,
+                                                                       span.end_col)
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts += [m.end() for m in re.finditer("\n", text)]
+    if starts[-1] == len(text) and len(starts) > 1:
+        starts.pop()
+    return starts
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def apply_edits(path: str, text: str, edits: Sequence[TextEdit]) -> FileEdit:
+    ordered = sorted(edits, key=lambda e: e.start)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.start < a.end:
+            raise MutationError(f"overlapping edits in {path}")
+    pieces: list[str] = []
+    hunks: list[tuple[int, int, int, int]] = []
+    cursor = 0
+    shift = 0
+    for e in ordered:
+        pieces.append(text[cursor:e.start])
+        pieces.append(e.text)
+        cursor = e.end
+        o1, o2 = _line_of(text, e.start), _line_of(text, e.end)
+        n1 = o1 + shift
+        added = e.text.count("\n") - text.count("\n", e.start, e.end)
+        n2 = n1 + (o2 - o1) + added
+        hunks.append((o1, o2, n1, n2))
+        shift += added
+    pieces.append(text[cursor:])
+    original_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return FileEdit(path, text, "".join(pieces), LineMap(tuple(hunks), original_lines))
+
+
+def _word(name: str) -> str:
+    return r"(?<![\w'])" + re.escape(name) + r"(?![\w'])"
+
+
+def _members(members: Sequence[Definition], kind: DefKind, parent: str) -> list[Definition]:
+    found = [m for m in members if m.kind == kind and m.parent == parent]
+    return sorted(found, key=lambda d: (d.span.start_line, d.span.start_col))
+
+
+def _decl_text(text: str, d: Definition) -> tuple[int, int, str]:
+    start, end = span_offsets(text, d.span)
+    return start, end, text[start:end]
+
+
+def _is_gadt(text: str, type_def: Definition) -> bool:
+    _, _, decl = _decl_text(text, type_def)
+    head = decl.split("=", 1)[0]
+    return bool(re.search(r"\bwhere\b", head))
+
+
+def _type_head_vars(decl: str, keyword: str, name: str) -> list[str]:
+    """Type variables of ``data T a (b :: K)`` / ``class C a b``, in order."""
+    m = re.search(keyword + r"\s+(?:.*=>\s*)?" + re.escape(name) + r"\b(.*?)(?:=|\bwhere\b|\||$)",
+                  decl, re.S)
+    if not m:
+        return []
+    params = re.sub(r"::[^)]*\)", ")", m.group(1))
+    return re.findall(r"(?<![\w'])([a-z_][\w']*)", params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Change kinds
+
+
+def add_constructor(type_def: Definition, text: str, members: Sequence[Definition]) -> Mutation:
+    if type_def.kind == DefKind.NEWTYPE:
+        raise MutationError(f"{type_def.name} is a newtype: it has exactly one constructor; make it "
+                            "a `data` type before adding a constructor")
+    if type_def.kind != DefKind.DATA:
+        raise MutationError(f"{type_def.name} is a {type_def.kind}, not a data type: add a "
+                            "constructor to a `data` declaration")
+    new = f"ScoutAdded{type_def.name}"
+    cons = _members(members, DefKind.CONSTRUCTOR, type_def.name)
+    if not cons:
+        raise MutationError(f"{type_def.name} has no constructors in the index: an empty data type "
+                            "cannot be extended by the oracle")
+    last = cons[-1]
+    _, end = span_offsets(text, last.span)
+    if _is_gadt(text, type_def):
+        _, _, decl = _decl_text(text, type_def)
+        args = " ".join(_type_head_vars(decl, "data", type_def.name))
+        line_start = text.rfind("\n", 0, offset_of(text, last.span.start_line, 0) + 1) + 1
+        indent = re.match(r"[ \t]*", text[line_start:]).group(0) or "  "
+        insert = f"\n{indent}{new} :: {type_def.name}{(' ' + args) if args else ''}"
+        end = text.find("\n", end) if text.find("\n", end) >= 0 else len(text)
+    else:
+        insert = f" | {new}"
+    edit = apply_edits(type_def.path, text, [TextEdit(end, end, insert)])
+    return Mutation(ChangeKind.ADD_CONSTRUCTOR, type_def.name, new, type_def.path,
+                    (Phase((edit,), purpose="non-exhaustive matches warn"),),
+                    f"add constructor {new} to {type_def.name}",
+                    tuple(c.name for c in cons))
+
+
+def _deprecate(path: str, text: str, name: str) -> FileEdit:
+    pragma = f'{{-# DEPRECATED {name} "scout oracle: {name} is being removed" #-}}\n'
+    sep = "" if text.endswith("\n") else "\n"
+    return apply_edits(path, text, [TextEdit(len(text), len(text), sep + pragma)])
+
+
+def remove_constructor(type_def: Definition, text: str, members: Sequence[Definition],
+                       subject: str | None) -> Mutation:
+    cons = _members(members, DefKind.CONSTRUCTOR, type_def.name)
+    if type_def.kind == DefKind.CONSTRUCTOR:  # the target is the constructor itself
+        cons = [type_def]
+        subject = type_def.name
+    if not cons:
+        raise MutationError(f"{type_def.name} has no constructors to remove")
+    if subject is None:
+        subject = cons[-1].name
+    victim = next((c for c in cons if c.name == subject), None)
+    if victim is None:
+        raise MutationError(f"{subject} is not a constructor of {type_def.name} (constructors: "
+                            f"{', '.join(c.name for c in cons)})")
+    outside = Phase((_deprecate(victim.path, text, subject),), recheck_dependents=True,
+                    message_must_mention=r"data constructor\s+\S" + re.escape(subject) + r"\W",
+                    purpose="uses outside the defining module (deprecation warnings)")
+    phases = [outside]
+    start, end = span_offsets(text, victim.span)
+    before = text[:start]
+    bar_before = re.search(r"\|\s*$", before)
+    if bar_before:
+        removal = TextEdit(bar_before.start(), end, "")
+    else:
+        bar_after = re.match(r"\s*\|", text[end:])
+        removal = TextEdit(start, end + bar_after.end() if bar_after else end, "")
+    mentions = len(re.findall(_word(subject), text))
+    if mentions > 1:  # used in its own module beyond the declaration
+        phases.append(Phase((apply_edits(victim.path, text, [removal]),), flags=DEFER_TYPE_ERRORS,
+                            only_paths=(victim.path,), message_must_mention=_word(subject),
+                            counts_coverage=False,
+                            purpose="uses inside the defining module (removal errors)"))
+    return Mutation(ChangeKind.REMOVE_CONSTRUCTOR, type_def.name if type_def.kind != DefKind.CONSTRUCTOR
+                    else (type_def.parent or type_def.name), subject, victim.path, tuple(phases),
+                    f"remove constructor {subject}", (subject,))
+
+
+def _record_braces(text: str, con: Definition) -> tuple[int, int] | None:
+    start, end, decl = _decl_text(text, con)
+    open_at = decl.find("{")
+    close_at = decl.rfind("}")
+    if open_at < 0 or close_at < open_at:
+        return None
+    return start + open_at, start + close_at
+
+
+def _constructors_for_field_change(target: Definition, members: Sequence[Definition]
+                                   ) -> list[Definition]:
+    if target.kind == DefKind.CONSTRUCTOR:
+        return [target]
+    if target.kind in (DefKind.DATA, DefKind.NEWTYPE):
+        cons = _members(members, DefKind.CONSTRUCTOR, target.name)
+        if cons:
+            return cons
+    raise MutationError(f"{target.name} is a {target.kind}: fields belong to a data type or "
+                        "constructor; ask about the type or its constructor")
+
+
+def add_field(target: Definition, text: str, members: Sequence[Definition]) -> Mutation:
+    if target.kind == DefKind.NEWTYPE:
+        raise MutationError(f"{target.name} is a newtype: it holds exactly one field; make it "
+                            "`data` before adding a field")
+    cons = _constructors_for_field_change(target, members)
+    type_name = target.parent if target.kind == DefKind.CONSTRUCTOR else target.name
+    field = f"scoutAdded{type_name}"
+    edits: list[TextEdit] = []
+    for con in cons:
+        braces = _record_braces(text, con)
+        if braces:
+            inner = text[braces[0] + 1:braces[1]]
+            sep = ", " if inner.strip() else " "
+            at = braces[0] + 1 + len(inner.rstrip())
+            edits.append(TextEdit(at, at, f"{sep}{field} :: ()"))
+        else:
+            _, end, decl = _decl_text(text, con)
+            if "::" in decl:
+                raise MutationError(f"{con.name} is a GADT constructor: the oracle adds fields to "
+                                    "Haskell 98 and record constructors only")
+            edits.append(TextEdit(end, end, " ()"))
+    edit = apply_edits(cons[0].path, text, edits)
+    names = tuple(dict.fromkeys([*(c.name for c in cons), *(f for c in cons for f in c.fields)]))
+    return Mutation(ChangeKind.ADD_FIELD, target.name, field, cons[0].path,
+                    (Phase((edit,), flags=DEFER_TYPE_ERRORS,
+                           purpose="constructions and positional patterns break"),),
+                    f"add field {field} :: () to {', '.join(c.name for c in cons)}", names)
+
+
+def remove_field(target: Definition, text: str, members: Sequence[Definition],
+                 subject: str | None) -> Mutation:
+    if target.kind == DefKind.FIELD:
+        fields = [target]
+        subject = target.name
+    else:
+        cons = _constructors_for_field_change(target, members)
+        fields = [f for c in cons for f in _members(members, DefKind.FIELD, c.name)]
+        if not fields:
+            raise MutationError(f"{target.name} has no record fields to remove")
+        subject = subject or fields[-1].name
+        fields = [f for f in fields if f.name == subject]
+        if not fields:
+            raise MutationError(f"{subject} is not a record field of {target.name}")
+    field_def = fields[0]
+    outside = Phase((_deprecate(field_def.path, text, subject),), recheck_dependents=True,
+                    message_must_mention=_word(subject),
+                    purpose="uses outside the defining module (deprecation warnings)")
+    removal = _field_removal(text, field_def)
+    phases = [outside, _positional_phase(text, field_def)]
+    if len(re.findall(_word(subject), text)) > 1:
+        phases.append(Phase((apply_edits(field_def.path, text, removal),), flags=DEFER_TYPE_ERRORS,
+                            only_paths=(field_def.path,), message_must_mention=_word(subject),
+                            counts_coverage=False,
+                            purpose="uses inside the defining module (removal errors)"))
+    return Mutation(ChangeKind.REMOVE_FIELD, target.name, subject, field_def.path, tuple(phases),
+                    f"remove field {subject}", (subject,))
+
+
+def _positional_phase(text: str, field_def: Definition) -> Phase:
+    """Positional constructions (``C a b c``) never name the field: give the field a fresh
+    type so they stop type-checking (deferred), and read the errors outside the module."""
+    fresh = f"ScoutRemoved_{field_def.name}"
+    start = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
+    type_at = text.index("::", start) + 2
+    depth, end = 0, len(text)
+    for i in range(type_at, len(text)):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                end = i
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            end = i
+            break
+    while end > type_at and text[end - 1].isspace():
+        end -= 1
+    declared = (f"\ndata {fresh} = {fresh} deriving (Show, Read, Eq, Ord, Bounded, Enum)\n")
+    sep = "" if text.endswith("\n") else "\n"
+    edit = apply_edits(field_def.path, text, [TextEdit(type_at, end, f" {fresh}"),
+                                              TextEdit(len(text), len(text), sep + declared)])
+    return Phase((edit,), flags=DEFER_TYPE_ERRORS, skip_paths=(field_def.path,),
+                 counts_coverage=False,
+                 purpose="positional constructions and patterns (field type changed)")
+
+
+def _field_removal(text: str, field_def: Definition) -> list[TextEdit]:
+    """Delete one field from ``{ a, b :: T, c :: U }`` keeping the others well-formed."""
+    name_at = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
+    open_at = text.rfind("{", 0, name_at)
+    depth, close_at = 0, -1
+    for i in range(open_at, len(text)):
+        ch = text[i]
+        depth += ch in "{([" and 1 or 0
+        depth -= ch in "})]" and 1 or 0
+        if depth == 0:
+            close_at = i
+            break
+    if open_at < 0 or close_at < 0:
+        raise MutationError(f"cannot find the record braces around field {field_def.name}")
+    # Segments between depth-1 commas.
+    segments: list[tuple[int, int]] = []
+    depth, seg_start = 0, open_at + 1
+    for i in range(open_at + 1, close_at):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            segments.append((seg_start, i))
+            seg_start = i + 1
+    segments.append((seg_start, close_at))
+    index = next((k for k, (a, b) in enumerate(segments) if a <= name_at < b), None)
+    if index is None:
+        raise MutationError(f"cannot locate field {field_def.name} in its record")
+    a, b = segments[index]
+    has_type = "::" in text[a:b]
+    if not has_type:  # `f, g :: T`: drop `f,`
+        return [TextEdit(a, segments[index + 1][0], "")]
+    if index > 0 and "::" not in text[segments[index - 1][0]:segments[index - 1][1]]:
+        # `e, f :: T`: drop `, f` and keep the shared type.
+        return [TextEdit(segments[index - 1][1], text.index("::", a), " ")]
+    if index > 0:
+        return [TextEdit(segments[index - 1][1], b, "")]
+    if len(segments) > 1:
+        return [TextEdit(a, segments[1][0], "")]
+    return [TextEdit(a, b, " ")]
+
+
+def _function_edits(fn: Definition, text: str, wrapper: str) -> FileEdit:
+    if fn.kind != DefKind.FUNCTION:
+        raise MutationError(f"{fn.name} is a {fn.kind}: arity and signature changes apply to "
+                            "functions")
+    if fn.parent is not None:
+        raise MutationError(f"{fn.name} is defined inside {fn.parent}: the oracle changes "
+                            "top-level functions only")
+    if not re.fullmatch(r"[a-z_][\w']*", fn.name):
+        raise MutationError(f"{fn.name} is an operator: the oracle changes named functions only")
+    name_re = re.compile(r"^" + re.escape(fn.name) + r"(?![\w'])", re.M)
+    edits: list[TextEdit] = []
+    for m in name_re.finditer(text):
+        rest = text[m.end():text.find("\n", m.end()) if "\n" in text[m.end():] else len(text)]
+        if re.match(r"\s*,", rest):
+            raise MutationError(f"{fn.name} shares a type signature with other names: split "
+                                "the signature first")
+        edits.append(TextEdit(m.start(), m.end(), f"scoutOrig_{fn.name}"))
+    if not edits:
+        raise MutationError(f"no top-level clause of {fn.name} starts a line in {fn.path}")
+    end_line_end = text.find("\n", offset_of(text, fn.span.end_line, 0))
+    at = len(text) if end_line_end < 0 else end_line_end
+    last_clause = max(e.end for e in edits)
+    at = max(at, text.find("\n", last_clause) if text.find("\n", last_clause) >= 0 else len(text))
+    edits.append(TextEdit(at, at, "\n" + wrapper))
+    return apply_edits(fn.path, text, edits)
+
+
+def change_arity(fn: Definition, text: str) -> Mutation:
+    wrapper = f"{fn.name} _scoutExtraArgument = scoutOrig_{fn.name}"
+    edit = _function_edits(fn, text, wrapper)
+    return Mutation(ChangeKind.CHANGE_ARITY, fn.name, None, fn.path,
+                    (Phase((edit,), flags=DEFER_TYPE_ERRORS,
+                           purpose="calls and partial applications break"),),
+                    f"{fn.name} takes one more (first) argument", (fn.name,))
+
+
+def change_signature(fn: Definition, text: str) -> Mutation:
+    box = f"ScoutChanged_{fn.name}"
+    wrapper = f"newtype {box} a = {box} a\n{fn.name} = {box} scoutOrig_{fn.name}"
+    edit = _function_edits(fn, text, wrapper)
+    return Mutation(ChangeKind.CHANGE_SIGNATURE, fn.name, None, fn.path,
+                    (Phase((edit,), flags=DEFER_TYPE_ERRORS,
+                           purpose="every use of the old type breaks"),),
+                    f"the type of {fn.name} changes", (fn.name,))
+
+
+def add_method(cls: Definition, text: str) -> Mutation:
+    if cls.kind != DefKind.CLASS:
+        raise MutationError(f"{cls.name} is a {cls.kind}, not a class: methods are added to "
+                            "classes")
+    start, end, decl = _decl_text(text, cls)
+    params = _type_head_vars(decl, "class", cls.name)
+    if not params:
+        raise MutationError(f"cannot read the type variables of class {cls.name}")
+    method = f"scoutAdded{cls.name}"
+    # `p a -> q b -> ()`: mentions every class variable, whatever its kind, without imports.
+    wrappers = [f"scoutP{i} {v}" for i, v in enumerate(params)]
+    signature = f"{method} :: {' -> '.join(wrappers)} -> ()"
+    head = re.search(r"\bwhere\b", decl)
+    body_lines = [ln for ln in decl[head.end():].splitlines() if ln.strip()] if head else []
+    if head and body_lines:
+        indent = re.match(r"[ \t]*", body_lines[0]).group(0) or "  "
+        insert = f"\n{indent}{signature}"
+    elif head:
+        insert = f"\n  {signature}"
+    else:
+        insert = f" where\n  {signature}"
+    edit = apply_edits(cls.path, text, [TextEdit(end, end, insert)])
+    return Mutation(ChangeKind.ADD_METHOD, cls.name, method, cls.path,
+                    (Phase((edit,), purpose="instances without the method warn"),),
+                    f"add method {method} without default to {cls.name}", (cls.name,))
+
+
+def _strip_comments_keep_length(text: str) -> str:
+    out = re.sub(r"\{-.*?-\}", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+    return re.sub(r"--[^\n]*", lambda m: " " * len(m.group(0)), out)
+
+
+def remove_export(target: Definition, text: str) -> Mutation:
+    clean = _strip_comments_keep_length(text)
+    header = re.search(r"^module\s+[A-Z][\w.']*\s*", clean, re.M)
+    if not header or not clean[header.end():].startswith("("):
+        raise MutationError(f"module {target.module} has no export list (it exports everything): "
+                            "add an export list before asking what removing an export breaks")
+    open_at = header.end()
+    depth, items, item_start, close_at = 0, [], open_at + 1, -1
+    for i in range(open_at, len(clean)):
+        ch = clean[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                close_at = i
+                items.append((item_start, i))
+                break
+        elif ch == "," and depth == 1:
+            items.append((item_start, i))
+            item_start = i + 1
+    if close_at < 0:
+        raise MutationError(f"cannot read the export list of {target.module}")
+    head_re = re.compile(r"\s*(?:type\s+|pattern\s+)?\(?\s*([^\s(),]+)")
+    hits = [k for k, (a, b) in enumerate(items)
+            if (m := head_re.match(clean[a:b])) and m.group(1) == target.name]
+    if not hits:
+        inside = re.search(r"\(\s*[^)]*" + _word(target.name), clean[open_at + 1:close_at])
+        where = " (it is exported as part of a type's or class's item)" if inside else ""
+        raise MutationError(f"{target.name} is not an item of {target.module}'s export list"
+                            f"{where}")
+    edits = []
+    for k in hits:
+        a, b = items[k]
+        if k + 1 < len(items):
+            edits.append(TextEdit(a, items[k + 1][0], ""))  # the item and its comma
+        elif k > 0:
+            edits.append(TextEdit(items[k - 1][1], b, ""))
+        else:
+            edits.append(TextEdit(a, b, ""))
+    edit = apply_edits(target.path, text, edits)
+    return Mutation(ChangeKind.REMOVE_EXPORT, target.name, None, target.path,
+                    (Phase((edit,), flags=DEFER_TYPE_ERRORS,
+                           purpose="importers lose the name"),),
+                    f"{target.module} stops exporting {target.name}", (target.name,))
+
+
+def plan_mutation(change: ChangeKind, target: Definition, text: str,
+                  members: Sequence[Definition] = (), subject: str | None = None) -> Mutation:
+    """The mutation for a change kind. ``members``: the target's constructors and fields (for
+    types), as the index returns them; ``subject``: which constructor/field, when it matters."""
+    if change == ChangeKind.ADD_CONSTRUCTOR:
+        return add_constructor(target, text, members)
+    if change in (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR):
+        if change == ChangeKind.RENAME_CONSTRUCTOR:
+            raise MutationError(_unsupported(change))
+        return remove_constructor(target, text, members, subject)
+    if change == ChangeKind.ADD_FIELD:
+        return add_field(target, text, members)
+    if change == ChangeKind.REMOVE_FIELD:
+        return remove_field(target, text, members, subject)
+    if change == ChangeKind.CHANGE_ARITY:
+        return change_arity(target, text)
+    if change == ChangeKind.CHANGE_SIGNATURE:
+        return change_signature(target, text)
+    if change == ChangeKind.ADD_METHOD:
+        return add_method(target, text)
+    if change == ChangeKind.REMOVE_EXPORT:
+        return remove_export(target, text)
+    raise MutationError(_unsupported(change))
+
+
+def _unsupported(change: ChangeKind) -> str:
+    return (f"the oracle cannot verify '{change}' yet; it supports: "
+            f"{', '.join(c.value for c in SUPPORTED_CHANGES)}")

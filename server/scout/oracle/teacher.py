@@ -1,0 +1,102 @@
+"""The ``ghc`` teacher: rubrics for the nodes of an exploration, from the oracle's verdict.
+
+Places GHC reports after the mutation get risk 5 with GHC's message as the reasoning. Places it
+does not report get their risk from the rules, because "compiles" is not "safe": a catch-all
+that silently absorbs a new constructor, a derived Enum or an enumeration still change
+behaviour (risk 3). A place in a module GHC could not check keeps the engine's opinion with low
+confidence, and says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scout.explore.model import EdgeKind, Node, Question
+from scout.oracle.oracle import BreakSite, OracleResult
+from scout.scoring.model import LabelSource, Rubric, Scored
+
+TEACHER_VERSION = "ghc-teacher-1"
+SILENT_RISK = 3
+_BULLET = re.compile(r"^[\s•]+")
+
+
+@dataclass(frozen=True, slots=True)
+class TeacherVerdict:
+    """Why a node got its label: the matching site (if GHC reported one) and the rule used."""
+
+    site: BreakSite | None
+    rule: str  # "ghc", "silent", "definition", "unchecked", "compiles"
+
+
+def site_for(node: Node, sites: Sequence[BreakSite]) -> BreakSite | None:
+    """The break site at a node: same file, and the node's lines overlap the site's span."""
+    last = node.end_line or node.line
+    for site in sites:
+        if site.path == node.path and site.span[0] <= last and node.line <= site.span[1]:
+            return site
+    return None
+
+
+def ghc_message_sentence(reason: str, limit: int = 220) -> str:
+    """GHC's message as one or two sentences: the first lines, bullets and layout removed."""
+    lines = [_BULLET.sub("", ln).strip() for ln in reason.strip().splitlines()]
+    lines = [ln for ln in lines if ln]
+    text = " ".join(lines[:2])
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return f"GHC: {text}"
+
+
+class GhcTeacher:
+    """Scores nodes for one question from one oracle result (same workspace, same change)."""
+
+    name = "ghc"
+
+    def __init__(self, result: OracleResult) -> None:
+        self.result = result
+
+    def verdict(self, node: Node) -> TeacherVerdict:
+        site = site_for(node, self.result.sites)
+        if site is not None:
+            return TeacherVerdict(site, "ghc")
+        if node.facts.edge == EdgeKind.DEFINITION or node.facts.hop == 0:
+            return TeacherVerdict(None, "definition")
+        if node.path in self.result.unchecked_paths:
+            return TeacherVerdict(None, "unchecked")
+        if node.facts.silent:
+            return TeacherVerdict(None, "silent")
+        return TeacherVerdict(None, "compiles")
+
+    def rubric(self, node: Node) -> Rubric:
+        v = self.verdict(node)
+        detail = node.facts.detail.strip().rstrip(".")
+        if v.rule == "ghc" and v.site is not None:
+            return Rubric(5, 5, 5, ghc_message_sentence(v.site.reason))
+        if v.rule == "definition":
+            return Rubric(5, 2, 4, "The change itself is made here; GHC checks the code that "
+                                   "uses it.")
+        if v.rule == "unchecked":
+            reason = self.result.unchecked_paths[node.path]
+            risk = 4 if node.facts.breaks else (SILENT_RISK if node.facts.silent else 2)
+            return Rubric(3, risk, 2, f"GHC could not check this module ({reason}); "
+                                      f"the rules say: {detail or 'reached by exploration'}.")
+        if v.rule == "silent":
+            return Rubric(4, SILENT_RISK, 4, f"Compiles, but behaviour changes silently: "
+                                             f"{detail or 'no compile error here'}.")
+        relevance = 3 if node.facts.hop <= 1 else 2
+        return Rubric(relevance, 1, 4, "GHC type-checks this place after the change; no update "
+                                       "is needed.")
+
+    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
+        out = []
+        for node in nodes:
+            try:
+                rubric = self.rubric(node)
+                out.append(Scored(rubric=rubric, scorer=self.name, label_source=LabelSource.GHC,
+                                  task_version=TEACHER_VERSION, latency_ms=0.0))
+            except ValueError as exc:  # a rubric out of range is a bug: surface it per node
+                out.append(Scored(rubric=None, scorer=self.name, label_source=LabelSource.GHC,
+                                  task_version=TEACHER_VERSION, error=str(exc)))
+        return out
