@@ -209,6 +209,7 @@ class Report:
     root: str
     runs: int
     cpus: int
+    load_average: float  # 1-minute load when the run started: other work skews every figure
     workers: int | None
     files: int
     lines: int
@@ -296,6 +297,7 @@ def bench(corpus: Corpus, runs: int, workers: int | None, update_repeats: int,
 
     root = str(corpus.root)
     notes: list[str] = []
+    load_average = os.getloadavg()[0]
     samples: dict[str, list[float]] = {"parse_s": [], "cold_s": [], "warm_s": [],
                                        "update_ms": [], "update_first_ms": [], "peak_mb": [],
                                        "worker_peak_mb": []}
@@ -365,6 +367,7 @@ def bench(corpus: Corpus, runs: int, workers: int | None, update_repeats: int,
     warm_vs_cold = med["warm_s"] / med["cold_s"] if med["cold_s"] else float("inf")
     return Report(
         corpus=corpus.description, root=root, runs=runs, cpus=os.cpu_count() or 1,
+        load_average=load_average,
         workers=workers, files=int(parse_result["files"]), lines=int(parse_result["lines"]),
         bytes=int(parse_result["bytes"]), parse_s=med["parse_s"], cold_s=med["cold_s"],
         warm_s=med["warm_s"], update_ms=med["update_ms"],
@@ -389,8 +392,8 @@ def render(report: Report) -> str:
     lines = [
         f"corpus   {report.corpus}",
         f"         {report.files} files, {report.lines} lines, {report.bytes / 1e6:.1f} MB; "
-        f"median of {report.runs} runs; {report.cpus} CPUs, workers="
-        f"{report.workers if report.workers is not None else 'default'}",
+        f"median of {report.runs} runs; {report.cpus} CPUs (load {report.load_average:.1f} at "
+        f"start), workers={report.workers if report.workers is not None else 'default'}",
         f"index    {s['definitions']} definitions, {s['references']} references, "
         f"{s['match_sites']} match sites, {s['files_with_errors']} files with parse errors, "
         f"{s['skipped']} skipped",

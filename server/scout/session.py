@@ -119,9 +119,9 @@ class ScoutSession:
     def ask(self, question: Question | str | Mapping[str, Any], *,
             budget: int | str | None = None) -> QueryResult:
         """Explore, score (primary, then shadow if any), and log one question."""
-        from scout.explore.question import parse_question
-
         if not isinstance(question, Question):
+            from scout.explore.question import parse_question
+
             question = parse_question(question, budget=budget)
         started = time.perf_counter()
         exploration = explore(self.index, question)

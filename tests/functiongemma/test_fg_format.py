@@ -93,10 +93,11 @@ def test_call_rendering_matches_the_documented_form():
         render_call("f", {"x": float("nan")})
 
 
-def test_example_is_prompt_plus_call_plus_end_of_turn():
+def test_example_is_prompt_plus_call_then_the_response_marker():
     example = render_example(SCORE_NODE, INPUTS, RUBRIC)
     prompt = render_prompt(SCORE_NODE, INPUTS)
-    assert example == prompt + render_call("score_node", RUBRIC) + "<end_of_turn>"
+    # Google's template closes a call turn with <start_function_response>, not <end_of_turn>
+    assert example == prompt + render_call("score_node", RUBRIC) + "<start_function_response>"
     assert parse_task_output(SCORE_NODE, example[len(prompt):]) == RUBRIC
 
 

@@ -11,11 +11,13 @@ template, not Ollama's built-in renderer:
     <start_of_turn>user
     {field: value lines}<end_of_turn>
     <start_of_turn>model
-    <start_function_call>call:NAME{key:<escape>text<escape>,n:4}<end_function_call><end_of_turn>
+    <start_function_call>call:NAME{key:<escape>text<escape>,n:4}<end_function_call><start_function_response>
 
-Details taken from the template: keys of properties and call arguments sorted case-insensitively
-(Jinja ``dictsort``), types upper-cased, every string wrapped in ``<escape>``, numbers and
-booleans bare, message contents trimmed. ``<bos>`` is not part of the text: the engine's tokenizer
+The last line is the training target; a model turn that ends in a call is closed by
+``<start_function_response>``, as Google's template does. Details taken from the template: keys
+of properties and call arguments sorted case-insensitively (Jinja ``dictsort``), types
+upper-cased, every string wrapped in ``<escape>``, numbers and booleans bare, message contents
+trimmed. ``<bos>`` is not part of the text: the engine's tokenizer
 (llama.cpp/Ollama, and Hugging Face tokenizers when training) adds it, and a literal one would be
 a second BOS.
 """
@@ -186,9 +188,13 @@ def render_prompt(task: TaskDefinition, inputs: Mapping[str, Any]) -> str:
 
 def render_example(task: TaskDefinition, inputs: Mapping[str, Any],
                    output_args: Mapping[str, Any]) -> str:
-    """Training text: exactly the served prompt, then the call the model should answer."""
+    """Training text: exactly the served prompt, then the call the model should answer.
+
+    Google's template closes a model turn that ends in a call with ``<start_function_response>``
+    (the tool's answer would follow), not ``<end_of_turn>``: the model learns to stop there, and
+    it is one of :data:`STOP_SEQUENCES`."""
     validate_output(task, output_args, inputs)
-    return render_prompt(task, inputs) + render_call(task.name, output_args) + END_TURN
+    return render_prompt(task, inputs) + render_call(task.name, output_args) + START_RESPONSE
 
 
 def to_messages(task: TaskDefinition, inputs: Mapping[str, Any],

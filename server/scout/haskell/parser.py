@@ -7,7 +7,7 @@ process and cached; nothing here is mutable state shared between callers.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import tree_sitter_haskell
 from tree_sitter import Language, Parser, Query
@@ -32,6 +32,6 @@ def parser() -> Parser:
     return p
 
 
-@lru_cache(maxsize=None)
+@cache
 def query(source: str) -> Query:
     return Query(language(), source)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from scout.explore.model import ChangeKind, Node, Question, Tag
 from scout.haskell.index import WorkspaceIndex
-from scout.haskell.model import DefKind, Definition
+from scout.haskell.model import Definition, DefKind
 from scout.oracle.mutate import SUPPORTED_CHANGES, Mutation, MutationError
 from scout.oracle.oracle import BreakSite, Oracle, OracleError, OracleResult
 from scout.oracle.targets import mutation_for
@@ -77,7 +77,10 @@ class MutationSpec:
     def question(self, budget: int = EVAL_BUDGET) -> Question:
         text = "What breaks if I " + _PHRASES.get(self.change, "change {t}").format(
             t=self.target, s=self.subject or "a constructor") + "?"
-        return Question(text, self.target, self.change, CHANGE_TAGS.get(self.change, ()), budget,
+        # The engine explores a removal from the constructor or field itself.
+        removal = self.change in (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.REMOVE_FIELD)
+        target = self.subject if removal and self.subject else self.target
+        return Question(text, target, self.change, CHANGE_TAGS.get(self.change, ()), budget,
                         self.subject)
 
 

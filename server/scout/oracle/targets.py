@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from scout.explore.model import ChangeKind
 from scout.haskell.index import WorkspaceIndex
-from scout.haskell.model import DefKind, Definition
+from scout.haskell.model import Definition, DefKind
 from scout.oracle.mutate import Mutation, MutationError, plan_mutation
 
 TYPE_KINDS = (DefKind.DATA, DefKind.NEWTYPE)

@@ -163,11 +163,12 @@ class OllamaScorer:
         if breaker.tripped:
             return not_sent(self.name, LabelSource.MODEL, breaker.reason or "", **provenance)
         inputs = task_inputs(question, node)
+        options = {**self.options, "stop": list(STOP_SEQUENCES)}  # each exchange owns its copy
         if self.mode == "raw":
             endpoint = "/api/generate"
             request: dict[str, Any] = {
                 "model": self.model, "prompt": render_prompt(self.task, inputs), "raw": True,
-                "stream": False, "options": self.options, "keep_alive": self.keep_alive}
+                "stream": False, "options": options, "keep_alive": self.keep_alive}
         else:
             endpoint = "/api/chat"
             conversation = to_messages(self.task, inputs)
@@ -175,7 +176,7 @@ class OllamaScorer:
             messages = [{**m, "role": "system"} if m["role"] == "developer" else m
                         for m in conversation["messages"]]
             request = {"model": self.model, "messages": messages, "tools": conversation["tools"],
-                       "stream": False, "options": self.options, "keep_alive": self.keep_alive}
+                       "stream": False, "options": options, "keep_alive": self.keep_alive}
         clock = Stopwatch()
         exchange = Exchange(backend="ollama", endpoint=endpoint, request=request, response=None,
                             status=None, error=None, started_at=clock.started_at, seconds=0.0)
@@ -183,11 +184,11 @@ class OllamaScorer:
             if self.mode == "raw":
                 response = self.client.generate(
                     model=self.model, prompt=request["prompt"], raw=True,
-                    options=self.options, keep_alive=self.keep_alive)
+                    options=options, keep_alive=self.keep_alive)
             else:
                 response = self.client.chat(
                     model=self.model, messages=messages, tools=conversation["tools"],
-                    options=self.options, keep_alive=self.keep_alive)
+                    options=options, keep_alive=self.keep_alive)
         except ConnectionError:
             reason = f"ollama unreachable at {self.host} (connection refused)"
             breaker.trip(reason)

@@ -1,0 +1,95 @@
+"""The dataset card (README.md) written next to the exported files."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scout.export.audit import Audit, audit_markdown, histogram
+from scout.export.formats import file_name
+from scout.export.select import Example, Filters, SelectionReport
+from scout.export.split import SPLITS, SplitPlan
+
+
+@dataclass(frozen=True, slots=True)
+class CardContext:
+    fmt: str
+    db_path: str
+    generated_at: str
+    task_name: str
+    task_version: str
+    filters: Filters
+    plan: SplitPlan
+    dedupe: bool
+    balance: bool
+    from_recordings: bool
+
+
+def _table(title: str, counts: dict[str, Counter[str]]) -> list[str]:
+    lines = [f"| {title} | " + " | ".join(SPLITS) + " | total |",
+             "|---|" + "---|" * (len(SPLITS) + 1)]
+    for key in sorted(counts):
+        row = counts[key]
+        lines.append(f"| {key} | " + " | ".join(str(row.get(s, 0)) for s in SPLITS)
+                     + f" | {sum(row.values())} |")
+    return lines
+
+
+def dataset_card(examples: Sequence[Example], report: SelectionReport, ctx: CardContext,
+                 audit_result: Audit | None) -> str:
+    per_split = Counter(e.split for e in examples)
+    by: dict[str, dict[str, Counter[str]]] = {"label source": {}, "scorer": {}, "codebase": {}}
+    for e in examples:
+        for name, key in (("label source", e.label_source), ("scorer", e.scorer),
+                          ("codebase", e.codebase)):
+            by[name].setdefault(key, Counter())[e.split] += 1
+    ratios = "/".join(f"{100 * r:g}" for r in ctx.plan.ratios)
+    lines = [
+        f"# Semantic Scout dataset: {ctx.task_name} ({ctx.fmt})", "",
+        f"Exported {ctx.generated_at} by `scout-export` from `{ctx.db_path}`. Task "
+        f"`{ctx.task_name}` version {ctx.task_version}: inputs query, tags, location, hover, "
+        "snippet; output one `score_node` call with relevance, risk, confidence (1..5) and "
+        "reasoning.", "",
+        "## Files", "", "| split | file | examples |", "|---|---|---|"]
+    for split in SPLITS:
+        lines.append(f"| {split} | `{file_name(ctx.fmt, split)}` | {per_split.get(split, 0)} |")
+    lines += ["", f"Total: {len(examples)} examples.", "", "## How it was made", "",
+              f"- splits: {ratios} (train/validation/test), grouped by {ctx.plan.group_by} "
+              "(no group on two sides), seed " f"{ctx.plan.seed}"]
+    if ctx.plan.holdout:
+        lines.append(f"- held-out codebases (the whole test split): "
+                     f"{', '.join(ctx.plan.holdout)}")
+    lines.append(f"- filters: {'; '.join(ctx.filters.describe()) or 'none'}")
+    lines.append(f"- rows matching the filters: {report.selected}")
+    if ctx.dedupe:
+        lines.append(f"- dedupe on (normalised query, node, label source), latest label kept: "
+                     f"{report.duplicates} removed ({100 * report.duplicate_rate:.1f}%)")
+    else:
+        lines.append("- dedupe: off")
+    if ctx.balance:
+        lines.append(f"- tag balancing: {report.balanced_away} examples down-sampled away")
+    if ctx.from_recordings:
+        lines.append(f"- labels re-parsed from raw recordings: {report.reparsed}; stored labels "
+                     f"without recordings kept: {report.kept_stored}; recordings that no longer "
+                     f"parse (dropped): {sum(report.unparseable.values())}")
+        for reason, count in report.unparseable.most_common():
+            lines.append(f"  - {count} x {reason}")
+    lines.append("- rows carry provenance: split, query_id, codebase, label_source, scorer"
+                 if ctx.fmt != "json" else
+                 "- the `json` format is exactly the seed array of DESIGN.md section 3 (no "
+                 "provenance fields); one array per split")
+    for title in ("label source", "scorer", "codebase"):
+        lines += ["", f"## Examples per {title}", "", *_table(title, by[title])]
+    lines += ["", "## Label distributions", "", "| split | relevance 1..5 | risk 1..5 | "
+              "confidence 1..5 |", "|---|---|---|---|"]
+    for split in (*SPLITS, "all"):
+        chosen = [e for e in examples if split in ("all", e.split)]
+        lines.append(f"| {split} | "
+                     f"{histogram(Counter(e.rubric.relevance for e in chosen))} | "
+                     f"{histogram(Counter(e.rubric.risk for e in chosen))} | "
+                     f"{histogram(Counter(e.rubric.confidence for e in chosen))} |")
+    text = "\n".join(lines) + "\n"
+    if audit_result is not None:
+        text += "\n" + audit_markdown(audit_result)
+    return text
