@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,6 +102,9 @@ def _deb822_stanzas(text: str) -> list[dict[str, str]]:
     return stanzas
 
 
+_ONE_LINE_ENTRY = re.compile(r"^\s*(?P<type>deb|deb-src)\s+(?:\[[^\]]*\]\s+)?(?P<uri>\S+)\s")
+
+
 def _is_debian_archive(uris: str) -> bool:
     return any(uri.rstrip("/").endswith("/debian") for uri in uris.split())
 
@@ -121,23 +125,31 @@ def ensure_deb_src(sources_dir: Path = SOURCES_DIR,
                 return None
             if "deb" in types:
                 deb_entries.append(stanza)
-    for path in [legacy_list, *sorted(sources_dir.glob("*.list"))]:
+    legacy_debs: list[str] = []  # one-line-style entries: "[options] URI suite components"
+    for path in dict.fromkeys([legacy_list, *sorted(sources_dir.glob("*.list"))]):
         if path.exists():
             for line in path.read_text(errors="replace").splitlines():
-                words = line.split()
-                uris = [w for w in words[1:] if not w.startswith("[")]
-                if words and words[0] == "deb-src" and uris and _is_debian_archive(uris[0]):
+                entry = _ONE_LINE_ENTRY.match(line)
+                if entry is None or not _is_debian_archive(entry["uri"]):
+                    continue
+                if entry["type"] == "deb-src":
                     return None
-    if not deb_entries:
+                legacy_debs.append(line.strip()[len("deb"):].strip())
+    if deb_entries:
+        added = sources_dir / ADDED_SOURCES_NAME
+        keys = ("URIs", "Suites", "Components", "Signed-By")
+        content = "\n\n".join("\n".join(["Types: deb-src"] + [f"{k}: {e[k]}" for k in keys
+                                                             if k in e])
+                              for e in deb_entries)
+    elif legacy_debs:
+        added = sources_dir / ADDED_SOURCES_NAME.replace(".sources", ".list")
+        content = "\n".join(f"deb-src {rest}" for rest in legacy_debs)
+    else:
         raise FetchError(
-            f"no Debian 'deb' entry in {sources_dir}/*.sources to mirror; add a deb-src entry "
-            "for the Debian archive by hand (see FACTS.md) and run again")
-    added = sources_dir / ADDED_SOURCES_NAME
-    keys = ("URIs", "Suites", "Components", "Signed-By")
-    stanzas = ["\n".join(["Types: deb-src"] + [f"{k}: {e[k]}" for k in keys if k in e])
-               for e in deb_entries]
+            f"no Debian 'deb' entry in {sources_dir} or {legacy_list} to mirror; add a deb-src "
+            "entry for the Debian archive by hand (see FACTS.md) and run again")
     try:
-        added.write_text("\n\n".join(stanzas) + "\n")
+        added.write_text(content + "\n")
     except PermissionError as exc:
         raise FetchError(
             f"apt has no deb-src entry and writing {added} was refused ({exc.strerror}): run "

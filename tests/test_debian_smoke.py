@@ -73,9 +73,14 @@ def test_xconfig_record_and_its_uses(xmonad: WorkspaceIndex) -> None:
     assert {"normalBorderColor", "terminal", "layoutHook", "manageHook", "workspaces",
             "modMask", "keys", "borderWidth", "startupHook"} <= set(con.fields)
     assert one(xmonad, "modMask", DefKind.FIELD).parent == "XConfig"
-    roles = {r.role for r in xmonad.references("XConfig")}
-    # `def = XConfig { .. }` and `keys conf@(XConfig {XMonad.modMask = modMask})` in Config.hs
-    assert {Role.RECORD_CONSTRUCT, Role.PATTERN, Role.INSTANCE_HEAD} <= roles
+    in_config = {r.line: r.role for r in xmonad.references("XConfig")
+                 if r.path == "src/XMonad/Config.hs"}
+    # 184: `keys :: XConfig Layout -> ...`; 185: `keys conf@(XConfig {XMonad.modMask = modMask})`
+    # 258: `instance (...) => Default (XConfig a) where`; 259: `def = XConfig { ...`
+    assert in_config[184] in (Role.SIGNATURE, Role.TYPE)
+    assert in_config[185] in (Role.PATTERN, Role.RECORD_PATTERN)
+    assert in_config[258] is Role.INSTANCE_HEAD
+    assert in_config[259] is Role.RECORD_CONSTRUCT
 
 
 def test_layout_class_methods_defaults_superclasses_and_instances(

@@ -169,15 +169,14 @@ def cmd_query(args: argparse.Namespace) -> int:
     if result.log.error:
         print(f"scout: warning: the answer was not logged: {result.log.error}",
               file=sys.stderr)
-    fallbacks = {s[0].fallback_reason for s in result.scored if s[0].fallback_reason}
-    for reason in sorted(fallbacks):
-        print(f"scout: note: the heuristics answered instead of the model: {reason}",
-              file=sys.stderr)
+    from scout.report import fallback_reasons, print_report
+
     if args.json:
+        for reason in fallback_reasons(result):
+            print(f"scout: note: the heuristics answered instead of the model: {reason}",
+                  file=sys.stderr)
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return 0
-    from scout.report import print_report
-
     print_report(result)
     return 0
 

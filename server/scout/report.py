@@ -20,6 +20,11 @@ def format_report(result: QueryResult) -> str:
         f"budget {q.budget}",
         "",
     ]
+    reasons = fallback_reasons(result)
+    if reasons:
+        count = sum(1 for row in result.scored if row[0].fallback_reason)
+        lines += [f"the heuristics answered for {count} node(s) because the model did not:",
+                  *(f"  {r}" for r in reasons), ""]
     current_risk: int | None = None
     for node, scored in result.ranked():
         rubric = scored.rubric
@@ -34,8 +39,6 @@ def format_report(result: QueryResult) -> str:
             lines.append(f"      {rubric.reasoning}")
         else:
             lines.append(f"  {node.location:<32} error: {scored.error}")
-        if scored.fallback_reason:
-            lines.append(f"      (fallback: {scored.fallback_reason})")
     cov = ex.coverage
     lines += [
         "",
@@ -48,6 +51,18 @@ def format_report(result: QueryResult) -> str:
     elif result.log.error:
         lines.append(f"not logged: {result.log.error}")
     return "\n".join(lines)
+
+
+def fallback_reasons(result: QueryResult) -> list[str]:
+    """Distinct reasons the primary scorer fell back, once each ("not sent: X" is X)."""
+    reasons = []
+    for row in result.scored:
+        reason = row[0].fallback_reason
+        if reason:
+            reason = reason.replace("not sent: ", "")
+            if reason not in reasons:
+                reasons.append(reason)
+    return reasons
 
 
 def print_report(result: QueryResult, out: TextIO | None = None) -> None:

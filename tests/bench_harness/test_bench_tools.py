@@ -70,6 +70,18 @@ def test_existing_deb_src_lines_are_respected(fetch: ModuleType, tmp_path: Path)
     assert not (tmp_path / "scout-deb-src.sources").exists()
 
 
+def test_one_line_style_deb_entries_are_mirrored(fetch: ModuleType, tmp_path: Path) -> None:
+    legacy = tmp_path / "sources.list"
+    legacy.write_text("# main archive\n"
+                      "deb [arch=amd64 signed-by=/k.gpg] http://deb.debian.org/debian bookworm main\n"
+                      "deb https://deb.nodesource.com/node_20.x nodistro main\n")
+    added = fetch.ensure_deb_src(tmp_path, legacy)
+    assert added == tmp_path / "scout-deb-src.list"
+    assert added.read_text() == (
+        "deb-src [arch=amd64 signed-by=/k.gpg] http://deb.debian.org/debian bookworm main\n")
+    assert fetch.ensure_deb_src(tmp_path, legacy) is None
+
+
 def test_no_debian_entry_is_a_clear_error(fetch: ModuleType, tmp_path: Path) -> None:
     (tmp_path / "node.sources").write_text(
         "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\n")

@@ -232,6 +232,24 @@ def test_unknown_constructor_in_a_known_column_covers_nothing() -> None:
     assert any("Big in a column of type LLMKind" in a for a in analysis.assumptions)
 
 
+def test_workspace_name_among_unknown_constructors_is_a_name_clash() -> None:
+    # pandoc defines its own `Table`; the column is pandoc-types' Block, matched in full.
+    table = ConstructorSet("LuaThing", (("Table", 0, ()), ("Other", 0, ())))
+
+    def lk(c: str) -> ConstructorSet | None:
+        return table if c in table.names() else None
+
+    rows = rows_of(C("Para", W), C("Plain", W), C("Table", W, W), C("Div", W, W))
+    analysis = analyse_rows(rows, lk)
+    assert analysis.exhaustive
+    assert any("name clash with an external type" in a for a in analysis.assumptions)
+    assert verdict_for_added_constructor(site_of(rows), "LuaThing", lk) is None
+    # …but a real LuaThing match still counts, pattern synonyms beside it or not.
+    verdict = verdict_for_added_constructor(site_of(rows_of(C("Table"), C("Other"), C("Syn"))),
+                                            "LuaThing", lk)
+    assert verdict is not None and verdict.breaks
+
+
 def test_qualified_constructor_names() -> None:
     assert witnesses(rows_of(C("M.Just", W), C("Data.Maybe.Nothing"))) == []
     assert witnesses(rows_of(C("T.Sonnet"), C("T.Opus"))) == ["Haiku"]
@@ -644,3 +662,31 @@ def test_agrees_with_ghc_on_random_matrices(tmp_path: Path) -> None:
             disagreements.append(source_before.splitlines()[spans[n][0] - 1: spans[n][1]])
     assert not disagreements, disagreements[:3]
     assert ours_before == ghc_before and ours_after == ghc_after
+
+
+# --- the lookup over a real index -----------------------------------------------------------
+def test_constructor_lookup_prefers_the_type_in_scope(tmp_path) -> None:
+    from scout.explore.exhaustive import constructor_lookup
+    from scout.haskell.index import WorkspaceIndex
+
+    (tmp_path / "A.hs").write_text("module A where\ndata Dir = U | D | L | R\n")
+    (tmp_path / "B.hs").write_text("module B where\ndata Flip = U Int | D\n")
+    (tmp_path / "C.hs").write_text(
+        "module C where\nimport B\n\nf :: Flip -> Int\nf (U n) = n\nf D = 0\n")
+    (tmp_path / "Rec.hs").write_text(
+        "module Rec where\ndata P = P { px :: Int, py :: Int } | Q\n")
+    index = WorkspaceIndex.build(tmp_path, use_cache=False)
+    in_a = constructor_lookup(index, path="A.hs")("U")
+    assert in_a == ConstructorSet("Dir", (("U", 0, ()), ("D", 0, ()), ("L", 0, ()),
+                                          ("R", 0, ())))
+    in_c = constructor_lookup(index, path="C.hs")("U")
+    assert in_c == ConstructorSet("Flip", (("U", 1, ()), ("D", 0, ())))
+    assert constructor_lookup(index)("P") == ConstructorSet("P", (("P", 2, ("px", "py")),
+                                                                  ("Q", 0, ())))
+    assert constructor_lookup(index)("Nope") is None
+    site = next(s for s in index.files["C.hs"].match_sites if s.name == "f")
+    verdict = verdict_for_added_constructor(site, "Flip",
+                                            constructor_lookup(index, path=site.path))
+    assert verdict is not None and verdict.breaks
+    assert verdict_for_added_constructor(site, "Dir",
+                                         constructor_lookup(index, path=site.path)) is None

@@ -209,6 +209,14 @@ def test_several_calls_in_order():
     assert parse_calls("call:a{}")[0].markers is False
 
 
+def test_runaway_output_after_a_complete_call_is_ignored():
+    # control tokens dropped, stop string never matched, generation ran on to num_predict
+    text = ("call:score_node{confidence:4,reasoning:r,relevance:5,risk:5}"
+            "response:score_node{ok:true}call:score_node{confidence:4,reas")
+    assert parse_task_output(SCORE_NODE, text) == {"confidence": 4, "reasoning": "r",
+                                                   "relevance": 5, "risk": 5}
+
+
 def test_select_symbols_must_choose_among_candidates():
     task = load_task("select_symbols")
     inputs = {"query": "q", "tags": ["Exhaustive"], "target": "LLMKind",

@@ -38,7 +38,7 @@ def test_two_writer_processes_lose_nothing(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
     writers = [_writer(db, tmp_path / name, 30, 40, name) for name in ("alpha", "beta")]
     outputs = [w.communicate(timeout=120) for w in writers]
-    for writer, (_, err) in zip(writers, outputs):
+    for writer, (_, err) in zip(writers, outputs, strict=True):
         assert writer.returncode == 0, err
     committed = [_committed(out) for out, _ in outputs]
     assert all(len(c) == 30 for c in committed)

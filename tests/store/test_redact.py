@@ -35,6 +35,8 @@ SECRETS = {
     "private key tail": ("MIIEowIBAAKCAQEA1234567890abcdefghijklmnop\n-----END PRIVATE KEY-----",
                          "[REDACTED]\n-----END PRIVATE KEY-----"),
     "quoted password": ('cfg { password = "hunter22" }', 'cfg { password = "[REDACTED]" }'),
+    "token in an assignment": ('token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"',
+                               'token = "ghp_[REDACTED]"'),
     "env password": ("DB_PASSWORD=s3cr3tvalue", "DB_PASSWORD=[REDACTED]"),
     "yaml secret": ("client_secret: abc123def456", "client_secret: [REDACTED]"),
     "bearer": ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz",

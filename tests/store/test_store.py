@@ -92,6 +92,14 @@ def test_nodes_without_label_and_later_labels(store: Store, tmp_path: Path) -> N
         pending[1].node_id, pending[2].node_id]
     with pytest.raises(StoreError, match="no node with id 999"):
         store.add_scored(999, haiku())
+    # Many at once: one transaction, all or nothing.
+    before = store.counts()["rubrics"]
+    with pytest.raises(StoreError, match=r"no node with id 998 in .* \(and 1 more\)"):
+        store.add_scored_many([(pending[2].node_id, haiku()), (998, haiku()), (999, haiku())])
+    assert store.counts()["rubrics"] == before
+    store.add_scored_many([(pending[1].node_id, haiku()), (pending[2].node_id, haiku())])
+    assert store.nodes_without_label("haiku") == []
+    assert store.counts()["recordings"] == 4
 
 
 def test_batch_jobs_hold_their_nodes_until_done(store: Store, tmp_path: Path) -> None:
@@ -220,3 +228,35 @@ def test_label_source_must_be_known(store: Store) -> None:
     with pytest.raises(ValueError):
         store.nodes_without_label("oracle")
     assert LabelSource("ghc") == LabelSource.GHC
+
+
+def test_one_store_shared_by_threads(store: Store, tmp_path: Path) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+    added: list[int] = []
+
+    def writer(label: str) -> None:
+        try:
+            for i in range(15):
+                node_ids = [p.node_id for p in store.nodes_without_label("ghc", limit=1)]
+                store.record(make_exploration(4, text=f"{label} {i}"), [[heuristic()]] * 4,
+                             root=tmp_path)
+                if node_ids:
+                    store.add_scored(node_ids[0], haiku())
+                    added.append(node_ids[0])
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(name,)) for name in ("a", "b", "c")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    counts = store.counts()
+    assert (counts["queries"], counts["nodes"]) == (45, 180)
+    assert len(added) >= 42  # only calls before any record finished can find no node
+    assert counts["rubrics"] == 180 + len(added)
+    assert counts["recordings"] == len(added)
+    assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -287,17 +287,15 @@ class Explorer:
             if not verdict.decided:
                 yield _Candidate(site.path, site.span.start_line, SiteFacts(
                     EdgeKind.MATCH_SITE, True, detail=(
-                        f"{_site_kind(site)} on {type_name} in {where} is too large to check "
-                        "exactly: review it for the new constructor"), symbol=type_name),
+                        f"{_site_phrase(site, type_name)} is too large to check exactly: "
+                        "review it for the new constructor"), symbol=type_name),
                                  site.enclosing, site.span.start_col)
                 continue
             if verdict.breaks or verdict.already_incomplete:
-                matched = ", ".join(sorted(site.constructors & set(cons)))
-                detail = (f"{_site_kind(site)} on {type_name} in {where} matches {matched} "
-                          "with no catch-all: add a case for the new constructor")
+                detail = _no_catch_all(site, type_name)
                 if verdict.already_incomplete and not verdict.breaks:
-                    detail = (f"{_site_kind(site)} on {type_name} in {where} is already "
-                              "incomplete; the new constructor is unmatched too")
+                    detail = (f"{_site_phrase(site, type_name)} is already incomplete; "
+                              "the new constructor is unmatched too")
                 yield _Candidate(site.path, site.span.start_line, SiteFacts(
                     EdgeKind.MATCH_SITE, True, detail=detail, symbol=type_name,
                     missing=verdict.witnesses or verdict.missing_before),
@@ -659,10 +657,21 @@ class Explorer:
         return 0 < line <= len(lines) and name in lines[line - 1]
 
 
-def _site_kind(site: MatchSite) -> str:
-    return {MatchKind.CASE: "case", MatchKind.LAMBDA_CASE: "\\case",
-            MatchKind.FUNCTION: "clauses", MatchKind.LAMBDA: "lambda",
+def _site_phrase(site: MatchSite, type_name: str) -> str:
+    """How a person names the site: "case on LLMKind in `label`", "the clauses of `f`"."""
+    where = _site_name(site)
+    if site.kind is MatchKind.FUNCTION:
+        return f"the clauses of {where} on {type_name}"
+    kind = {MatchKind.CASE: "case", MatchKind.LAMBDA_CASE: "\\case", MatchKind.LAMBDA: "lambda",
             MatchKind.PATTERN_BINDING: "pattern binding"}[site.kind]
+    return f"{kind} on {type_name} in {where}"
+
+
+def _no_catch_all(site: MatchSite, type_name: str) -> str:
+    added = "a clause" if site.kind is MatchKind.FUNCTION else "an alternative"
+    verb = "have" if site.kind is MatchKind.FUNCTION else "has"
+    return (f"{_site_phrase(site, type_name)} {verb} no catch-all: add {added} for the new "
+            "constructor")
 
 
 def _site_name(site: MatchSite) -> str:

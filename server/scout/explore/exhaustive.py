@@ -16,6 +16,10 @@ built-in table of Prelude types. Rules, and the assumptions where the index cann
   compiles, so this is almost always right; it is wrong for an external sum type matched only
   partially, and for pattern synonyms without a COMPLETE pragma. Such assumptions are recorded
   in ``MatrixAnalysis.assumptions`` / ``AddConstructorVerdict.assumptions``.
+- A column naming more unknown constructors than constructors of the workspace type its other
+  names belong to is taken as an external type whose constructor shares a workspace name (a
+  name clash, e.g. pandoc's own ``Table`` next to pandoc-types' ``Para``): all its names are
+  then treated like unknown ones.
 - When the index's arity for a constructor disagrees with how every pattern uses it, the
   patterns win (the code compiles); the disagreement is recorded.
 - GADT type refinement is not modelled: a match that omits constructors impossible at its index
@@ -28,10 +32,19 @@ The witness search is exponential in the worst case, so it is memoised, stops af
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from scout.haskell.model import MatchRow, MatchSite, PatKind, Pattern
+from scout.haskell.model import (
+    Definition,
+    DefKind,
+    FileIndex,
+    MatchRow,
+    MatchSite,
+    PatKind,
+    Pattern,
+)
 
 __all__ = [
     "AddConstructorVerdict",
@@ -43,6 +56,7 @@ __all__ = [
     "PRELUDE_CONSTRUCTOR_SETS",
     "analyse_rows",
     "builtin_constructor_set",
+    "constructor_lookup",
     "missing_patterns",
     "render_pattern",
     "render_witness",
@@ -96,6 +110,53 @@ def builtin_constructor_set(con: str) -> ConstructorSet | None:
     if m:
         return ConstructorSet(con, ((con, len(m.group(1)) + 1, ()),))
     return PRELUDE_CONSTRUCTOR_SETS.get(con)
+
+
+_TYPE_KINDS = (DefKind.DATA, DefKind.NEWTYPE, DefKind.TYPE_INSTANCE)  # incl. data instances
+
+
+class _Index(Protocol):
+    files: Mapping[str, FileIndex]
+
+    def definitions(self, name: str, kinds: Iterable[DefKind] | None = None
+                    ) -> list[Definition]: ...
+
+
+def constructor_lookup(index: _Index, *, path: str | None = None) -> ConstructorLookup:
+    """A lookup over a ``WorkspaceIndex``'s definitions (memoised per lookup object).
+
+    A constructor name several workspace types define (``U``/``D`` in xmonad-contrib's layout
+    modules) resolves, when ``path`` names the file holding the match, to the type of that
+    file's own module, else of a module it imports, else to the first type that lists it.
+    """
+    cache: dict[str, ConstructorSet | None] = {}
+    here = index.files.get(path) if path is not None else None
+    preferred = ({here.module} | {i.module for i in here.imports}) if here is not None else set()
+
+    def type_set(tdef: Definition) -> ConstructorSet:
+        entries = []
+        for sibling in tdef.constructors:
+            defs = index.definitions(sibling, (DefKind.CONSTRUCTOR,))
+            sdef = next((d for d in defs if d.parent == tdef.name and d.module == tdef.module),
+                        defs[0] if defs else None)
+            arity = sdef.arity if sdef is not None and sdef.arity is not None else 0
+            entries.append((sibling, arity, sdef.fields if sdef is not None else ()))
+        return ConstructorSet(tdef.name, tuple(entries))
+
+    def lookup(con: str) -> ConstructorSet | None:
+        if con in cache:
+            return cache[con]
+        owners = []
+        for cdef in index.definitions(con, (DefKind.CONSTRUCTOR,)):
+            owners.extend(t for t in index.definitions(cdef.parent or "", _TYPE_KINDS)
+                          if con in t.constructors and t.module == cdef.module)
+        owners.sort(key=lambda t: (here is None or t.module != here.module,
+                                   t.module not in preferred))
+        found = type_set(owners[0]) if owners else None
+        cache[con] = found
+        return found
+
+    return lookup
 
 
 def _bare(name: str) -> str:
@@ -190,7 +251,8 @@ class _Checker:
         self._steps = 0
         self._fresh = fresh  # (type name, fresh constructor name)
         self._infos: dict[str, _ConInfo] = {}
-        self._sig_memo: dict[frozenset[str], tuple[_ConInfo, ...] | None] = {}
+        # heads -> (complete constructor set, the column's workspace/Prelude type or None)
+        self._sig_memo: dict[frozenset[str], tuple[tuple[_ConInfo, ...] | None, str | None]] = {}
         self._missing_memo: dict[tuple[tuple[_Row, ...], _Row], list[_Row]] = {}
         self._useful_memo: dict[tuple[tuple[_Row, ...], _Row], bool] = {}
         self._usage: dict[str, _Usage] = {}
@@ -278,12 +340,20 @@ class _Checker:
 
     def signature(self, heads: Iterable[str]) -> tuple[_ConInfo, ...] | None:
         """The complete constructor set of a column whose patterns name ``heads``."""
+        return self._column(heads)[0]
+
+    def column_type(self, heads: Iterable[str]) -> str | None:
+        """The type of a column whose patterns name ``heads``; None when unknown."""
+        return self._column(heads)[1]
+
+    def _column(self, heads: Iterable[str]) -> tuple[tuple[_ConInfo, ...] | None, str | None]:
         key = frozenset(heads)
         if key in self._sig_memo:
             return self._sig_memo[key]
         if not key:
-            self._sig_memo[key] = None
-            return None
+            self._sig_memo[key] = (None, None)
+            return None, None
+        column_type = None
         by_type: dict[str, list[str]] = {}
         unknown: list[str] = []
         for name in sorted(key):
@@ -292,19 +362,29 @@ class _Checker:
                 unknown.append(name)
             else:
                 by_type.setdefault(info.type_name, []).append(name)
-        if by_type:
-            best = max(by_type, key=lambda t: (len(by_type[t]), t))
+        best = max(by_type, key=lambda t: (len(by_type[t]), t)) if by_type else None
+        if best is not None and len(unknown) > len(by_type[best]):
+            # Mostly constructors the index does not know, plus a workspace name: the name
+            # clashes with an external type's constructor (pandoc's own `Table` next to
+            # pandoc-types' `Para`, `BlockQuote` …).
+            self._assume(f"{', '.join(by_type[best])} (of {best}) matched next to more "
+                         f"constructors of unknown type ({', '.join(unknown[:3])}…): assumed a "
+                         "name clash with an external type whose named constructors are "
+                         "complete")
+            sig = tuple(self.info(n) for n in sorted(key))
+        elif best is not None:
             others = [n for t, names in by_type.items() if t != best for n in names] + unknown
             if others:
                 self._assume(f"{', '.join(others)} in a column of type {best}: treated as "
                              "covering nothing (pattern synonym or name clash)")
             sig = tuple(self.info(n) for n in self.info(by_type[best][0]).siblings)
+            column_type = best
         else:
             self._assume(f"type of {', '.join(unknown)} unknown: assumed the constructors "
                          "the match names are the complete set")
             sig = tuple(self.info(n) for n in unknown)
-        self._sig_memo[key] = sig
-        return sig
+        self._sig_memo[key] = (sig, column_type)
+        return sig, column_type
 
     # -- normalisation --
     def normalise(self, p: Pattern) -> _IPat:
@@ -497,11 +577,28 @@ def missing_patterns(rows: Sequence[MatchRow], lookup: ConstructorLookup | None,
                              max_steps=max_steps).witnesses)
 
 
-def _positions_of_type(checker: _Checker, rows: Iterable[_Row], type_name: str
-                       ) -> set[tuple[int, tuple[tuple[str, int], ...]]]:
-    """Paths (column, constructor/argument steps) where some row names a constructor of the
+_Path = tuple[int, tuple[tuple[str, int], ...]]
+
+
+def _heads_at(rows: Iterable[_Row], col: int, steps: tuple[tuple[str, int], ...]) -> set[str]:
+    """Constructors the rows name at one path (rows that take another branch are skipped)."""
+    heads = set()
+    for row in rows:
+        p = row[col]
+        for con, j in steps:
+            if p is None or p[0] != _CON or p[1] != con:
+                p = None
+                break
+            p = p[2][j]
+        if p is not None and p[0] == _CON:
+            heads.add(p[1])
+    return heads
+
+
+def _positions_of_type(checker: _Checker, rows: Sequence[_Row], type_name: str) -> set[_Path]:
+    """Paths (column, constructor/argument steps) where the rows match on constructors of the
     type: every row's pattern at such a path has that type."""
-    found: set[tuple[int, tuple[tuple[str, int], ...]]] = set()
+    found: set[_Path] = set()
 
     def walk(p: _IPat, col: int, path: tuple[tuple[str, int], ...]) -> None:
         if p is None or p[0] != _CON:
@@ -515,7 +612,9 @@ def _positions_of_type(checker: _Checker, rows: Iterable[_Row], type_name: str
     for row in rows:
         for col, p in enumerate(row):
             walk(p, col, ())
-    return found
+    # Keep a path only if its column really is of that type (not a name clash, see signature).
+    return {path for path in found
+            if _same_type(checker.column_type(_heads_at(rows, *path)) or "\0", type_name)}
 
 
 def _place(p: _IPat, steps: tuple[tuple[str, int], ...], fresh: _IPat,
@@ -549,24 +648,25 @@ def verdict_for_added_constructor(site: MatchSite, type_name: str,
                                   ) -> AddConstructorVerdict | None:
     """What adding a fresh constructor to ``type_name`` does to ``site``.
 
-    ``None`` when no pattern of the site names a constructor of that type (the site does not
-    scrutinise it anywhere). ``new_constructor`` names the fresh constructor in witnesses
+    ``None`` when the site does not match on that type's constructors anywhere (no pattern
+    names one, or only in a column judged to be a name clash, see ``signature``). ``new_constructor`` names the fresh constructor in witnesses
     (default ``<new TYPE constructor>``). Raises ``MatchShapeError`` on inconsistent rows.
     """
     rows = site.rows
     width = _check_shape(rows)
     patterns = _all_patterns(rows)
-    before = _Checker(lookup, patterns, max_witnesses=max_witnesses, max_steps=max_steps)
-    if not any(_same_type(before.info(_bare(c)).type_name or "\0", type_name)
-               for c in site.constructors):
-        return None
     fresh_name = new_constructor or f"<new {type_name.rsplit('.', 1)[-1]} constructor>"
     after = _Checker(lookup, patterns, max_witnesses=max_witnesses, max_steps=max_steps,
                      fresh=(type_name, fresh_name))
+    normalised = [tuple(after.normalise(p) for p in r.patterns) for r in rows]
+    positions = sorted(_positions_of_type(after, normalised, type_name))
+    if not positions:
+        return None
+    before = _Checker(lookup, patterns, max_witnesses=max_witnesses, max_steps=max_steps)
     try:
         missing_before = before.missing(_covering_rows(before, rows), (None,) * width)
-        fresh_witnesses, absorbed = _fresh_constructor_effects(after, rows, type_name,
-                                                               fresh_name, max_witnesses)
+        fresh_witnesses, absorbed = _fresh_constructor_effects(
+            after, rows, normalised, positions, fresh_name, max_witnesses)
     except PatternCheckGaveUp as gave_up:
         return AddConstructorVerdict(
             False, False, (), (), (),
@@ -584,16 +684,15 @@ def verdict_for_added_constructor(site: MatchSite, type_name: str,
     )
 
 
-def _fresh_constructor_effects(checker: _Checker, rows: Sequence[MatchRow], type_name: str,
+def _fresh_constructor_effects(checker: _Checker, rows: Sequence[MatchRow],
+                               normalised: Sequence[_Row], positions: Sequence[_Path],
                                fresh_name: str, limit: int
                                ) -> tuple[list[_Row], tuple[int, ...]]:
     """Witnesses holding the fresh constructor, and the lines of rows that would take it.
 
-    Only positions where some row names a constructor of the type count: elsewhere the site
-    merely binds a value of the type without looking at it.
+    Only ``positions`` count, where the rows match on the type's constructors: elsewhere the
+    site merely binds a value of the type without looking at it.
     """
-    normalised = [tuple(checker.normalise(p) for p in r.patterns) for r in rows]
-    positions = sorted(_positions_of_type(checker, normalised, type_name))
     fresh: _IPat = (_CON, fresh_name, ())
     width = len(normalised[0]) if normalised else 1
     covering = tuple(n for r, n in zip(rows, normalised, strict=True) if not r.guarded)
@@ -611,8 +710,8 @@ def _fresh_constructor_effects(checker: _Checker, rows: Sequence[MatchRow], type
     lines: set[int] = set()
     for row, norm in zip(rows, normalised, strict=True):
         if row.guarded or any(map(_has_opaque, norm)):
-            # May fall through: never a silent catch-all. An unguarded row with opaque parts
-            # still shadows later rows where its other parts match nothing-or-more.
+            # May fall through, so never a silent catch-all. An unguarded row with an opaque
+            # part still goes into ``earlier``, where that part matches nothing.
             if not row.guarded:
                 earlier.append(norm)
             continue

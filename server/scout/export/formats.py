@@ -1,6 +1,12 @@
 """One renderer per export format. FunctionGemma text, prompts and chat messages all come from
 :mod:`scout.functiongemma`, the module that renders live requests, so training bytes equal
-serving bytes."""
+serving bytes.
+
+Lines are JSON-encoded with one shortcut: the developer turn (guidance + tool declaration,
+about 1.6 KB) is the same in every example of a task, so its escaped form is computed once and
+spliced in whenever a rendered text starts with it. JSON string escaping works character by
+character, so the result is byte-identical to ``json.dumps`` of the whole row (tested).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,28 @@ from collections.abc import Callable
 from typing import Any
 
 from scout.export.select import Example
-from scout.functiongemma import render_call, render_example, render_prompt, to_messages
-from scout.functiongemma.format import END_TURN
+from scout.functiongemma import render_example, to_messages
+from scout.functiongemma.format import START_TURN
 from scout.tasks import TaskDefinition
 
 FORMATS = ("json", "functiongemma", "messages", "prompt-completion")
+MODEL_TURN = f"{START_TURN}model\n"
+USER_TURN = f"{START_TURN}user\n"
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+_quote = json.encoder.encode_basestring  # C-accelerated, ensure_ascii=False semantics
 
 
 def provenance(example: Example) -> dict[str, Any]:
     return {"split": example.split, "query_id": example.query_id, "codebase": example.codebase,
             "label_source": example.label_source, "scorer": example.scorer}
+
+
+def _provenance_json(example: Example) -> str:
+    """``json.dumps(provenance(example))`` without the braces."""
+    return (f'"split": {_quote(example.split)}, "query_id": {int(example.query_id)}, '
+            f'"codebase": {_quote(example.codebase)}, '
+            f'"label_source": {_quote(example.label_source)}, "scorer": {_quote(example.scorer)}')
 
 
 def seed_record(example: Example) -> dict[str, Any]:
@@ -40,24 +58,103 @@ def messages_row(task: TaskDefinition, example: Example) -> dict[str, Any]:
             **provenance(example)}
 
 
+def split_prompt(text: str) -> tuple[str, str]:
+    """(prompt, completion) of a rendered example: the prompt ends where the model turn opens
+    (control tokens inside user text are neutralised, so the last opening is the real one)."""
+    cut = text.rindex(MODEL_TURN) + len(MODEL_TURN)
+    return text[:cut], text[cut:]
+
+
 def prompt_completion_row(task: TaskDefinition, example: Example) -> dict[str, Any]:
-    return {"prompt": render_prompt(task, example.inputs()),
-            "completion": render_call(task.name, example.rubric.as_dict()) + END_TURN,
-            **provenance(example)}
+    """``prompt`` + ``completion`` is exactly the ``functiongemma`` text."""
+    prompt, completion = split_prompt(
+        render_example(task, example.inputs(), example.rubric.as_dict()))
+    return {"prompt": prompt, "completion": completion, **provenance(example)}
 
 
-def line_renderer(fmt: str, task: TaskDefinition) -> Callable[[Example], str]:
+class _ConstantPrefix:
+    """Escapes strings that usually start with the same long prefix, escaping it once."""
+
+    def __init__(self) -> None:
+        self.prefix: str | None = None
+        self.escaped = ""
+
+    def learn(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.escaped = _quote(prefix)[:-1]  # without the closing quote
+
+    def quote(self, text: str) -> str:
+        prefix = self.prefix
+        if prefix and text.startswith(prefix):
+            return self.escaped + _quote(text[len(prefix):])[1:]
+        return _quote(text)
+
+
+class LineRenderer:
     """The text written for one example: a JSONL line, or a JSON array element for ``json``."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    if fmt == "json":
-        return lambda example: dumps(seed_record(example))
-    if fmt == "functiongemma":
-        return lambda example: dumps(functiongemma_row(task, example))
-    if fmt == "messages":
-        return lambda example: dumps(messages_row(task, example))
-    if fmt == "prompt-completion":
-        return lambda example: dumps(prompt_completion_row(task, example))
-    raise ValueError(f"unknown format {fmt!r}; use one of {FORMATS}")
+
+    def __init__(self, fmt: str, task: TaskDefinition) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; use one of {FORMATS}")
+        self.fmt = fmt
+        self.task = task
+        self._developer = _ConstantPrefix()
+        self._messages_constants: tuple[dict[str, Any], str, list[Any], str] | None = None
+        self.render: Callable[[Example], str] = {
+            "json": self._json, "functiongemma": self._functiongemma,
+            "messages": self._messages, "prompt-completion": self._prompt_completion}[fmt]
+
+    def __call__(self, example: Example) -> str:
+        return self.render(example)
+
+    def _json(self, example: Example) -> str:
+        rubric = example.rubric
+        tags = ", ".join(_quote(tag) for tag in example.tags)
+        return (f'{{"query": {{"query": {_quote(example.query)}, "tags": [{tags}]}}, '
+                f'"node": {{"location": {_quote(example.location)}, '
+                f'"hover": {_quote(example.hover)}, "snippet": {_quote(example.snippet)}}}, '
+                f'"rubric": {{"relevance": {int(rubric.relevance)}, "risk": {int(rubric.risk)}, '
+                f'"confidence": {int(rubric.confidence)}, '
+                f'"reasoning": {_quote(rubric.reasoning)}}}, '
+                f'"timestamp": {_quote(example.timestamp)}}}')
+
+    def _text(self, example: Example) -> str:
+        text = render_example(self.task, example.inputs(), example.rubric.as_dict())
+        if self._developer.prefix is None and USER_TURN in text:
+            self._developer.learn(text[:text.index(USER_TURN)])
+        return text
+
+    def _functiongemma(self, example: Example) -> str:
+        text = self._text(example)
+        return f'{{"text": {self._developer.quote(text)}, {_provenance_json(example)}}}'
+
+    def _prompt_completion(self, example: Example) -> str:
+        prompt, completion = split_prompt(self._text(example))
+        return (f'{{"prompt": {self._developer.quote(prompt)}, "completion": '
+                f'{_quote(completion)}, {_provenance_json(example)}}}')
+
+    def _messages(self, example: Example) -> str:
+        row = to_messages(self.task, example.inputs(), example.rubric.as_dict())
+        messages, tools = row.get("messages"), row.get("tools")
+        constants = self._messages_constants
+        if constants is None and isinstance(messages, list) and messages:
+            constants = self._messages_constants = (
+                messages[0], _dumps(messages[0]), tools, _dumps(tools))
+        if (constants is None or set(row) != {"messages", "tools"}
+                or not messages or messages[0] != constants[0] or tools != constants[2]):
+            return _dumps({**row, **provenance(example)})  # not the usual shape: plain path
+        rest = "".join(", " + _dumps(message) for message in messages[1:])
+        return (f'{{"messages": [{constants[1]}{rest}], "tools": {constants[3]}, '
+                f'{_provenance_json(example)}}}')
+
+
+def plain_line(fmt: str, task: TaskDefinition, example: Example) -> str:
+    """The same line through ``json.dumps`` of the whole row (the reference for tests)."""
+    row = {"json": lambda: seed_record(example),
+           "functiongemma": lambda: functiongemma_row(task, example),
+           "messages": lambda: messages_row(task, example),
+           "prompt-completion": lambda: prompt_completion_row(task, example)}[fmt]()
+    return _dumps(row)
 
 
 def file_name(fmt: str, split: str) -> str:

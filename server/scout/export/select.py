@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from scout.explore.model import Tag
 from scout.functiongemma import FunctionGemmaParseError, parse_task_output
 from scout.scoring.model import LabelSource, Rubric
 from scout.store import Store
-from scout.store.redact import redact
+from scout.store.redact import Redactor
 from scout.tasks import TaskDefinition, TaskOutputError, rubric_from_output, validate_output
 
 TASK = "score_node"
@@ -29,8 +30,11 @@ class SelectionError(ValueError):
     """A filter is malformed or names something the database does not have."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Example:
+    """One exported triple. ``split`` is filled in by the split step (mutable on purpose:
+    copying 100k examples to set one field was a tenth of an export's time)."""
+
     rubric_id: int
     node_id: int
     query_id: int
@@ -199,14 +203,29 @@ _FROM = ("FROM rubrics r JOIN nodes n ON n.id = r.node_id JOIN queries q ON q.id
          "JOIN codebases c ON c.id = q.codebase_id")
 
 
-def _example(row: Sequence[Any], rubric: Rubric) -> Example:
-    # Rows are redacted on the way in; redacting again on the way out covers databases
-    # written before a redaction rule existed.
-    return Example(
-        rubric_id=row[0], node_id=row[1], query_id=row[2], codebase_id=row[3], codebase=row[4],
-        query=redact(row[5]), tags=tuple(json.loads(row[6])), path=row[7], line=row[8],
-        hover=redact(row[9]), snippet=redact(row[10]), rubric=rubric, label_source=row[15],
-        scorer=row[16], model=row[17], timestamp=row[18])
+class _RowReader:
+    """Rows -> Examples, with memos: tags JSON, query texts, hovers and reasoning repeat
+    across a query's nodes and are decoded and redacted once."""
+
+    def __init__(self) -> None:
+        self.clean = Redactor()
+        self._tags: dict[str, tuple[str, ...]] = {}
+
+    def tags(self, text: str) -> tuple[str, ...]:
+        tags = self._tags.get(text)
+        if tags is None:
+            tags = self._tags[text] = tuple(json.loads(text))
+        return tags
+
+    def example(self, row: Sequence[Any], rubric: Rubric) -> Example:
+        # Rows are redacted on the way in; redacting again on the way out covers databases
+        # written before a redaction rule existed.
+        clean = self.clean
+        return Example(
+            rubric_id=row[0], node_id=row[1], query_id=row[2], codebase_id=row[3],
+            codebase=row[4], query=clean(row[5]), tags=self.tags(row[6]), path=row[7],
+            line=row[8], hover=clean(row[9]), snippet=clean(row[10]), rubric=rubric,
+            label_source=row[15], scorer=row[16], model=row[17], timestamp=row[18])
 
 
 def load_examples(store: Store, filters: Filters) -> list[Example]:
@@ -215,7 +234,9 @@ def load_examples(store: Store, filters: Filters) -> list[Example]:
         where += " AND r.confidence >= ?"
         params.append(filters.min_confidence)
     sql = f"SELECT {', '.join(_COLUMNS)} {_FROM} WHERE {where} ORDER BY r.id"
-    return [_example(row, Rubric(row[11], row[12], row[13], redact(row[14])))
+    reader = _RowReader()
+    clean = reader.clean
+    return [reader.example(row, Rubric(row[11], row[12], row[13], clean(row[14])))
             for row in store.rows(sql, params)]
 
 
@@ -233,13 +254,14 @@ def load_from_recordings(store: Store, filters: Filters, task: TaskDefinition,
             "ORDER BY rubric_id, position"):
         recordings.setdefault(rubric_id, []).append((backend, endpoint, response, error))
     out: list[Example] = []
+    reader = _RowReader()
     for row in rows:
         exchanges = recordings.get(row[0])
         if not exchanges:
             if row[11] is None:
                 continue  # an error without a recording: nothing to re-parse
             report.kept_stored += 1
-            rubric = Rubric(row[11], row[12], row[13], redact(row[14]))
+            rubric = Rubric(row[11], row[12], row[13], reader.clean(row[14]))
         else:
             inputs = {"query": row[5], "tags": json.loads(row[6]),
                       "location": f"{row[7]}:{row[8]}", "hover": row[9], "snippet": row[10]}
@@ -251,7 +273,7 @@ def load_from_recordings(store: Store, filters: Filters, task: TaskDefinition,
             report.reparsed += 1
         if filters.min_confidence is not None and rubric.confidence < filters.min_confidence:
             continue
-        out.append(_example(row, replace(rubric, reasoning=redact(rubric.reasoning))))
+        out.append(reader.example(row, replace(rubric, reasoning=reader.clean(rubric.reasoning))))
     return out
 
 
@@ -317,6 +339,7 @@ def _answer_args(task: TaskDefinition, response: Any, inputs: Mapping[str, Any])
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=65536)
 def normalise_query(text: str) -> str:
     return _SPACE.sub(" ", text).strip().rstrip("?.! ").lower()
 

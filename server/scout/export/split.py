@@ -2,14 +2,15 @@
 
 Groups are shuffled with a fixed seed, then each goes to the split furthest below its target
 share of examples, so the shares come out close to the requested ratios even when groups differ
-in size. Held-out codebases form the test split on their own.
+in size; when only as many groups remain as requested splits are still empty, each of those
+splits gets one. Held-out codebases form the test split on their own.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from scout.export.select import Example, normalise_query
 
@@ -71,11 +72,21 @@ def assign_splits(examples: Sequence[Example], plan: SplitPlan) -> list[Example]
     filled = [0, 0, 0]
     keys = sorted(groups, key=repr)
     random.Random(plan.seed).shuffle(keys)
-    for key in keys:
+    wanted = [i for i in range(3) if ratios[i] > 0]
+    for position, key in enumerate(keys):
         members = groups[key]
-        deficits = [targets[i] - filled[i] if ratios[i] > 0 else float("-inf") for i in range(3)]
-        chosen = max(range(3), key=lambda i: (deficits[i], -i))
+        still_empty = [i for i in wanted if filled[i] == 0]
+        if still_empty and len(keys) - position <= len(still_empty):
+            # Just enough groups left to give every requested split one: do that rather than
+            # leave a split empty (3 codebases at 80/10/10 would otherwise all go to train).
+            chosen = still_empty[0]
+        else:
+            deficits = [targets[i] - filled[i] if ratios[i] > 0 else float("-inf")
+                        for i in range(3)]
+            chosen = max(range(3), key=lambda i: (deficits[i], -i))
         filled[chosen] += len(members)
         for index in members:
             split_of[index] = SPLITS[chosen]
-    return [replace(example, split=split) for example, split in zip(examples, split_of)]
+    for example, split in zip(examples, split_of, strict=True):
+        example.split = split
+    return list(examples)

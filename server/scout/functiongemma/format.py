@@ -415,7 +415,8 @@ def parse_calls(text: str, keys: Mapping[str, Iterable[str]] | None = None) -> l
     ``<end_function_call>`` markers or ``<escape>`` delimiters were dropped by the engine, JSON
     quoted strings, and unicode. ``keys`` (function name -> argument names) lets bare values
     contain commas: a bare value only ends at a comma that starts a known argument. A call cut
-    off before its closing brace raises :class:`FunctionGemmaParseError` saying so.
+    off before its closing brace raises :class:`FunctionGemmaParseError` saying so, unless a
+    complete call came before it (then the complete calls are returned).
     """
     calls: list[FunctionCall] = []
     pos = 0
@@ -428,11 +429,15 @@ def parse_calls(text: str, keys: Mapping[str, Iterable[str]] | None = None) -> l
         reader = _Reader(text, frozenset(names) if names is not None else None)
         try:
             args, end = reader.obj(match.end())
-        except _Truncated as exc:
-            raise FunctionGemmaParseError(
-                f"truncated call to {name}: {exc} (output {len(text)} chars; was the token "
-                f"limit reached?): {_excerpt(text[match.start():])}") from None
-        except FunctionGemmaParseError as exc:
+        except (_Truncated, FunctionGemmaParseError) as exc:
+            if calls:
+                # After a complete call, a cut-off or garbled repeat is the engine running on
+                # to the token cap (its stop string never matched): the answer is already there.
+                return calls
+            if isinstance(exc, _Truncated):
+                raise FunctionGemmaParseError(
+                    f"truncated call to {name}: {exc} (output {len(text)} chars; was the token "
+                    f"limit reached?): {_excerpt(text[match.start():])}") from None
             raise FunctionGemmaParseError(
                 f"malformed call to {name}: {exc}: {_excerpt(text[match.start():])}") from None
         markers = text.startswith(START_CALL, match.start())

@@ -157,8 +157,16 @@ def run_oracle(args: argparse.Namespace) -> int:
     for site in result.sites:
         first = site.reason.splitlines()[0] if site.reason else ""
         print(f"  {site.location}  {first.lstrip('• ').strip()}")
+    outside = [s for s in result.skipped_modules if "not part of a library" in s.reason
+               or "Main module" in s.reason]
     for skipped in result.skipped_modules:
-        print(f"  skipped {skipped.module}: {skipped.reason}", file=sys.stderr)
+        if skipped not in outside:
+            print(f"  not checked: {skipped.module}: {skipped.reason}", file=sys.stderr)
+    if outside:
+        names = ", ".join(s.path or s.module for s in outside[:3])
+        more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+        print(f"  not checked: {len(outside)} file(s) outside the library components "
+              f"({names}{more}); use --typecheck-cmd to check them", file=sys.stderr)
     return 0
 
 

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scout.explore.model import ChangeKind, Node, Question, Tag
+from scout.explore.model import ChangeKind, Node, Question
+from scout.explore.question import default_tags
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.model import Definition, DefKind
 from scout.oracle.mutate import SUPPORTED_CHANGES, Mutation, MutationError
@@ -38,16 +39,6 @@ FLAG_RISK = 4
 SILENT_FLAG_RISK = 3
 EVAL_BUDGET = 100
 
-CHANGE_TAGS: dict[ChangeKind, tuple[Tag, ...]] = {
-    ChangeKind.ADD_CONSTRUCTOR: (Tag.EXHAUSTIVE, Tag.PATTERN_MATCH),
-    ChangeKind.REMOVE_CONSTRUCTOR: (Tag.PATTERN_MATCH, Tag.DATA_TYPE),
-    ChangeKind.ADD_FIELD: (Tag.DATA_TYPE,),
-    ChangeKind.REMOVE_FIELD: (Tag.DATA_TYPE,),
-    ChangeKind.CHANGE_ARITY: (Tag.FUNCTION,),
-    ChangeKind.CHANGE_SIGNATURE: (Tag.FUNCTION,),
-    ChangeKind.ADD_METHOD: (Tag.CONSTRAINT,),
-    ChangeKind.REMOVE_EXPORT: (Tag.MODULE,),
-}
 _PHRASES = {
     ChangeKind.ADD_CONSTRUCTOR: "add a constructor to {t}",
     ChangeKind.REMOVE_CONSTRUCTOR: "remove the constructor {s} from {t}",
@@ -80,7 +71,7 @@ class MutationSpec:
         # The engine explores a removal from the constructor or field itself.
         removal = self.change in (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.REMOVE_FIELD)
         target = self.subject if removal and self.subject else self.target
-        return Question(text, target, self.change, CHANGE_TAGS.get(self.change, ()), budget,
+        return Question(text, target, self.change, default_tags(self.change, target), budget,
                         self.subject)
 
 
@@ -127,7 +118,9 @@ def sample_mutations(index: WorkspaceIndex, *, per_kind: int = 2, seed: int = 0,
         cands: list[MutationSpec] = []
         for d in defs:
             if kind in (ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR):
-                if d.kind == DefKind.DATA and len(d.constructors) >= 2:
+                # Types nothing matches on cannot break: they would measure nothing.
+                if (d.kind == DefKind.DATA and len(d.constructors) >= 2
+                        and index.match_sites_mentioning(d.constructors)):
                     if kind == ChangeKind.ADD_CONSTRUCTOR:
                         cands.append(MutationSpec(name_of(d), kind))
                     else:
@@ -238,7 +231,8 @@ class CaseResult:
     def as_json(self) -> dict:
         return {"root": self.root, "target": self.spec.target, "change": self.spec.change.value,
                 "subject": self.spec.subject, "summary": self.summary, "error": self.error,
-                "sites": self.sites, "missed": self.missed, "false_alarms": self.false_alarms,
+                "site_locations": self.sites, "missed": self.missed,
+                "false_alarms": self.false_alarms,
                 **self.counts.metrics()}
 
 

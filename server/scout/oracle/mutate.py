@@ -18,6 +18,7 @@ Edits are made on the original text; ``LineMap`` maps lines of the edited file b
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ from scout.explore.model import ChangeKind
 from scout.haskell.model import Definition, DefKind, Span
 
 DEFER_TYPE_ERRORS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
+# For a real removal inside the defining module: out-of-scope names must stay renamer errors,
+# reported all at once; deferred, they would wait for a type-check that renamer errors about
+# record fields or constructors prevent. (Deferral flags do not force GHC to re-check.)
+RENAMER_ERRORS = ("-fno-defer-out-of-scope-variables",)
 SUPPORTED_CHANGES = (
     ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.ADD_FIELD,
     ChangeKind.REMOVE_FIELD, ChangeKind.CHANGE_ARITY, ChangeKind.CHANGE_SIGNATURE,
@@ -48,29 +53,20 @@ class TextEdit:
 class LineMap:
     """Maps 1-based lines of an edited file to lines of the original.
 
-    ``hunks`` holds, per edit, (original first line, original last line, new first line, new
-    last line). A line inside a hunk that goes beyond the original extent is synthetic (text the
-    mutation inserted) and maps to the hunk's last original line."""
+    ``origin[i]`` is the original line of edited line ``i + 1``: the line of its first
+    non-blank character that comes from the original text; negative when the whole line is
+    text the mutation inserted (then it holds minus the nearest original line above)."""
 
-    hunks: tuple[tuple[int, int, int, int], ...]
+    origin: tuple[int, ...]
     original_lines: int
 
     def to_original(self, line: int) -> tuple[int, bool]:
         """(original line, synthetic?) for a line of the edited file."""
-        shift = 0
-        for o1, o2, n1, n2 in self.hunks:
-            if line < n1:
-                break
-            if line <= n2:
-                offset = line - n1
-                if offset <= o2 - o1:
-                    mapped, synthetic = o1 + offset, False
-                else:
-                    mapped, synthetic = o2, True
-                return mapped, synthetic or mapped > self.original_lines
-            shift = n2 - o2
-        mapped = line - shift
-        return mapped, mapped > self.original_lines
+        if 1 <= line <= len(self.origin):
+            value = self.origin[line - 1]
+            return abs(value), value < 0
+        last = abs(self.origin[-1]) if self.origin else 0
+        return last + line - len(self.origin), True
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +82,16 @@ class Phase:
     """One type-check of the mutated workspace.
 
     ``recheck_dependents``: bump the mtime of every module depending on the edited one, because
-    GHC 9.0 does not recompile importers when only a DEPRECATED pragma changed.
+    GHC 9.0 does not recompile importers when only a DEPRECATED pragma changed; with
+    ``recheck_only_mentioning``, only those whose text contains that name (a module that never
+    spells the name cannot use it).
     ``only_paths``: keep only diagnostics in these files. ``message_must_mention``: keep only
     diagnostics whose message matches this regex (e.g. the constructor's name)."""
 
     edits: tuple[FileEdit, ...]
     flags: tuple[str, ...] = ()
     recheck_dependents: bool = False
+    recheck_only_mentioning: str | None = None  # limit that to modules whose text has this name
     only_paths: tuple[str, ...] | None = None
     message_must_mention: str | None = None
     skip_paths: tuple[str, ...] = ()
@@ -146,26 +145,35 @@ def _line_of(text: str, offset: int) -> int:
 
 def apply_edits(path: str, text: str, edits: Sequence[TextEdit]) -> FileEdit:
     ordered = sorted(edits, key=lambda e: e.start)
-    for a, b in zip(ordered, ordered[1:], strict=False):
-        if b.start < a.end:
+    for first, second in zip(ordered, ordered[1:], strict=False):
+        if second.start < first.end:
             raise MutationError(f"overlapping edits in {path}")
-    pieces: list[str] = []
-    hunks: list[tuple[int, int, int, int]] = []
+    # Segments of the edited text: (text, original offset of its first char, or None if new).
+    segments: list[tuple[str, int | None]] = []
     cursor = 0
-    shift = 0
     for e in ordered:
-        pieces.append(text[cursor:e.start])
-        pieces.append(e.text)
+        segments.append((text[cursor:e.start], cursor))
+        segments.append((e.text, None))
         cursor = e.end
-        o1, o2 = _line_of(text, e.start), _line_of(text, e.end)
-        n1 = o1 + shift
-        added = e.text.count("\n") - text.count("\n", e.start, e.end)
-        n2 = n1 + (o2 - o1) + added
-        hunks.append((o1, o2, n1, n2))
-        shift += added
-    pieces.append(text[cursor:])
+    segments.append((text[cursor:], cursor))
+    mutated = "".join(seg for seg, _ in segments)
+    starts = _line_starts(text)
+    origin: list[int] = []
+    pending_line_origin: int | None = None  # first original non-blank char on the current line
+    nearest = 1
+    for seg, orig_start in segments:
+        for i, ch in enumerate(seg):
+            if ch == "\n":
+                origin.append(pending_line_origin if pending_line_origin is not None else -nearest)
+                pending_line_origin = None
+                continue
+            if orig_start is not None and pending_line_origin is None and not ch.isspace():
+                pending_line_origin = bisect.bisect_right(starts, orig_start + i)
+                nearest = pending_line_origin
+    if not mutated.endswith("\n"):
+        origin.append(pending_line_origin if pending_line_origin is not None else -nearest)
     original_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    return FileEdit(path, text, "".join(pieces), LineMap(tuple(hunks), original_lines))
+    return FileEdit(path, text, mutated, LineMap(tuple(origin), original_lines))
 
 
 def _word(name: str) -> str:
@@ -253,6 +261,7 @@ def remove_constructor(type_def: Definition, text: str, members: Sequence[Defini
         raise MutationError(f"{subject} is not a constructor of {type_def.name} (constructors: "
                             f"{', '.join(c.name for c in cons)})")
     outside = Phase((_deprecate(victim.path, text, subject),), recheck_dependents=True,
+                    recheck_only_mentioning=subject,
                     message_must_mention=r"data constructor\s+\S" + re.escape(subject) + r"\W",
                     purpose="uses outside the defining module (deprecation warnings)")
     phases = [outside]
@@ -262,11 +271,11 @@ def remove_constructor(type_def: Definition, text: str, members: Sequence[Defini
     if bar_before:
         removal = TextEdit(bar_before.start(), end, "")
     else:
-        bar_after = re.match(r"\s*\|", text[end:])
+        bar_after = re.match(r"\s*\|[ \t]*", text[end:])
         removal = TextEdit(start, end + bar_after.end() if bar_after else end, "")
     mentions = len(re.findall(_word(subject), text))
     if mentions > 1:  # used in its own module beyond the declaration
-        phases.append(Phase((apply_edits(victim.path, text, [removal]),), flags=DEFER_TYPE_ERRORS,
+        phases.append(Phase((apply_edits(victim.path, text, [removal]),), flags=RENAMER_ERRORS,
                             only_paths=(victim.path,), message_must_mention=_word(subject),
                             counts_coverage=False,
                             purpose="uses inside the defining module (removal errors)"))
@@ -341,12 +350,13 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
             raise MutationError(f"{subject} is not a record field of {target.name}")
     field_def = fields[0]
     outside = Phase((_deprecate(field_def.path, text, subject),), recheck_dependents=True,
+                    recheck_only_mentioning=subject,
                     message_must_mention=_word(subject),
                     purpose="uses outside the defining module (deprecation warnings)")
     removal = _field_removal(text, field_def)
     phases = [outside, _positional_phase(text, field_def)]
     if len(re.findall(_word(subject), text)) > 1:
-        phases.append(Phase((apply_edits(field_def.path, text, removal),), flags=DEFER_TYPE_ERRORS,
+        phases.append(Phase((apply_edits(field_def.path, text, removal),), flags=RENAMER_ERRORS,
                             only_paths=(field_def.path,), message_must_mention=_word(subject),
                             counts_coverage=False,
                             purpose="uses inside the defining module (removal errors)"))
@@ -356,7 +366,7 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
 
 def _positional_phase(text: str, field_def: Definition) -> Phase:
     """Positional constructions (``C a b c``) never name the field: give the field a fresh
-    type so they stop type-checking (deferred), and read the errors outside the module."""
+    type so they stop type-checking (deferred), and read the errors."""
     fresh = f"ScoutRemoved_{field_def.name}"
     start = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
     type_at = text.index("::", start) + 2
@@ -379,8 +389,9 @@ def _positional_phase(text: str, field_def: Definition) -> Phase:
     sep = "" if text.endswith("\n") else "\n"
     edit = apply_edits(field_def.path, text, [TextEdit(type_at, end, f" {fresh}"),
                                               TextEdit(len(text), len(text), sep + declared)])
-    return Phase((edit,), flags=DEFER_TYPE_ERRORS, skip_paths=(field_def.path,),
-                 counts_coverage=False,
+    # The defining module is read too: its selector uses now return the fresh type, while a
+    # real removal (the last phase) stops at the first renamer error about a record field.
+    return Phase((edit,), flags=DEFER_TYPE_ERRORS, counts_coverage=False,
                  purpose="positional constructions and patterns (field type changed)")
 
 
@@ -422,7 +433,7 @@ def _field_removal(text: str, field_def: Definition) -> list[TextEdit]:
         # `e, f :: T`: drop `, f` and keep the shared type.
         return [TextEdit(segments[index - 1][1], text.index("::", a), " ")]
     if index > 0:
-        return [TextEdit(segments[index - 1][1], b, "")]
+        return [TextEdit(segments[index - 1][1], len(text[:b].rstrip()), "")]
     if len(segments) > 1:
         return [TextEdit(a, segments[1][0], "")]
     return [TextEdit(a, b, " ")]

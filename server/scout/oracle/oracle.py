@@ -25,9 +25,11 @@ from pathlib import Path
 
 from scout.oracle.mutate import Mutation, Phase
 from scout.oracle.typecheck import (
+    DEFERRED_REASONS,
     SKIP_DIRS,
     STUB_DIR_NAME,
     Diagnostic,
+    GhcMissingError,
     ProjectLayout,
     SkippedModule,
     TypecheckError,
@@ -51,6 +53,10 @@ BASELINE_FORMAT = 1  # bump when the cached baseline layout changes
 
 class OracleError(Exception):
     """The oracle cannot answer; the message says what to do next."""
+
+
+class GhcNotFoundError(OracleError):
+    """GHC (or the --typecheck-cmd program) cannot be run."""
 
 
 class BaselineBrokenError(OracleError):
@@ -122,6 +128,7 @@ class Oracle:
     cache_dir: Path | None = None
     typecheck_cmd: str | None = None
     timeout: float | None = 900.0
+    incremental: bool = True  # False: mutations start without the baseline's interfaces (cold)
     _layout: ProjectLayout | None = field(default=None, init=False)
     _baseline: Baseline | None = field(default=None, init=False)
 
@@ -147,8 +154,8 @@ class Oracle:
             return template_command(self.typecheck_cmd, self.layout, work_root, hidir, flags)
         try:
             ghc = find_ghc()
-        except TypecheckError as exc:
-            raise OracleError(str(exc)) from exc
+        except GhcMissingError as exc:
+            raise GhcNotFoundError(str(exc)) from exc
         return ghc_command(self.layout, ghc, work_root, hidir, flags)
 
     def _command_key(self) -> str:
@@ -160,6 +167,8 @@ class Oracle:
         cmd = self._command(work_root, hidir, flags)
         try:
             return run_command(cmd, work_root, timeout=self.timeout)
+        except GhcMissingError as exc:
+            raise GhcNotFoundError(str(exc)) from exc
         except TypecheckError as exc:
             raise OracleError(str(exc)) from exc
 
@@ -170,6 +179,8 @@ class Oracle:
         layout = self.layout
         try:
             key = workspace_digest(self.root, layout, self._command_key())
+        except GhcMissingError as exc:
+            raise GhcNotFoundError(str(exc)) from exc
         except TypecheckError as exc:
             raise OracleError(str(exc)) from exc
         assert self.cache_dir is not None
@@ -195,7 +206,8 @@ class Oracle:
                 except OSError:
                     shutil.rmtree(staging, ignore_errors=True)
             baseline = Baseline(key, run.diagnostics, home / "hi", False, run.seconds)
-        errors = [d for d in baseline.diagnostics if d.severity == "error"]
+        errors = [d for d in baseline.diagnostics
+                  if d.severity == "error" or d.flag in DEFERRED_REASONS]
         if errors:
             raise BaselineBrokenError(
                 f"{self.root} does not type-check before the mutation ({len(errors)} errors), so "
@@ -264,7 +276,7 @@ class Oracle:
         layout = self.layout
         with scratch_copy(self.root, layout) as work:
             hidir = work / HIDIR_NAME
-            if baseline.hidir.exists():
+            if self.incremental and baseline.hidir.exists():
                 shutil.copytree(baseline.hidir, hidir, copy_function=shutil.copy2)
             now = time.time()
             for edit in phase.edits:
@@ -275,8 +287,13 @@ class Oracle:
                 os.utime(target, (now + 2, now + 2))
                 if phase.recheck_dependents:
                     module = layout.module_of_path(edit.path)
+                    mention = (re.compile(rb"(?<![\w'])" + re.escape(
+                        phase.recheck_only_mentioning.encode()) + rb"(?![\w'])")
+                        if phase.recheck_only_mentioning else None)
                     for dependent in sorted(layout.dependents(module) if module else ()):
-                        os.utime(work / layout.modules[dependent], (now + 2, now + 2))
+                        source = work / layout.modules[dependent]
+                        if mention is None or mention.search(source.read_bytes()):
+                            os.utime(source, (now + 2, now + 2))
             run = self._run(work, hidir, phase.flags)
             _check_ran(run, "the mutated workspace")
         return run, {e.path: e for e in phase.edits}

@@ -27,7 +27,7 @@ class TeacherVerdict:
     """Why a node got its label: the matching site (if GHC reported one) and the rule used."""
 
     site: BreakSite | None
-    rule: str  # "ghc", "silent", "definition", "unchecked", "compiles"
+    rule: str  # "ghc", "silent", "definition", "unchecked", "no-break", "compiles"
 
 
 def site_for(node: Node, sites: Sequence[BreakSite]) -> BreakSite | None:
@@ -39,11 +39,27 @@ def site_for(node: Node, sites: Sequence[BreakSite]) -> BreakSite | None:
     return None
 
 
-def ghc_message_sentence(reason: str, limit: int = 220) -> str:
-    """GHC's message as one or two sentences: the first lines, bullets and layout removed."""
+_INTERNAL_NAMES = (  # names the mutations invent, as a reader of the label should see them
+    (re.compile(r"\bScoutAdded\w*"), "the new constructor"),
+    (re.compile(r"\bscoutAdded\w*"), "the new member"),
+    (re.compile(r"\bscoutOrig_(\w+)"), r"\1"),
+    (re.compile(r"\b(?:[A-Z][\w']*\.)*ScoutChanged_\w+"), "the changed type"),
+    (re.compile(r"\b(?:[A-Z][\w']*\.)*ScoutRemoved_(\w+)"), r"the type of the removed \1"),
+    (re.compile(r"\bscoutP\d+\b"), "p"),
+)
+_DEPRECATED_USE = re.compile(r"In the use of (?:data constructor |type constructor or class )?"
+                             r"‘([^’]+)’")
+
+
+def ghc_message_sentence(reason: str, flag: str | None = None, limit: int = 220) -> str:
+    """GHC's message as one or two sentences: the first lines, bullets and layout removed, and
+    the oracle's invented names replaced by what they stand for."""
+    if flag == "Opt_WarnWarningsDeprecations" and (m := _DEPRECATED_USE.search(reason)):
+        return f"GHC: this uses {m.group(1)}, which the change removes; it no longer compiles."
     lines = [_BULLET.sub("", ln).strip() for ln in reason.strip().splitlines()]
-    lines = [ln for ln in lines if ln]
-    text = " ".join(lines[:2])
+    text = " ".join(ln for ln in lines[:2] if ln)
+    for pattern, replacement in _INTERNAL_NAMES:
+        text = pattern.sub(replacement, text)
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return f"GHC: {text}"
@@ -67,13 +83,15 @@ class GhcTeacher:
             return TeacherVerdict(None, "unchecked")
         if node.facts.silent:
             return TeacherVerdict(None, "silent")
+        if node.facts.breaks:
+            return TeacherVerdict(None, "no-break")
         return TeacherVerdict(None, "compiles")
 
     def rubric(self, node: Node) -> Rubric:
         v = self.verdict(node)
         detail = node.facts.detail.strip().rstrip(".")
         if v.rule == "ghc" and v.site is not None:
-            return Rubric(5, 5, 5, ghc_message_sentence(v.site.reason))
+            return Rubric(5, 5, 5, ghc_message_sentence(v.site.reason, v.site.flag))
         if v.rule == "definition":
             return Rubric(5, 2, 4, "The change itself is made here; GHC checks the code that "
                                    "uses it.")
@@ -85,6 +103,9 @@ class GhcTeacher:
         if v.rule == "silent":
             return Rubric(4, SILENT_RISK, 4, f"Compiles, but behaviour changes silently: "
                                              f"{detail or 'no compile error here'}.")
+        if v.rule == "no-break":
+            return Rubric(3, 2, 4, "The rules expected a break here, but GHC type-checks it "
+                                   "after the change; worth a look, no update required.")
         relevance = 3 if node.facts.hop <= 1 else 2
         return Rubric(relevance, 1, 4, "GHC type-checks this place after the change; no update "
                                        "is needed.")

@@ -34,12 +34,17 @@ ORACLE_WARNINGS = (
     "-Wmissing-fields",
     "-Wdeprecations",
 )
+# Deferral is on in every run, the baseline included: GHC re-checks every module when flags
+# change between runs, so the flags must not depend on the mutation.
+DEFER_FLAGS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
+DEFERRED_REASONS = frozenset({"Opt_WarnDeferredTypeErrors", "Opt_WarnDeferredOutOfScopeVariables"})
 BASE_FLAGS = ("-fno-code", "-fkeep-going", "-ddump-json", "-fdiagnostics-color=never",
-              "-fwrite-interface", "-O0")
+              "-fwrite-interface", "-O0", *DEFER_FLAGS)
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "dist", "dist-newstyle", ".stack-work", "node_modules",
                        ".scout", "_darcs", ".cabal-sandbox", "debian"})
 HASKELL_SUFFIXES = (".hs", ".lhs")
 STUB_DIR_NAME = ".scout-oracle-stubs"
+STUB_MTIME = 946684800  # 2000-01-01
 
 _MODULE_HEADER = re.compile(rb"^module\s+([A-Z][\w.']*)", re.MULTILINE)
 _IMPORT = re.compile(
@@ -332,6 +337,9 @@ def scan_project(root: Path) -> ProjectLayout:
                     paths_stubs[imp] = "0"
     imports = {mod: frozenset(i for i in imported_modules(sources[rel]) if i in modules)
                for mod, rel in modules.items()}
+    if (root / "cabal.project").exists():
+        how += ("; cabal.project found, but the oracle runs ghc --make, not cabal build "
+                "(pass --typecheck-cmd to use cabal)")
     if not modules:
         raise TypecheckError(f"no Haskell library modules found under {root}: point --root at a "
                              "project, or give --typecheck-cmd")
@@ -426,25 +434,39 @@ def write_stubs(layout: ProjectLayout, stub_dir: Path) -> Path:
             f"  (major1) <  {a} || \\\n  (major1) == {a} && (major2) <  {b} || \\\n"
             f"  (major1) == {a} && (major2) == {b} && (minor) <= {c})\n")
     (stub_dir / "cabal_macros.h").write_text("".join(macros))
+    # A fixed, old mtime: stubs are rewritten in every scratch copy, and a fresh mtime would
+    # make GHC re-check every module that imports them.
+    for stub in stub_dir.iterdir():
+        os.utime(stub, (STUB_MTIME, STUB_MTIME))
     return stub_dir
 
 
 def ghc_command(layout: ProjectLayout, ghc: str, work_root: Path, hidir: Path,
                 extra_flags: Sequence[str] = ()) -> list[str]:
     """``ghc --make -fno-code`` over the layout's modules, run with ``cwd=work_root``."""
-    stub_dir = work_root / STUB_DIR_NAME
+    # Paths relative to the scratch root (the working directory): absolute scratch paths would
+    # change GHC's flag fingerprint in every run and force a full re-check.
+    hidir_arg = _relative(hidir, work_root)
+    extra_flags = [f for f in extra_flags if f not in BASE_FLAGS]  # later flags win in GHC
     include_dirs = [d or "." for d in layout.source_dirs] + [STUB_DIR_NAME]
     hide = [f"-hide-package={p.name}" for p in layout.packages
             if p.name in installed_packages(ghc)]
     cmd = [ghc, "--make", *BASE_FLAGS, *ORACLE_WARNINGS, *extra_flags,
-           f"-hidir={hidir}", f"-odir={hidir}", f"-stubdir={hidir}",
+           f"-hidir={hidir_arg}", f"-odir={hidir_arg}", f"-stubdir={hidir_arg}",
            "-i" + ":".join(include_dirs), f"-I{STUB_DIR_NAME}",
-           "-optP-include", f"-optP{stub_dir / 'cabal_macros.h'}",
+           "-optP-include", f"-optP{STUB_DIR_NAME}/cabal_macros.h",
            *hide, *(f"-X{e}" for e in layout.extensions), *layout.cpp_options,
            f"-j{min(os.cpu_count() or 1, 4)}"]
     cmd += list(layout.modules.values())
     cmd += [f"{STUB_DIR_NAME}/{m}.hs" for m in layout.paths_stubs]
     return cmd
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def template_command(template: str, layout: ProjectLayout, work_root: Path, hidir: Path,
@@ -456,7 +478,9 @@ def template_command(template: str, layout: ProjectLayout, work_root: Path, hidi
     deferral; as separate words when it stands alone), ``{files}`` (the module sources, likewise).
     The command must print GHC's ``-ddump-json`` diagnostics; include ``{flags}`` to get them.
     """
-    flags = [*BASE_FLAGS, *ORACLE_WARNINGS, *extra_flags, f"-hidir={hidir}", f"-odir={hidir}"]
+    hidir_arg = _relative(hidir, work_root)
+    flags = [*BASE_FLAGS, *ORACLE_WARNINGS, *(f for f in extra_flags if f not in BASE_FLAGS),
+             f"-hidir={hidir_arg}", f"-odir={hidir_arg}"]
     files = list(layout.modules.values())
     words: list[str] = []
     for word in shlex.split(template):
@@ -465,7 +489,7 @@ def template_command(template: str, layout: ProjectLayout, work_root: Path, hidi
         elif word == "{files}":
             words += files
         else:
-            words.append(word.replace("{root}", str(work_root)).replace("{hidir}", str(hidir))
+            words.append(word.replace("{root}", str(work_root)).replace("{hidir}", hidir_arg)
                          .replace("{flags}", " ".join(flags)).replace("{files}", " ".join(files)))
     if not words:
         raise TypecheckError("--typecheck-cmd is empty: give a command such as "
@@ -488,6 +512,10 @@ def run_command(cmd: Sequence[str], cwd: Path, *, timeout: float | None = None) 
                               "(`apt-get install ghc`) or fix --typecheck-cmd") from exc
     try:
         output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        _kill_group(proc)
+        raise TypecheckError(f"the type-check took longer than {timeout:.0f} s and was stopped: "
+                             "narrow the workspace (--root) or raise the timeout") from exc
     except BaseException:
         # Ctrl-C, SIGTERM turned into an exception, or the timeout: never leave GHC running.
         _kill_group(proc)

@@ -93,7 +93,9 @@ class OllamaScorer:
         self.keep_alive = keep_alive
         self.concurrency = concurrency
         self.batch_size = min(batch_size, MAX_BATCH)
-        self.client = ollama.Client(host=self.host, timeout=timeout)
+        # A short connect timeout: an unreachable host must not hold the editor for `timeout`.
+        self.client = ollama.Client(host=self.host,
+                                    timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)))
         self.prompt_hash = self.task.prompt_hash(
             FORMAT_VERSION if mode == "raw" else f"ollama-chat/{model}")
         self._digest: str | None = None

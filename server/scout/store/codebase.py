@@ -88,11 +88,23 @@ def _origin_url(git_dir: Path) -> str | None:
     return first_url
 
 
-def describe_codebase(root: Path) -> CodebaseInfo:
-    """Root, name and (when the root is inside a git repository) remote and HEAD commit.
-    Credentials in a remote URL (``https://user:token@host``) are redacted."""
+@dataclass(frozen=True, slots=True)
+class CodebaseLocation:
+    root: Path  # resolved
+    git_dir: Path | None
+
+
+def locate_codebase(root: Path) -> CodebaseLocation:
+    """The resolved root and its git directory: stable for a root, so callers may keep it."""
     resolved = root.resolve()
-    git_dir = _git_dir(resolved)
+    return CodebaseLocation(resolved, _git_dir(resolved))
+
+
+def describe_codebase(root: Path | CodebaseLocation) -> CodebaseInfo:
+    """Root, name and (when the root is inside a git repository) remote and HEAD commit, read
+    fresh each call. Credentials in a remote URL (``https://user:token@host``) are redacted."""
+    location = root if isinstance(root, CodebaseLocation) else locate_codebase(root)
+    resolved, git_dir = location.root, location.git_dir
     remote = commit = None
     if git_dir is not None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,8 +34,13 @@ from scout.explore.model import (
     Tag,
 )
 from scout.scoring.model import Exchange, LabelSource, Scored
-from scout.store.codebase import describe_codebase
-from scout.store.redact import redact, redact_value
+from scout.store.codebase import (
+    CodebaseInfo,
+    CodebaseLocation,
+    describe_codebase,
+    locate_codebase,
+)
+from scout.store.redact import Redactor, redact, redact_value
 from scout.store.schema import MIGRATIONS, SCHEMA_VERSION, create_current
 
 ENV_DB = "SCOUT_DB"
@@ -129,12 +135,17 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _facts_json(facts: SiteFacts, secrets: tuple[str, ...]) -> str:
-    return json.dumps({
-        "edge": str(facts.edge), "breaks": facts.breaks, "silent": facts.silent,
-        "detail": redact(facts.detail, secrets),
-        "symbol": facts.symbol, "missing": list(facts.missing), "hop": facts.hop,
-    }, ensure_ascii=False)
+_JSON = json.JSONEncoder(ensure_ascii=False).encode  # stateless; json.dumps(**kw) builds one per call
+_quote = json.encoder.encode_basestring  # C-accelerated JSON string literal
+
+
+def _facts_json(facts: SiteFacts, clean: Callable[[str], str]) -> str:
+    # Hand-assembled (same JSON as json.dumps): this runs once per logged node.
+    symbol = "null" if facts.symbol is None else _quote(facts.symbol)
+    missing = ", ".join(_quote(m) for m in facts.missing)
+    return (f'{{"edge": {_quote(str(facts.edge))}, "breaks": {"true" if facts.breaks else "false"}, '
+            f'"silent": {"true" if facts.silent else "false"}, "detail": {_quote(clean(facts.detail))}, '
+            f'"symbol": {symbol}, "missing": [{missing}], "hop": {int(facts.hop)}}}')
 
 
 def facts_from_json(text: str) -> SiteFacts:
@@ -145,6 +156,7 @@ def facts_from_json(text: str) -> SiteFacts:
                      hop=int(data.get("hop", 1)))
 
 
+_LABEL_SOURCES = frozenset(source.value for source in LabelSource)
 _RUBRIC_COLUMNS = (
     "id", "node_id", "scorer", "label_source", "task", "task_version", "model", "model_digest",
     "prompt_hash", "relevance", "risk", "confidence", "reasoning", "latency_ms", "input_tokens",
@@ -162,7 +174,9 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
 
 
 class Store:
-    """A handle on one SQLite database. Not thread-safe: one Store per thread/process."""
+    """A handle on one SQLite database. Safe to share between threads (calls are serialised
+    on one connection: the language server logs shadow results from a background thread);
+    separate processes each open their own Store."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path, *, secrets: tuple[str, ...],
                  retries: int) -> None:
@@ -170,6 +184,9 @@ class Store:
         self.path = path
         self._secrets = secrets
         self._retries = retries
+        self._lock = threading.RLock()
+        # root -> resolved root and git dir (stable); HEAD and remote are re-read per record.
+        self._locations: dict[str, CodebaseLocation] = {}
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -243,7 +260,8 @@ class Store:
         return int(self.db.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
-        self.db.close()
+        with self._lock:
+            self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -283,6 +301,10 @@ class Store:
     def _write(self, work: Callable[[sqlite3.Connection], T], doing: str = "writing") -> T:
         """Run ``work`` in one BEGIN IMMEDIATE transaction; retry when the database is busy.
         ``work`` must only touch the database, since it may run more than once."""
+        with self._lock:
+            return self._write_locked(work, doing)
+
+    def _write_locked(self, work: Callable[[sqlite3.Connection], T], doing: str) -> T:
         conn = self.db.conn
         for attempt in range(self._retries + 1):
             try:
@@ -311,8 +333,13 @@ class Store:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _codebase_id(self, conn: sqlite3.Connection, root: Path) -> tuple[int, str | None]:
-        info = describe_codebase(root)
+    def _describe(self, root: Path) -> CodebaseInfo:
+        location = self._locations.get(str(root))
+        if location is None:
+            location = self._locations[str(root)] = locate_codebase(root)
+        return describe_codebase(location)
+
+    def _codebase_id(self, conn: sqlite3.Connection, info: CodebaseInfo) -> tuple[int, str | None]:
         row = conn.execute("SELECT id, git_remote, git_commit FROM codebases WHERE root = ?",
                            (info.root,)).fetchone()
         if row is None:
@@ -328,28 +355,30 @@ class Store:
         return int(codebase_id), info.git_commit
 
     def _rubric_rows(self, rubric_id: int, node_id: int, scored: Scored, created: str,
-                     recordings: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-        secrets = self._secrets
+                     recordings: list[tuple[Any, ...]], clean: Redactor) -> tuple[Any, ...]:
         rubric = scored.rubric
         for position, exchange in enumerate(scored.exchanges):
             recordings.append(self._recording_row(rubric_id, position, exchange))
+        source = str(scored.label_source)
+        if source not in _LABEL_SOURCES:
+            raise StoreError(f"unknown label source {source!r}; use one of {sorted(_LABEL_SOURCES)}")
         return (
-            rubric_id, node_id, scored.scorer, str(LabelSource(scored.label_source)), scored.task,
+            rubric_id, node_id, scored.scorer, source, scored.task,
             scored.task_version, scored.model, scored.model_digest, scored.prompt_hash,
             rubric.relevance if rubric else None, rubric.risk if rubric else None,
             rubric.confidence if rubric else None,
-            redact(rubric.reasoning, secrets) if rubric else None,
+            clean(rubric.reasoning) if rubric else None,
             scored.latency_ms, scored.input_tokens, scored.output_tokens,
             scored.cache_read_tokens, scored.cache_write_tokens, scored.cost_usd,
-            redact(scored.error, secrets) if scored.error else None,
-            redact(scored.fallback_reason, secrets) if scored.fallback_reason else None,
+            clean(scored.error) if scored.error else None,
+            clean(scored.fallback_reason) if scored.fallback_reason else None,
             created)
 
     def _recording_row(self, rubric_id: int, position: int, exchange: Exchange) -> tuple[Any, ...]:
         secrets = self._secrets
         return (rubric_id, position, exchange.backend, exchange.endpoint,
-                json.dumps(redact_value(exchange.request, secrets), ensure_ascii=False),
-                json.dumps(redact_value(exchange.response, secrets), ensure_ascii=False),
+                _JSON(redact_value(exchange.request, secrets)),
+                _JSON(redact_value(exchange.response, secrets)),
                 exchange.status, redact(exchange.error, secrets) if exchange.error else None,
                 exchange.started_at, exchange.seconds)
 
@@ -367,27 +396,28 @@ class Store:
         if len(scored) != len(nodes):
             raise StoreError(f"record: {len(scored)} answer lists for {len(nodes)} nodes; "
                              "pass one (possibly empty) list of Scored per node")
-        secrets = self._secrets
+        clean = Redactor(self._secrets)
         question, target, coverage = exploration.question, exploration.target, exploration.coverage
         created = now_utc()
-        workspace = root.resolve().as_posix()
+        codebase = self._describe(root)
+        workspace = codebase.root
         tags_json = json.dumps([str(Tag(t)) for t in question.tags])
         # Everything that does not need ids is prepared before taking the write lock.
         node_rows = [(
             position, node.path, node.line, node.col, node.end_line,
-            redact(node.enclosing, secrets) if node.enclosing else None,
-            redact(node.hover, secrets), redact(node.snippet, secrets),
-            str(node.facts.edge), _facts_json(node.facts, secrets))
+            clean(node.enclosing) if node.enclosing else None,
+            clean(node.hover), clean(node.snippet),
+            str(node.facts.edge), _facts_json(node.facts, clean))
             for position, node in enumerate(nodes)]
 
         def work(conn: sqlite3.Connection) -> int:
-            codebase_id, commit = self._codebase_id(conn, root)
+            codebase_id, commit = self._codebase_id(conn, codebase)
             query_id = int(conn.execute(
                 "INSERT INTO queries (codebase_id, text, target, target_module, target_kind, "
                 "target_path, target_line, change, subject, tags, budget, workspace, git_commit, "
                 "files_indexed, files_with_errors, nodes_found, nodes_kept, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (codebase_id, redact(question.text, secrets), question.target, target.module,
+                (codebase_id, clean(question.text), question.target, target.module,
                  target.kind, target.path, target.line, str(question.change), question.subject,
                  tags_json, question.budget, workspace, commit, coverage.files_indexed,
                  coverage.files_with_errors, coverage.nodes_found, coverage.nodes_kept,
@@ -401,7 +431,7 @@ class Store:
             for i, answers in enumerate(scored):
                 for answer in answers:
                     rubric_rows.append(self._rubric_rows(rubric_id, first_node + i, answer,
-                                                         created, recordings))
+                                                         created, recordings, clean))
                     rubric_id += 1
             conn.executemany(_insert_sql("rubrics", _RUBRIC_COLUMNS), rubric_rows)
             if recordings:
@@ -412,19 +442,34 @@ class Store:
 
     def add_scored(self, node_id: int, scored: Scored) -> None:
         """Add a later answer for a logged node (a shadow result, GHC, a batch label)."""
+        self.add_scored_many([(node_id, scored)])
+
+    def add_scored_many(self, answers: Sequence[tuple[int, Scored]]) -> None:
+        """Add many later answers in one transaction (collecting a Message Batch): all or
+        nothing. Raises StoreError naming the first node id that is not in the database."""
         created = now_utc()
+        clean = Redactor(self._secrets)
+        node_ids = sorted({node_id for node_id, _ in answers})
 
         def work(conn: sqlite3.Connection) -> None:
-            if conn.execute("SELECT 1 FROM nodes WHERE id = ?", (node_id,)).fetchone() is None:
-                raise StoreError(f"add_scored: no node with id {node_id} in {self.path}")
+            known: set[int] = set()
+            for start in range(0, len(node_ids), 500):
+                chunk = node_ids[start:start + 500]
+                known.update(row[0] for row in conn.execute(
+                    f"SELECT id FROM nodes WHERE id IN ({', '.join('?' for _ in chunk)})", chunk))
+            missing = [node_id for node_id in node_ids if node_id not in known]
+            if missing:
+                raise StoreError(f"add_scored: no node with id {missing[0]} in {self.path}"
+                                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
             recordings: list[tuple[Any, ...]] = []
-            row = self._rubric_rows(self._next_id(conn, "rubrics"), node_id, scored, created,
-                                    recordings)
-            conn.execute(_insert_sql("rubrics", _RUBRIC_COLUMNS), row)
+            first = self._next_id(conn, "rubrics")
+            rows = [self._rubric_rows(first + i, node_id, scored, created, recordings, clean)
+                    for i, (node_id, scored) in enumerate(answers)]
+            conn.executemany(_insert_sql("rubrics", _RUBRIC_COLUMNS), rows)
             if recordings:
                 conn.executemany(_insert_sql("recordings", _RECORDING_COLUMNS), recordings)
 
-        self._write(work, "adding a label")
+        self._write(work, "adding labels")
 
     # -- batch jobs (resumable bulk labelling) ----------------------------------------------
 
@@ -457,12 +502,14 @@ class Store:
         self._write(work, "updating a batch job")
 
     def batch_jobs(self, *, pending_only: bool = False) -> list[BatchJob]:
+        with self._lock:
+            rows = list(self.db.query("SELECT * FROM batch_jobs ORDER BY id"))
         jobs = [BatchJob(batch_id=row["batch_id"], backend=row["backend"], model=row["model"],
                          task=row["task"], label_source=row["label_source"],
                          status=row["status"], node_ids=tuple(json.loads(row["node_ids"])),
                          error=row["error"], created_at=row["created_at"],
                          updated_at=row["updated_at"])
-                for row in self.db.query("SELECT * FROM batch_jobs ORDER BY id")]
+                for row in rows]
         return [job for job in jobs if job.status not in BATCH_DONE_STATES] if pending_only \
             else jobs
 
@@ -487,26 +534,30 @@ class Store:
         if limit is not None:
             sql += " LIMIT :limit"
             params["limit"] = limit
-        return [PendingNode(row["node_id"], question_from_row(row), node_from_row(row))
-                for row in self.db.query(sql, params)]
+        with self._lock:
+            return [PendingNode(row["node_id"], question_from_row(row), node_from_row(row))
+                    for row in self.db.query(sql, params)]
 
     def counts(self) -> dict[str, int]:
-        return {table: self.db[table].count for table in
-                ("codebases", "queries", "nodes", "rubrics", "recordings", "batch_jobs")}
+        with self._lock:
+            return {table: self.db[table].count for table in
+                    ("codebases", "queries", "nodes", "rubrics", "recordings", "batch_jobs")}
 
-    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Iterator[tuple]:
-        """Raw read access for exports and tools (tuples, lazily)."""
-        return iter(self.db.conn.execute(sql, params))
+    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple]:
+        """Raw read access for exports and tools."""
+        with self._lock:
+            return self.db.conn.execute(sql, params).fetchall()
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
         """One consistent view for several reads (a WAL read transaction)."""
-        conn = self.db.conn
-        conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            conn.execute("COMMIT")
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                conn.execute("COMMIT")
 
 
 def question_from_row(row: Mapping[str, Any]) -> Question:

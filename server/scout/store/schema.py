@@ -177,7 +177,6 @@ CREATE TABLE batch_jobs (
 CREATE INDEX queries_codebase ON queries(codebase_id);
 CREATE INDEX nodes_query ON nodes(query_id);
 CREATE INDEX rubrics_node ON rubrics(node_id);
-CREATE INDEX rubrics_label ON rubrics(label_source, node_id);
 CREATE INDEX recordings_rubric ON recordings(rubric_id);
 """
 
@@ -223,7 +222,6 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
             updated_at TEXT NOT NULL
         );
         CREATE INDEX queries_codebase ON queries(codebase_id);
-        CREATE INDEX rubrics_label ON rubrics(label_source, node_id);
     """)
     # One codebase per distinct workspace; its name is the root's directory name.
     workspaces = [row[0] for row in conn.execute(
