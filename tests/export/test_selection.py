@@ -264,3 +264,41 @@ def test_exports_redact_secrets_written_by_older_versions(db: Path, tmp_path: Pa
     assert export(db, out, fmt="functiongemma") == 0
     text = "".join((out / f"{s}.jsonl").read_text() for s in SPLITS)
     assert leaked not in text and "ghp_[REDACTED]" in text
+
+
+def test_recorded_answer_shapes_all_parse() -> None:
+    from scout.export.select import RecordingParseError, rubric_from_recordings
+    from scout.tasks import load_task
+
+    task = load_task("score_node")
+    args = {"relevance": 4, "risk": 3, "confidence": 5, "reasoning": "Field is read here."}
+    inputs = {"query": "q", "tags": ["DataType"], "location": "a.hs:1", "hover": "h",
+              "snippet": "s"}
+    shapes = {
+        "anthropic": {"content": [{"type": "text", "text": "thinking"},
+                                  {"type": "tool_use", "name": "score_node", "input": args}]},
+        "batch result": {"custom_id": "n1", "result": {"type": "succeeded", "message": {
+            "content": [{"type": "tool_use", "name": "score_node", "input": args}]}}},
+        "ollama chat tools": {"message": {"role": "assistant", "content": "", "tool_calls": [
+            {"function": {"name": "score_node", "arguments": args}}]}},
+        "ollama chat text": {"message": {"content": "call:score_node{confidence:5,reasoning:"
+                                                    "<escape>Field is read here.<escape>,"
+                                                    "relevance:4,risk:3}"}},
+    }
+    for name, response in shapes.items():
+        rubric = rubric_from_recordings(task, [("x", "/e", json.dumps(response), None)], inputs)
+        assert rubric.as_dict() == args, name
+    # The last successful exchange counts; failed attempts before it are skipped.
+    attempts = [("ollama", "/api/generate", None, "timed out"),
+                ("anthropic", "/v1/messages", json.dumps(shapes["anthropic"]), None)]
+    assert rubric_from_recordings(task, attempts, inputs).risk == 3
+    with pytest.raises(RecordingParseError, match="the recorded call failed"):
+        rubric_from_recordings(task, attempts[:1], inputs)
+    errored = {"custom_id": "n2", "result": {"type": "errored", "error": {"type": "overloaded"}}}
+    with pytest.raises(RecordingParseError, match="batch item errored"):
+        rubric_from_recordings(task, [("anthropic", "/b", json.dumps(errored), None)], inputs)
+    out_of_range = {"content": [{"type": "tool_use", "name": "score_node",
+                                 "input": {**args, "risk": 9}}]}
+    with pytest.raises(RecordingParseError, match="anthropic"):
+        rubric_from_recordings(task, [("anthropic", "/b", json.dumps(out_of_range), None)],
+                               inputs)

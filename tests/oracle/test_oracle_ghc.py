@@ -100,13 +100,14 @@ def test_cli_json_contract(capsys: pytest.CaptureFixture[str], oracle_cache: Pat
         ("src/Shapes/Render.hs:27", [27, 27]), ("src/Shapes/Use.hs:16", [16, 16])]
     assert all(set(s) == {"location", "span", "reason"} for s in doc["sites"])
     assert "No explicit implementation for" in doc["sites"][0]["reason"]
-    assert doc["checked_modules"] == 4
+    assert doc["checked_modules"] == 5
     assert doc["skipped_modules"] == [{"module": "Main", "reason": "app/Main.hs is not part of "
                                                                    "a library component"}]
 
 
 def test_typecheck_cmd_template(fixture_index, tmp_path: Path) -> None:
-    template = "ghc --make {flags} -isrc:.scout-oracle-stubs {files} .scout-oracle-stubs/Paths_shapes.hs"
+    template = ("ghc --make {flags} -isrc:{stubs} -optP-include -optP{stubs}/cabal_macros.h "
+                "{files} {stubs}/Paths_shapes.hs")
     mutation = mutation_for(fixture_index("shapes"), "Shape", ChangeKind.ADD_CONSTRUCTOR)
     result = Oracle(FIXTURES / "shapes", cache_dir=tmp_path, typecheck_cmd=template).check(mutation)
     assert [s.location for s in result.sites] == [
@@ -143,7 +144,7 @@ def test_cli_answers_a_free_text_question(capsys: pytest.CaptureFixture[str],
                      str(FIXTURES / "shapes"), "--cache-dir", str(oracle_cache)])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.startswith("remove constructor Square: 4 break site(s), 4 modules checked")
+    assert out.startswith("remove constructor Square: 4 break site(s), 5 modules checked")
     assert "  src/Shapes/Render.hs:15  In the use of data constructor ‘Square’" in out
 
 
@@ -152,3 +153,10 @@ def test_cli_rejects_an_unknown_change(capsys: pytest.CaptureFixture[str]) -> No
                      "--change", "rename_everything"])
     assert code == 2
     assert "unknown change 'rename_everything': use one of add_constructor" in capsys.readouterr().err
+
+
+def test_a_template_without_the_cabal_macros_fails_clearly(tmp_path: Path) -> None:
+    template = "ghc --make {flags} -isrc:{stubs} {files} {stubs}/Paths_shapes.hs"
+    with pytest.raises(BaselineBrokenError, match="src/Shapes/Compat.hs:6:0: error: missing "
+                                                  "binary operator"):
+        Oracle(FIXTURES / "shapes", cache_dir=tmp_path, typecheck_cmd=template).baseline()

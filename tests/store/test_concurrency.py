@@ -32,8 +32,7 @@ def _committed(lines: str) -> dict[int, int]:
 
 
 def test_two_writer_processes_lose_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "scout.db"
-    Store.open(db, environ={}).close()
+    db = tmp_path / "scout.db"  # not created yet: both writers race to create and migrate it
     for name in ("alpha", "beta"):
         (tmp_path / name).mkdir()
     writers = [_writer(db, tmp_path / name, 30, 40, name) for name in ("alpha", "beta")]

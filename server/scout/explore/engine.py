@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 
 from scout.explore.context import ContextReader
 from scout.explore.exhaustive import (
-    ConstructorSet,
+    ConstructorLookup,
     MatchShapeError,
+    constructor_lookup,
     verdict_for_added_constructor,
 )
 from scout.explore.model import (
@@ -29,6 +30,7 @@ from scout.explore.model import (
     SiteFacts,
     Target,
 )
+from scout.explore.question import refine_for_target
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.model import Definition, DefKind, MatchKind, MatchSite, Reference, Role
 
@@ -190,34 +192,23 @@ class Explorer:
         self.index = index
         self.question = question
         self.context = ContextReader(index)
-        self._con_sets: dict[str, ConstructorSet | None] = {}
+        self._lookups: dict[str, ConstructorLookup] = {}
 
     # -- constructor sets for the exhaustiveness check --------------------------------
-    def constructor_set(self, con: str) -> ConstructorSet | None:
-        if con in self._con_sets:
-            return self._con_sets[con]
-        result = None
-        for cdef in self.index.definitions(con, (DefKind.CONSTRUCTOR,)):
-            types = [d for d in self.index.definitions(cdef.parent or "",
-                                                       (DefKind.DATA, DefKind.NEWTYPE,
-                                                        DefKind.TYPE_INSTANCE))
-                     if d.module == cdef.module]
-            if not types:
-                continue
-            cons = []
-            for name in types[0].constructors:
-                info = next((d for d in self.index.definitions(name, (DefKind.CONSTRUCTOR,))
-                             if d.module == cdef.module), None)
-                cons.append((name, info.arity or 0 if info else 0,
-                             info.fields if info else ()))
-            result = ConstructorSet(types[0].name, tuple(cons))
-            break
-        self._con_sets[con] = result
-        return result
+    def lookup_for(self, path: str) -> ConstructorLookup:
+        """Constructor sets as seen from one file (its module and imports decide clashes)."""
+        found = self._lookups.get(path)
+        if found is None:
+            found = self._lookups[path] = constructor_lookup(self.index, path=path)
+        return found
 
     # -- the exploration ---------------------------------------------------------------
     def run(self) -> Exploration:
         target_def = resolve_target(self.index, self.question)
+        refined = refine_for_target(self.question, target_def.kind.value)
+        if refined != self.question:  # e.g. "change the type of cost" where cost is a field
+            self.question = refined
+            target_def = resolve_target(self.index, refined)
         target = Target(target_def.name, target_def.module, target_def.kind.value,
                         target_def.path, target_def.name_span.start_line)
         candidates = list(self._definition(target_def))
@@ -278,7 +269,8 @@ class Explorer:
                 continue
             seen_sites.add(key)
             try:
-                verdict = verdict_for_added_constructor(site, type_name, self.constructor_set)
+                verdict = verdict_for_added_constructor(site, type_name,
+                                                        self.lookup_for(site.path))
             except MatchShapeError:
                 verdict = None
             if verdict is None:

@@ -63,7 +63,8 @@ def dataset_card(examples: Sequence[Example], report: SelectionReport, ctx: Card
               "(no group on two sides), seed " f"{ctx.plan.seed}"]
     if ctx.plan.holdout:
         lines.append(f"- held-out codebases (the whole test split): "
-                     f"{', '.join(ctx.plan.holdout)}")
+                     f"{', '.join(ctx.plan.holdout)}; the other codebases are split "
+                     "train/validation in the same proportion as above")
     lines.append(f"- filters: {'; '.join(ctx.filters.describe()) or 'none'}")
     lines.append(f"- rows matching the filters: {report.selected}")
     if ctx.dedupe:

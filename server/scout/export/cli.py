@@ -148,27 +148,30 @@ def export_dataset(store: Store, options: ExportOptions, console: Console | None
     unknown = [name for name in options.plan.holdout if name not in known]
     if unknown:
         raise SelectionError(f"no codebase named {unknown} to hold out; known: {sorted(known)}")
-    examples, report = select(store, options.filters, task=task,
-                              from_recordings=options.from_recordings, do_dedupe=options.dedupe,
-                              balance=options.balance, balance_cap=options.balance_cap,
-                              seed=options.plan.seed)
-    if not examples:
-        total = store.counts()["rubrics"]
-        hint = (f"the database has {total} rubrics; loosen the filters "
-                f"({'; '.join(options.filters.describe()) or 'none given'})") if total else \
-            "the database holds no labels yet: run `scout query` (it logs by default) first"
-        if options.from_recordings and report.unparseable:
-            hint += f"; {sum(report.unparseable.values())} recordings did not parse"
-        raise EmptySelection(f"no examples to export from {store.path}: {hint}")
-    examples = assign_splits(examples, options.plan)
-    options.out.mkdir(parents=True, exist_ok=True)
-    by_split: dict[str, list[Example]] = {split: [] for split in SPLITS}
-    for example in examples:
-        by_split[example.split].append(example)
-    show = options.progress and len(examples) >= PROGRESS_MIN_EXAMPLES and console.is_terminal
+    show = (options.progress and console.is_terminal
+            and store.counts()["rubrics"] >= PROGRESS_MIN_EXAMPLES)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=True,
                   disable=not show) as progress:
+        reading = progress.add_task("reading the store", total=None)
+        examples, report = select(store, options.filters, task=task,
+                                  from_recordings=options.from_recordings,
+                                  do_dedupe=options.dedupe, balance=options.balance,
+                                  balance_cap=options.balance_cap, seed=options.plan.seed)
+        progress.remove_task(reading)
+        if not examples:
+            total = store.counts()["rubrics"]
+            hint = (f"the database has {total} rubrics; loosen the filters "
+                    f"({'; '.join(options.filters.describe()) or 'none given'})") if total else \
+                "the database holds no labels yet: run `scout query` (it logs by default) first"
+            if options.from_recordings and report.unparseable:
+                hint += f"; {sum(report.unparseable.values())} recordings did not parse"
+            raise EmptySelection(f"no examples to export from {store.path}: {hint}")
+        examples = assign_splits(examples, options.plan)
+        options.out.mkdir(parents=True, exist_ok=True)
+        by_split: dict[str, list[Example]] = {split: [] for split in SPLITS}
+        for example in examples:
+            by_split[example.split].append(example)
         bar = progress.add_task(f"exporting {options.fmt}", total=len(examples))
         files = write_splits(options.fmt, task, by_split, options.out,
                              workers=worker_count(options.workers, len(examples)),

@@ -139,10 +139,6 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
 def apply_edits(path: str, text: str, edits: Sequence[TextEdit]) -> FileEdit:
     ordered = sorted(edits, key=lambda e: e.start)
     for first, second in zip(ordered, ordered[1:], strict=False):

@@ -197,7 +197,10 @@ class Oracle:
                 _check_ran(run, "the unmutated workspace")
                 home.parent.mkdir(parents=True, exist_ok=True)
                 staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=home.parent))
-                shutil.copytree(hidir, staging / "hi", copy_function=shutil.copy2)
+                if hidir.exists():
+                    shutil.copytree(hidir, staging / "hi", copy_function=shutil.copy2)
+                else:  # a --typecheck-cmd that writes no interfaces: every run is cold
+                    (staging / "hi").mkdir()
                 (staging / "diagnostics.json").write_text(json.dumps(
                     {"diagnostics": [d.as_dict() for d in run.diagnostics],
                      "command": list(run.command), "seconds": run.seconds}))

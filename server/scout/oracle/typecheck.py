@@ -475,7 +475,8 @@ def template_command(template: str, layout: ProjectLayout, work_root: Path, hidi
 
     Placeholders: ``{root}`` (the scratch copy, also the working directory), ``{hidir}`` (the
     interface cache), ``{flags}`` (the flags the oracle needs: -fno-code, -ddump-json, warnings,
-    deferral; as separate words when it stands alone), ``{files}`` (the module sources, likewise).
+    deferral; as separate words when it stands alone), ``{files}`` (the module sources, likewise),
+    ``{stubs}`` (the directory with generated ``Paths_<pkg>.hs`` stubs and ``cabal_macros.h``).
     The command must print GHC's ``-ddump-json`` diagnostics; include ``{flags}`` to get them.
     """
     hidir_arg = _relative(hidir, work_root)
@@ -490,6 +491,7 @@ def template_command(template: str, layout: ProjectLayout, work_root: Path, hidi
             words += files
         else:
             words.append(word.replace("{root}", str(work_root)).replace("{hidir}", hidir_arg)
+                         .replace("{stubs}", STUB_DIR_NAME)
                          .replace("{flags}", " ".join(flags)).replace("{files}", " ".join(files)))
     if not words:
         raise TypecheckError("--typecheck-cmd is empty: give a command such as "
