@@ -1,6 +1,6 @@
 """Benchmark the exhaustiveness checker on real code (not collected by pytest).
 
-    .venv/bin/python tests/explore/bench_exhaustive.py [ROOT ...]
+    .venv/bin/python bench/bench_exhaustive.py [ROOT ...]
 
 ROOT defaults to xmonad + xmonad-contrib from bench/.cache/debian (``python
 bench/fetch_debian.py xmonad xmonad-contrib``). Prints, in one run:
@@ -27,7 +27,7 @@ from scout.explore.exhaustive import (
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.model import DefKind
 
-DEBIAN = Path(__file__).resolve().parents[2] / "bench" / ".cache" / "debian"
+DEBIAN = Path(__file__).resolve().parent / ".cache" / "debian"
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,6 @@
 """Judge the exhaustiveness checker against GHC on real code (not collected by pytest).
 
-    .venv/bin/python tests/explore/eval_exhaustive_ghc.py [--types 20] [--seed 0] [PKG ...]
+    .venv/bin/python bench/eval_exhaustive_ghc.py [--types 20] [--seed 0] [PKG ...]
 
 PKG defaults to xmonad xmonad-contrib from bench/.cache/debian (``python bench/fetch_debian.py
 xmonad xmonad-contrib``; GHC and ``apt-get build-dep xmonad xmonad-contrib`` needed). For each
@@ -27,7 +27,7 @@ from scout.haskell.model import DefKind
 from scout.oracle.oracle import Oracle
 from scout.oracle.targets import mutation_for
 
-DEBIAN = Path(__file__).resolve().parents[2] / "bench" / ".cache" / "debian"
+DEBIAN = Path(__file__).resolve().parent / ".cache" / "debian"
 PATTERN_FLAGS = {"Opt_WarnIncompletePatterns", "Opt_WarnIncompleteUniPatterns"}  # GHC -ddump-json
 
 
