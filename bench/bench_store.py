@@ -119,7 +119,21 @@ def bench_insert(directory: Path, triples: int, runs: int) -> tuple[float, float
         return triples / elapsed
 
     def raw_run() -> float:
-        # Baseline: the same node and rubric rows, pre-built, one executemany per call.
+        # Baseline: exactly the rows Store.record wrote (read back from its database), inserted
+        # with plain executemany, one BEGIN IMMEDIATE transaction per query as the store does.
+        source = sqlite3.connect(directory / "insert.db")
+        per_query: list[tuple[tuple, list[tuple], list[tuple]]] = []
+        nodes_by_query: dict[int, list[tuple]] = {}
+        for row in source.execute("SELECT * FROM nodes ORDER BY id"):
+            nodes_by_query.setdefault(row[1], []).append(row)
+        rubrics_by_query: dict[int, list[tuple]] = {}
+        for row in source.execute("SELECT n.query_id, r.* FROM rubrics r JOIN nodes n "
+                                  "ON n.id = r.node_id ORDER BY r.id"):
+            rubrics_by_query.setdefault(row[0], []).append(row[1:])
+        for query in source.execute("SELECT * FROM queries ORDER BY id"):
+            per_query.append((query, nodes_by_query[query[0]], rubrics_by_query[query[0]]))
+        codebase = source.execute("SELECT * FROM codebases").fetchone()
+        source.close()
         path = directory / "raw.db"
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
@@ -128,27 +142,17 @@ def bench_insert(directory: Path, triples: int, runs: int) -> tuple[float, float
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("BEGIN")
         run_script(conn, SCHEMA_V2)
-        conn.execute("INSERT INTO codebases VALUES (1, 'c', '/c', NULL, NULL, 'now')")
+        conn.execute("INSERT INTO codebases VALUES (?, ?, ?, ?, ?, ?)", codebase)
         conn.execute("COMMIT")
-        rows = []
-        for q, e in enumerate(explorations):
-            rows.append(([(q * NODES_PER_QUERY + i + 1, q + 1, i, n.path, n.line, n.col,
-                           n.end_line, n.enclosing, n.hover, n.snippet, str(n.facts.edge), "{}")
-                          for i, n in enumerate(e.nodes)],
-                         [(q * NODES_PER_QUERY + i + 1, "heuristic", "heuristic", 5, 4, 3,
-                           "Catch-all.", "now") for i in range(NODES_PER_QUERY)]))
+        insert_query = f"INSERT INTO queries VALUES ({', '.join('?' * len(per_query[0][0]))})"
+        insert_node = f"INSERT INTO nodes VALUES ({', '.join('?' * len(per_query[0][1][0]))})"
+        insert_rubric = f"INSERT INTO rubrics VALUES ({', '.join('?' * len(per_query[0][2][0]))})"
         start = time.perf_counter()
-        for q, (nodes, rubrics) in enumerate(rows):
+        for query, nodes, rubrics in per_query:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO queries (id, codebase_id, text, target, change, tags, "
-                         "budget, workspace, created_at) VALUES (?, 1, 'q', 't', 'c', '[]', 20, "
-                         "'/c', 'now')", (q + 1,))
-            conn.executemany("INSERT INTO nodes (id, query_id, position, path, line, col, "
-                             "end_line, enclosing, hover, snippet, edge, facts) VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", nodes)
-            conn.executemany("INSERT INTO rubrics (node_id, scorer, label_source, relevance, "
-                             "risk, confidence, reasoning, created_at) VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?, ?)", rubrics)
+            conn.execute(insert_query, query)
+            conn.executemany(insert_node, nodes)
+            conn.executemany(insert_rubric, rubrics)
             conn.execute("COMMIT")
         elapsed = time.perf_counter() - start
         conn.close()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import EXAMPLE
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "llm-service"
 
 
 def scout(*args: str, env_db: Path | None = None, cwd: Path | None = None):

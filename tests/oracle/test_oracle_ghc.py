@@ -160,3 +160,23 @@ def test_a_template_without_the_cabal_macros_fails_clearly(tmp_path: Path) -> No
     with pytest.raises(BaselineBrokenError, match="src/Shapes/Compat.hs:6:0: error: missing "
                                                   "binary operator"):
         Oracle(FIXTURES / "shapes", cache_dir=tmp_path, typecheck_cmd=template).baseline()
+
+
+def test_an_edit_between_checks_gets_a_new_baseline(tmp_path: Path) -> None:
+    import shutil
+
+    from scout.haskell.index import WorkspaceIndex
+
+    root = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "shapes", root)
+    oracle = Oracle(root, cache_dir=tmp_path / "cache")
+    index = WorkspaceIndex.build(root, use_cache=False)
+    first = oracle.check(mutation_for(index, "Shape", ChangeKind.ADD_CONSTRUCTOR))
+    assert len(first.sites) == 3
+    render = root / "src" / "Shapes" / "Render.hs"
+    render.write_text(render.read_text().replace("isRound _ = False", "isRound (Square _) = False\n"
+                                                 "isRound (Rect _ _) = False"))
+    index.update_file("src/Shapes/Render.hs", render.read_bytes())
+    second = oracle.check(mutation_for(index, "Shape", ChangeKind.ADD_CONSTRUCTOR))
+    assert not second.baseline_cached
+    assert "src/Shapes/Render.hs:19" in {s.location for s in second.sites}  # no catch-all now

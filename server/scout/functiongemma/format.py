@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from scout.tasks import TaskDefinition, TaskOutputError, validate_output
@@ -180,8 +181,30 @@ def user_text(task: TaskDefinition, inputs: Mapping[str, Any]) -> str:
     return task.user_text(inputs, transform=neutralise)
 
 
+class _Identity:
+    """Hashes a task by identity: definitions hold dicts (unhashable) and never change."""
+
+    __slots__ = ("task",)
+
+    def __init__(self, task: TaskDefinition) -> None:
+        self.task = task
+
+    def __hash__(self) -> int:
+        return id(self.task)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.task is self.task
+
+
+@lru_cache(maxsize=64)
+def _developer_turn(key: _Identity) -> str:
+    # The developer turn is the same for every example of a task: render it once.
+    task = key.task
+    return f"{START_TURN}developer\n{developer_text(task)}{render_declaration(task)}{END_TURN}\n"
+
+
 def render_prompt(task: TaskDefinition, inputs: Mapping[str, Any]) -> str:
-    return (f"{START_TURN}developer\n{developer_text(task)}{render_declaration(task)}{END_TURN}\n"
+    return (f"{_developer_turn(_Identity(task))}"
             f"{START_TURN}user\n{user_text(task, inputs)}{END_TURN}\n"
             f"{START_TURN}model\n")
 

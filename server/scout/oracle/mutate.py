@@ -96,6 +96,9 @@ class Phase:
     message_must_mention: str | None = None
     skip_paths: tuple[str, ...] = ()
     counts_coverage: bool = True  # modules this phase could not check are reported as skipped
+    # After this phase: replace the pattern uses GHC reported for (constructor, arity) and run
+    # again, because renamer errors in patterns hide the uses in expressions.
+    stub_constructor: tuple[str, int] | None = None
     purpose: str = ""
 
 
@@ -274,10 +277,50 @@ def remove_constructor(type_def: Definition, text: str, members: Sequence[Defini
         phases.append(Phase((apply_edits(victim.path, text, [removal]),), flags=RENAMER_ERRORS,
                             only_paths=(victim.path,), message_must_mention=_word(subject),
                             counts_coverage=False,
+                            stub_constructor=(subject, victim.arity or len(victim.fields)),
                             purpose="uses inside the defining module (removal errors)"))
     return Mutation(ChangeKind.REMOVE_CONSTRUCTOR, type_def.name if type_def.kind != DefKind.CONSTRUCTOR
                     else (type_def.parent or type_def.name), subject, victim.path, tuple(phases),
                     f"remove constructor {subject}", (subject,))
+
+
+def without_pattern_uses(phase: Phase, spans: Sequence[tuple[int, int, int, int]]) -> Phase | None:
+    """The follow-up of an in-module removal: the constructor's pattern occurrences GHC reported
+    (``spans``: 1-based line/column, end column exclusive, in the edited text) become a
+    stand-in constructor of a fresh type (a deferred type error on a line already reported),
+    so the module type-checks far enough to report the uses in expressions."""
+    if phase.stub_constructor is None or not spans or len(phase.edits) != 1:
+        return None
+    name, arity = phase.stub_constructor
+    if not re.fullmatch(r"[A-Z][\w']*", name):
+        return None  # constructor operators: no stand-in
+    edit = phase.edits[0]
+    stand_in = f"ScoutStub_{name}"
+    text = edit.mutated
+    pieces, cursor = [], 0
+    for line, start_col, end_line, end_col in sorted(set(spans)):
+        if end_line != line:
+            continue
+        start = offset_of(text, line, 0) + start_col - 1
+        end = offset_of(text, line, 0) + end_col - 1
+        if start < cursor or not re.fullmatch(r"(?:[A-Z][\w']*\.)*" + re.escape(name),
+                                              text[start:end]):
+            continue
+        pieces += [text[cursor:start], stand_in]
+        cursor = end
+    if not pieces:
+        return None
+    pieces.append(text[cursor:])
+    fields = " ()" * arity
+    declaration = f"data {stand_in} = {stand_in}{fields}\n"
+    mutated = "".join(pieces)
+    mutated += ("" if mutated.endswith("\n") else "\n") + declaration
+    # Same-line replacements and one line appended: the edited lines keep their numbers, so
+    # the line map of the removal still applies (the appended line maps as synthetic).
+    follow = FileEdit(edit.path, edit.original, mutated, edit.line_map)
+    return Phase((follow,), flags=DEFER_TYPE_ERRORS, only_paths=phase.only_paths,
+                 message_must_mention=phase.message_must_mention, counts_coverage=False,
+                 purpose="uses in expressions inside the defining module")
 
 
 def _record_braces(text: str, con: Definition) -> tuple[int, int] | None:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scout.oracle.mutate import Mutation, Phase
+from scout.oracle.mutate import Mutation, Phase, without_pattern_uses
 from scout.oracle.typecheck import (
     DEFERRED_REASONS,
     SKIP_DIRS,
@@ -149,22 +149,25 @@ class Oracle:
                 raise OracleError(str(exc)) from exc
         return self._layout
 
-    def _command(self, work_root: Path, hidir: Path, flags: Sequence[str]) -> list[str]:
+    def _command(self, work_root: Path, hidir: Path, flags: Sequence[str],
+                 files: Sequence[str] | None = None) -> list[str]:
         if self.typecheck_cmd:
-            return template_command(self.typecheck_cmd, self.layout, work_root, hidir, flags)
+            return template_command(self.typecheck_cmd, self.layout, work_root, hidir, flags,
+                                    files)
         try:
             ghc = find_ghc()
         except GhcMissingError as exc:
             raise GhcNotFoundError(str(exc)) from exc
-        return ghc_command(self.layout, ghc, work_root, hidir, flags)
+        return ghc_command(self.layout, ghc, work_root, hidir, flags, files)
 
     def _command_key(self) -> str:
         if self.typecheck_cmd:
             return "template:" + self.typecheck_cmd
         return f"ghc-{ghc_version(find_ghc())}:{BASELINE_FORMAT}"
 
-    def _run(self, work_root: Path, hidir: Path, flags: Sequence[str]) -> TypecheckRun:
-        cmd = self._command(work_root, hidir, flags)
+    def _run(self, work_root: Path, hidir: Path, flags: Sequence[str],
+             files: Sequence[str] | None = None) -> TypecheckRun:
+        cmd = self._command(work_root, hidir, flags, files)
         try:
             return run_command(cmd, work_root, timeout=self.timeout)
         except GhcMissingError as exc:
@@ -173,9 +176,8 @@ class Oracle:
             raise OracleError(str(exc)) from exc
 
     def baseline(self) -> Baseline:
-        """The unmutated workspace's diagnostics and interfaces, cached per contents."""
-        if self._baseline is not None:
-            return self._baseline
+        """The unmutated workspace's diagnostics and interfaces, cached per contents (the key
+        is recomputed on every call, so edits between checks are picked up)."""
         layout = self.layout
         try:
             key = workspace_digest(self.root, layout, self._command_key())
@@ -183,6 +185,8 @@ class Oracle:
             raise GhcNotFoundError(str(exc)) from exc
         except TypecheckError as exc:
             raise OracleError(str(exc)) from exc
+        if self._baseline is not None and self._baseline.key == key:
+            return self._baseline
         assert self.cache_dir is not None
         home = self.cache_dir / "baselines" / key
         diag_file = home / "diagnostics.json"
@@ -230,9 +234,19 @@ class Oracle:
         dropped_modules: dict[str, str] = {}
         partial_modules: dict[str, str] = {}
         phase_seconds = []
-        for phase in mutation.phases:
+        queue = list(mutation.phases)
+        while queue:
+            phase = queue.pop(0)
             run, maps = self._run_phase(phase, baseline)
             phase_seconds.append(run.seconds)
+            if phase.stub_constructor is not None:
+                name = phase.stub_constructor[0]
+                spans = [(d.start_line, d.start_col, d.end_line, d.end_col) for d in run.errors
+                         if d.path in (phase.only_paths or ()) and "data constructor" in d.message
+                         and f"‘{name}’" in d.message]
+                follow_up = without_pattern_uses(phase, spans)
+                if follow_up is not None:
+                    queue.insert(0, follow_up)
             if phase.counts_coverage:
                 failed = sorted({m for d in run.errors
                                  if (m := layout.module_of_path(d.path)) is not None})
@@ -297,7 +311,8 @@ class Oracle:
                         source = work / layout.modules[dependent]
                         if mention is None or mention.search(source.read_bytes()):
                             os.utime(source, (now + 2, now + 2))
-            run = self._run(work, hidir, phase.flags)
+            # A phase that reads one module checks just it (and what it imports, from cache).
+            run = self._run(work, hidir, phase.flags, files=phase.only_paths)
             _check_ran(run, "the mutated workspace")
         return run, {e.path: e for e in phase.edits}
 

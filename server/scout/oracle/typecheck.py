@@ -442,8 +442,9 @@ def write_stubs(layout: ProjectLayout, stub_dir: Path) -> Path:
 
 
 def ghc_command(layout: ProjectLayout, ghc: str, work_root: Path, hidir: Path,
-                extra_flags: Sequence[str] = ()) -> list[str]:
-    """``ghc --make -fno-code`` over the layout's modules, run with ``cwd=work_root``."""
+                extra_flags: Sequence[str] = (), files: Sequence[str] | None = None) -> list[str]:
+    """``ghc --make -fno-code`` over the layout's modules (or just ``files`` and what they
+    import), run with ``cwd=work_root``."""
     # Paths relative to the scratch root (the working directory): absolute scratch paths would
     # change GHC's flag fingerprint in every run and force a full re-check.
     hidir_arg = _relative(hidir, work_root)
@@ -457,6 +458,8 @@ def ghc_command(layout: ProjectLayout, ghc: str, work_root: Path, hidir: Path,
            "-optP-include", f"-optP{STUB_DIR_NAME}/cabal_macros.h",
            *hide, *(f"-X{e}" for e in layout.extensions), *layout.cpp_options,
            f"-j{min(os.cpu_count() or 1, 4)}"]
+    if files is not None:
+        return cmd + list(files)
     cmd += list(layout.modules.values())
     cmd += [f"{STUB_DIR_NAME}/{m}.hs" for m in layout.paths_stubs]
     return cmd
@@ -470,7 +473,8 @@ def _relative(path: Path, base: Path) -> str:
 
 
 def template_command(template: str, layout: ProjectLayout, work_root: Path, hidir: Path,
-                     extra_flags: Sequence[str] = ()) -> list[str]:
+                     extra_flags: Sequence[str] = (), files: Sequence[str] | None = None
+                     ) -> list[str]:
     """Expand a ``--typecheck-cmd`` template.
 
     Placeholders: ``{root}`` (the scratch copy, also the working directory), ``{hidir}`` (the
@@ -482,7 +486,7 @@ def template_command(template: str, layout: ProjectLayout, work_root: Path, hidi
     hidir_arg = _relative(hidir, work_root)
     flags = [*BASE_FLAGS, *ORACLE_WARNINGS, *(f for f in extra_flags if f not in BASE_FLAGS),
              f"-hidir={hidir_arg}", f"-odir={hidir_arg}"]
-    files = list(layout.modules.values())
+    files = list(layout.modules.values()) if files is None else list(files)
     words: list[str] = []
     for word in shlex.split(template):
         if word == "{flags}":

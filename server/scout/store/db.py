@@ -173,6 +173,11 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
             f"VALUES ({', '.join('?' for _ in columns)})")
 
 
+_INSERT_NODE = _insert_sql("nodes", _NODE_COLUMNS)
+_INSERT_RUBRIC = _insert_sql("rubrics", _RUBRIC_COLUMNS)
+_INSERT_RECORDING = _insert_sql("recordings", _RECORDING_COLUMNS)
+
+
 class Store:
     """A handle on one SQLite database. Safe to share between threads (calls are serialised
     on one connection: the language server logs shadow results from a background thread);
@@ -402,12 +407,13 @@ class Store:
         codebase = self._describe(root)
         workspace = codebase.root
         tags_json = json.dumps([str(Tag(t)) for t in question.tags])
-        # Everything that does not need ids is prepared before taking the write lock.
-        node_rows = [(
-            position, node.path, node.line, node.col, node.end_line,
+        # Everything that does not need ids is prepared before taking the write lock; slots 0
+        # and 1 (node id, query id) are filled in under it.
+        node_rows = [[
+            0, 0, position, node.path, node.line, node.col, node.end_line,
             clean(node.enclosing) if node.enclosing else None,
             clean(node.hover), clean(node.snippet),
-            str(node.facts.edge), _facts_json(node.facts, clean))
+            str(node.facts.edge), _facts_json(node.facts, clean)]
             for position, node in enumerate(nodes)]
 
         def work(conn: sqlite3.Connection) -> int:
@@ -423,8 +429,10 @@ class Store:
                  coverage.files_with_errors, coverage.nodes_found, coverage.nodes_kept,
                  created)).lastrowid or 0)
             first_node = self._next_id(conn, "nodes")
-            conn.executemany(_insert_sql("nodes", _NODE_COLUMNS), [
-                (first_node + i, query_id, *row) for i, row in enumerate(node_rows)])
+            for node_id, row in enumerate(node_rows, start=first_node):
+                row[0] = node_id
+                row[1] = query_id
+            conn.executemany(_INSERT_NODE, node_rows)
             rubric_id = self._next_id(conn, "rubrics")
             rubric_rows: list[tuple[Any, ...]] = []
             recordings: list[tuple[Any, ...]] = []
@@ -433,9 +441,9 @@ class Store:
                     rubric_rows.append(self._rubric_rows(rubric_id, first_node + i, answer,
                                                          created, recordings, clean))
                     rubric_id += 1
-            conn.executemany(_insert_sql("rubrics", _RUBRIC_COLUMNS), rubric_rows)
+            conn.executemany(_INSERT_RUBRIC, rubric_rows)
             if recordings:
-                conn.executemany(_insert_sql("recordings", _RECORDING_COLUMNS), recordings)
+                conn.executemany(_INSERT_RECORDING, recordings)
             return query_id
 
         return self._write(work, "logging a query")
@@ -465,9 +473,9 @@ class Store:
             first = self._next_id(conn, "rubrics")
             rows = [self._rubric_rows(first + i, node_id, scored, created, recordings, clean)
                     for i, (node_id, scored) in enumerate(answers)]
-            conn.executemany(_insert_sql("rubrics", _RUBRIC_COLUMNS), rows)
+            conn.executemany(_INSERT_RUBRIC, rows)
             if recordings:
-                conn.executemany(_insert_sql("recordings", _RECORDING_COLUMNS), recordings)
+                conn.executemany(_INSERT_RECORDING, recordings)
 
         self._write(work, "adding labels")
 
