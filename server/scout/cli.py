@@ -181,6 +181,64 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from scout.export.cli import main as export_main
+
+    return export_main(args.export_args)
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from scout.label import label_with_haiku_batch, label_with_scorer
+    from scout.store.db import Store, StoreError
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    try:
+        store = Store.open(args.db)
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        if args.teacher == "haiku" and args.batch:
+            from scout.scoring.anthropic import AnthropicConfigError
+            from scout.scoring.batch import BatchError, HaikuBatchLabeller
+
+            try:
+                labeller = HaikuBatchLabeller(model=args.anthropic_model)
+                report = label_with_haiku_batch(store, labeller, limit=args.limit,
+                                                submit=not args.collect_only, wait=args.wait,
+                                                poll_seconds=args.poll_seconds, say=say)
+            except (AnthropicConfigError, BatchError) as exc:
+                raise CliError(str(exc)) from exc
+        else:
+            from scout.scoring.factory import ScorerConfigError, build_scorer
+            from scout.scoring.heuristic import HeuristicScorer
+
+            try:
+                teacher = build_scorer(args.teacher, fallback=HeuristicScorer(),
+                                       anthropic_model=args.anthropic_model)
+            except ScorerConfigError as exc:
+                raise CliError(str(exc)) from exc
+            report = label_with_scorer(store, teacher, label_source=args.teacher,
+                                       limit=args.limit, say=say)
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        store.close()
+    summary = {"labelled": report.labelled, "errors": report.errors,
+               "submitted": report.submitted, "in_progress": report.in_progress}
+    if args.json:
+        print(json.dumps(summary))
+    elif report.nothing_to_do:
+        print(f"every logged node already has a {args.teacher} label")
+    else:
+        print(f"{report.labelled} label(s) stored, {report.errors} error(s); "
+              f"{len(report.submitted)} batch(es) submitted, {len(report.in_progress)} still "
+              "running" + (" (run the same command later to collect them)"
+                           if report.in_progress or report.submitted and not args.wait else ""))
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scout", description="Semantic Scout: what breaks if I change X?")
@@ -209,10 +267,34 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-log", action="store_true", help="do not log this query")
     _add_scorer_options(p)
     p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("label", help="label logged nodes with a teacher (Haiku), resumable")
+    p.add_argument("--teacher", choices=("haiku",), default="haiku")
+    p.add_argument("--batch", action="store_true", help="use Message Batches (half price, "
+                   "asynchronous): submits now, collects finished batches on the next run")
+    p.add_argument("--wait", action="store_true", help="with --batch: poll until done")
+    p.add_argument("--collect-only", action="store_true", help="with --batch: only collect")
+    p.add_argument("--poll-seconds", type=float, default=60.0)
+    p.add_argument("--limit", type=int, help="label at most this many nodes")
+    p.add_argument("--anthropic-model", default="claude-haiku-4-5")
+    p.add_argument("--db", type=Path, help="SQLite database (default: $SCOUT_DB, then the "
+                   "per-user database)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("export", add_help=False,
+                       help="export the log as fine-tuning datasets (same as scout-export)")
+    p.add_argument("export_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_export)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["export"]:  # scout-export owns its options (argparse would eat --help)
+        from scout.export.cli import main as export_main
+
+        return export_main(argv[1:])
     parser = make_parser()
     args = parser.parse_args(argv)
     try:

@@ -95,6 +95,7 @@ class Phase:
     only_paths: tuple[str, ...] | None = None
     message_must_mention: str | None = None
     skip_paths: tuple[str, ...] = ()
+    ignore_flags: tuple[str, ...] = ()  # diagnostics with these GHC reasons are not sites
     counts_coverage: bool = True  # modules this phase could not check are reported as skipped
     # After this phase: replace the pattern uses GHC reported for (constructor, arity) and run
     # again, because renamer errors in patterns hide the uses in expressions.
@@ -344,6 +345,21 @@ def _constructors_for_field_change(target: Definition, members: Sequence[Definit
                         "constructor; ask about the type or its constructor")
 
 
+def _add_slot(text: str, con: Definition, field: str) -> TextEdit:
+    """One more ``()`` field on a constructor: named in a record, positional otherwise."""
+    braces = _record_braces(text, con)
+    if braces:
+        inner = text[braces[0] + 1:braces[1]]
+        sep = ", " if inner.strip() else " "
+        at = braces[0] + 1 + len(inner.rstrip())
+        return TextEdit(at, at, f"{sep}{field} :: ()")
+    _, end, decl = _decl_text(text, con)
+    if "::" in decl:
+        raise MutationError(f"{con.name} is a GADT constructor: the oracle adds fields to "
+                            "Haskell 98 and record constructors only")
+    return TextEdit(end, end, " ()")
+
+
 def add_field(target: Definition, text: str, members: Sequence[Definition]) -> Mutation:
     if target.kind == DefKind.NEWTYPE:
         raise MutationError(f"{target.name} is a newtype: it holds exactly one field; make it "
@@ -351,20 +367,7 @@ def add_field(target: Definition, text: str, members: Sequence[Definition]) -> M
     cons = _constructors_for_field_change(target, members)
     type_name = target.parent if target.kind == DefKind.CONSTRUCTOR else target.name
     field = f"scoutAdded{type_name}"
-    edits: list[TextEdit] = []
-    for con in cons:
-        braces = _record_braces(text, con)
-        if braces:
-            inner = text[braces[0] + 1:braces[1]]
-            sep = ", " if inner.strip() else " "
-            at = braces[0] + 1 + len(inner.rstrip())
-            edits.append(TextEdit(at, at, f"{sep}{field} :: ()"))
-        else:
-            _, end, decl = _decl_text(text, con)
-            if "::" in decl:
-                raise MutationError(f"{con.name} is a GADT constructor: the oracle adds fields to "
-                                    "Haskell 98 and record constructors only")
-            edits.append(TextEdit(end, end, " ()"))
+    edits = [_add_slot(text, con, field) for con in cons]
     edit = apply_edits(cons[0].path, text, edits)
     names = tuple(dict.fromkeys([*(c.name for c in cons), *(f for c in cons for f in c.fields)]))
     return Mutation(ChangeKind.ADD_FIELD, target.name, field, cons[0].path,
@@ -394,6 +397,15 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
                     purpose="uses outside the defining module (deprecation warnings)")
     removal = _field_removal(text, field_def)
     phases = [outside, _positional_phase(text, field_def)]
+    owner = next((c for c in members if c.kind == DefKind.CONSTRUCTOR
+                  and c.name == field_def.parent and c.path == field_def.path), None)
+    if owner is not None:
+        # Every positional pattern and construction of the constructor breaks when its arity
+        # changes, whatever the value's type: one slot more shows them as one slot fewer would.
+        arity = apply_edits(field_def.path, text, [_add_slot(text, owner, f"scoutArity_{subject}")])
+        phases.append(Phase((arity,), flags=DEFER_TYPE_ERRORS, counts_coverage=False,
+                            ignore_flags=("Opt_WarnMissingFields",),
+                            purpose="positional patterns and constructions (arity changes)"))
     if len(re.findall(_word(subject), text)) > 1:
         phases.append(Phase((apply_edits(field_def.path, text, removal),), flags=RENAMER_ERRORS,
                             only_paths=(field_def.path,), message_must_mention=_word(subject),

@@ -264,7 +264,7 @@ class Oracle:
                     continue
                 if phase.only_paths is not None and site.path not in phase.only_paths:
                     continue
-                if site.path in phase.skip_paths:
+                if site.path in phase.skip_paths or (diag.flag in phase.ignore_flags):
                     continue
                 if phase.message_must_mention and not re.search(phase.message_must_mention,
                                                                 diag.message):
