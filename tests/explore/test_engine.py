@@ -50,7 +50,7 @@ def test_add_constructor_finds_every_exhaustive_match_and_every_catch_all(exampl
     assert ex.target.qualified == "LLM.Types.LLMKind"
     assert breaking(ex) == LLMKIND_BREAKS
     assert silent(ex) == {f"{C}:59", f"{P}:43", f"{R}:75", f"{R}:81", "src/LLM/Service.hs:43",
-                          f"{T}:122", f"{T}:36", f"{T}:99"}
+                          f"{T}:122", f"{T}:36", f"{T}:86", f"{T}:99"}
     assert high_risk(ex) == LLMKIND_BREAKS
     by_loc = {n.location: n for n in ex.nodes}
     assert "no catch-all" in by_loc[f"{T}:102"].facts.detail

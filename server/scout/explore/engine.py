@@ -32,7 +32,15 @@ from scout.explore.model import (
 )
 from scout.explore.question import refine_for_target
 from scout.haskell.index import WorkspaceIndex
-from scout.haskell.model import Definition, DefKind, MatchKind, MatchSite, Reference, Role
+from scout.haskell.model import (
+    Definition,
+    DefKind,
+    MatchKind,
+    MatchSite,
+    PatKind,
+    Reference,
+    Role,
+)
 
 
 class ExploreError(Exception):
@@ -300,11 +308,33 @@ class Explorer:
                         f"`{binder}` in {where} will silently take the new {type_name} "
                         "constructor: check that its answer is right for it"),
                     symbol=type_name), site.enclosing)
+        yield from self._synonym_catch_alls(t, seen_sites)
         yield from self._derived_instances(t)
         yield from self._instances_of_type(t)
         yield from self._enumerations(t)
         yield from self._constructor_expressions(t)
         yield from self._type_uses(t.name, hop=1)
+
+    def _synonym_catch_alls(self, t: Definition,
+                            seen: set[tuple[str, int, int]]) -> Iterator[_Candidate]:
+        """Matches on pattern synonyms of the type (`pattern Flagship = Opus`) are invisible
+        to the constructor check; their catch-all rows absorb a new constructor too."""
+        synonyms = {ref.enclosing for con in t.constructors for ref in self.index.references(con)
+                    if ref.enclosing and self.index.definitions(ref.enclosing,
+                                                                (DefKind.PATTERN_SYNONYM,))}
+        if not synonyms:
+            return
+        for site in self.index.match_sites_mentioning(synonyms):
+            if (site.path, site.span.start_line, site.span.start_col) in seen:
+                continue
+            for row in site.rows:
+                if not row.guarded and all(p.kind is PatKind.WILD for p in row.patterns):
+                    binder = _catch_all_name(row.patterns)
+                    yield _Candidate(site.path, row.line, SiteFacts(
+                        EdgeKind.CATCH_ALL, False, silent=True, detail=(
+                            f"`{binder}` in {_site_name(site)} will silently take the new "
+                            f"{t.name} constructor (the match uses pattern synonyms)"),
+                        symbol=t.name), site.enclosing)
 
     def _derived_instances(self, t: Definition) -> Iterator[_Candidate]:
         """One node per deriving clause, naming every class whose behaviour changes."""
