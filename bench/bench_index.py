@@ -405,8 +405,8 @@ def render(report: Report) -> str:
         f"update   {report.update_ms:8.1f} ms  an edit of {report.update_file} "
         f"({report.update_file_lines} lines) in a session; the process's first edit "
         f"{report.update_first_ms:.1f} ms",
-        f"peak     {report.peak_mb:8.0f} MB  index process (largest worker: "
-        f"{report.worker_peak_mb:.0f} MB)",
+        f"peak     {report.peak_mb:8.0f} MB  index process, largest of all cold and warm runs "
+        f"(largest worker: {report.worker_peak_mb:.0f} MB)",
         "targets  " + "; ".join(f"{name}: {'PASS' if ok else 'FAIL'}"
                                 for name, ok in report.targets.items()),
     ]

@@ -268,6 +268,11 @@ def make_parser() -> argparse.ArgumentParser:
     _add_scorer_options(p)
     p.set_defaults(func=cmd_query)
 
+    from scout.oracle.cli import add_eval_parser, add_oracle_parser, run_eval, run_oracle
+
+    add_oracle_parser(sub).set_defaults(func=run_oracle)
+    add_eval_parser(sub).set_defaults(func=run_eval)
+
     p = sub.add_parser("label", help="label logged nodes with a teacher (Haiku), resumable")
     p.add_argument("--teacher", choices=("haiku",), default="haiku")
     p.add_argument("--batch", action="store_true", help="use Message Batches (half price, "

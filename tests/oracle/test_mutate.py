@@ -97,7 +97,7 @@ def test_remove_field_keeps_the_record_well_formed(tmp_path: Path, field: str, e
 def test_add_field_record_and_positional(tmp_path: Path) -> None:
     idx = index_of(tmp_path, {"T.hs": "module T where\ndata P = P Int Bool\ndata R = R { x :: Int }\n"})
     assert "data P = P Int Bool ()\n" in only_phase_text(mutation_for(idx, "P", ChangeKind.ADD_FIELD))
-    assert "data R = R { x :: Int, scoutAddedR :: () }\n" in only_phase_text(
+    assert "data R = R { scoutAddedR :: (),  x :: Int }\n" in only_phase_text(
         mutation_for(idx, "R", ChangeKind.ADD_FIELD))
 
 
@@ -145,3 +145,10 @@ def test_unknown_and_unsupported_targets(tmp_path: Path) -> None:
         mutation_for(idx, "Nope", ChangeKind.ADD_CONSTRUCTOR)
     with pytest.raises(MutationError, match="cannot verify"):
         mutation_for(idx, "C", ChangeKind.CHANGE_TYPE_SYNONYM)
+
+
+def test_add_field_survives_a_trailing_haddock_comment(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"T.hs": "module T where\ndata R = R\n  { a :: Int -- ^ the a\n"
+                                      "  , b :: Int -- ^ the b\n  }\n"})
+    text = only_phase_text(mutation_for(idx, "R", ChangeKind.ADD_FIELD))
+    assert "  { scoutAddedR :: (),  a :: Int -- ^ the a\n  , b :: Int -- ^ the b\n  }\n" in text

@@ -349,10 +349,11 @@ def _add_slot(text: str, con: Definition, field: str) -> TextEdit:
     """One more ``()`` field on a constructor: named in a record, positional otherwise."""
     braces = _record_braces(text, con)
     if braces:
-        inner = text[braces[0] + 1:braces[1]]
+        # First in the record: after the last field a trailing `-- ^` comment would swallow it.
+        inner = _strip_comments_keep_length(text[braces[0] + 1:braces[1]])
         sep = ", " if inner.strip() else " "
-        at = braces[0] + 1 + len(inner.rstrip())
-        return TextEdit(at, at, f"{sep}{field} :: ()")
+        at = braces[0] + 1
+        return TextEdit(at, at, f" {field} :: (){sep}")
     _, end, decl = _decl_text(text, con)
     if "::" in decl:
         raise MutationError(f"{con.name} is a GADT constructor: the oracle adds fields to "

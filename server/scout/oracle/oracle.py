@@ -48,7 +48,7 @@ from scout.oracle.typecheck import (
 SCRATCH_PREFIX = "scout-oracle-"
 COPIED_SUFFIXES = (".hs", ".lhs", ".hs-boot", ".lhs-boot", ".h", ".inc", ".cabal", ".hsc")
 HIDIR_NAME = ".scout-oracle-hi"
-BASELINE_FORMAT = 1  # bump when the cached baseline layout changes
+BASELINE_FORMAT = 2  # bump when the cached baseline layout or the flags change
 
 
 class OracleError(Exception):
