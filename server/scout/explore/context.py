@@ -40,7 +40,7 @@ class ContextReader:
 
     def enclosing(self, path: str, line: int) -> Definition | None:
         """The innermost top-level definition whose span covers ``line``."""
-        fi = self.index.files.get(path)
+        fi = self.index.summaries.get(path)
         if fi is None:
             return None
         best: Definition | None = None
@@ -63,7 +63,7 @@ class ContextReader:
         if d is not None:
             return self._first_line(d)
         if enclosing_name:
-            fi = self.index.files.get(path)
+            fi = self.index.summaries.get(path)
             for cand in fi.definitions if fi else ():
                 if cand.name == enclosing_name and cand.signature:
                     return cand.signature

@@ -590,7 +590,7 @@ class Explorer:
     # -- exports -----------------------------------------------------------------------
     def _remove_export(self, d: Definition) -> Iterator[_Candidate]:
         module = d.module
-        fi = self.index.files.get(d.path)
+        fi = self.index.summaries.get(d.path)
         if fi and fi.exports:
             for ex in fi.exports:
                 if ex.name == d.name or d.name in ex.children:
@@ -598,7 +598,7 @@ class Explorer:
                         EdgeKind.EXPORT, False, detail=(
                             f"the export of {d.name} from {module}, which is removed"),
                         symbol=d.name, hop=0), None)
-        for path, other in sorted(self.index.files.items()):
+        for path, other in sorted(self.index.summaries.items()):
             if path == d.path:
                 continue
             for imp in other.imports:
@@ -613,7 +613,7 @@ class Explorer:
                     continue
                 if imp.hiding and imp.names and d.name in imp.names:
                     continue
-                for ref in other.references.lookup(d.name, path):
+                for ref in self.index.files[path].references.lookup(d.name, path):
                     if ref.role in (Role.IMPORT, Role.EXPORT):
                         continue
                     if ref.qualifier and ref.qualifier not in (imp.alias, imp.module):
@@ -654,7 +654,7 @@ class Explorer:
         imports the definer (or re-exports it); unknown imports count as yes."""
         if ref.path == d.path:
             return True
-        fi = self.index.files.get(ref.path)
+        fi = self.index.summaries.get(ref.path)
         if fi is None:
             return False
         others = [x for x in self.index.definitions(d.name, (d.kind,)) if x.module != d.module]
@@ -668,7 +668,7 @@ class Explorer:
     def _enclosing_def(self, ref: Reference) -> Definition | None:
         if not ref.enclosing:
             return None
-        fi = self.index.files.get(ref.path)
+        fi = self.index.summaries.get(ref.path)
         for d in fi.definitions if fi else ():
             if d.name == ref.enclosing and d.kind is DefKind.FUNCTION:
                 return d

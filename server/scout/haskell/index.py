@@ -13,7 +13,7 @@ import pickle
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +27,14 @@ from scout.haskell.model import (
     Definition,
     DefKind,
     FileIndex,
+    FileSummary,
     IndexStats,
     MatchSite,
     Reference,
     SkippedFile,
 )
 
-CACHE_FORMAT = f"scout-index/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
+CACHE_FORMAT = f"scout-index/2/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
 # Below this many files, process start-up costs more than it saves.
 PARALLEL_THRESHOLD = 64
 
@@ -52,11 +53,24 @@ def index_source(src: SourceText) -> FileIndex:
     return fi
 
 
-def _index_chunk(root: str, paths: list[str]) -> list[FileIndex | SkippedFile]:
-    out: list[FileIndex | SkippedFile] = []
+def _body_blob(fi: FileIndex) -> bytes:
+    return pickle.dumps((fi.references, fi.match_sites), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# A worker's answer per file: skipped, or the summary plus the pickled body (pickled in the
+# worker, so the parent process never re-pickles reference rows and match sites).
+_Indexed = tuple[FileSummary, bytes]
+
+
+def _index_chunk(root: str, paths: list[str]) -> list[_Indexed | SkippedFile]:
+    out: list[_Indexed | SkippedFile] = []
     for rel in paths:
         src = read_source(Path(root), rel)
-        out.append(src if isinstance(src, SkippedFile) else index_source(src))
+        if isinstance(src, SkippedFile):
+            out.append(src)
+        else:
+            fi = index_source(src)
+            out.append((FileSummary.of(fi), _body_blob(fi)))
     return out
 
 
@@ -64,13 +78,37 @@ def _index_chunk(root: str, paths: list[str]) -> list[FileIndex | SkippedFile]:
 class _CacheEntry:
     mtime_ns: int
     size: int
-    index: FileIndex
+    summary: FileSummary
+    body: bytes
+
+
+class LazyFiles(Mapping[str, FileIndex]):
+    """``index.files``: every file's full ``FileIndex``, decoded from its pickled body on first
+    access. Iterating keys is free; iterating values decodes every file."""
+
+    def __init__(self, owner: WorkspaceIndex) -> None:
+        self._owner = owner
+
+    def __getitem__(self, rel: str) -> FileIndex:
+        return self._owner._full(rel)
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._owner.summaries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._owner.summaries)
+
+    def __len__(self) -> int:
+        return len(self._owner.summaries)
 
 
 class WorkspaceIndex:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.files: dict[str, FileIndex] = {}
+        self.summaries: dict[str, FileSummary] = {}
+        self._bodies: dict[str, bytes] = {}  # pickled (RefsTable, match sites), not yet decoded
+        self._decoded: dict[str, FileIndex] = {}
+        self.files = LazyFiles(self)
         self.skipped: dict[str, SkippedFile] = {}
         self._stat: dict[str, tuple[int, int]] = {}
         self._trees: dict[str, tuple[bytes, Tree]] = {}  # files edited in this session
@@ -101,21 +139,23 @@ class WorkspaceIndex:
             except OSError as exc:
                 index.skipped[rel] = SkippedFile(rel, f"unreadable: {exc.strerror or exc}")
                 continue
+            index._stat[rel] = (st.st_mtime_ns, st.st_size)
             if entry is not None and entry.mtime_ns == st.st_mtime_ns and entry.size == st.st_size:
-                index.files[rel] = entry.index
-                index._stat[rel] = (st.st_mtime_ns, st.st_size)
+                index.summaries[rel] = entry.summary
+                index._bodies[rel] = entry.body
                 index.cached_files += 1
             else:
                 todo.append(rel)
-                index._stat[rel] = (st.st_mtime_ns, st.st_size)
         for result in _run(index.root, todo, workers, progress, already=len(paths) - len(todo),
                            total=len(paths)):
             if isinstance(result, SkippedFile):
                 index.skipped[result.path] = result
                 index._stat.pop(result.path, None)
             else:
-                index.files[result.path] = result
-        if cache_file and todo:
+                summary, body = result
+                index.summaries[summary.path] = summary
+                index._bodies[summary.path] = body
+        if cache_file and (todo or len(cached) != len(index.summaries)):
             index.save_cache(cache_file)
         index.build_seconds = time.perf_counter() - started
         return index
@@ -126,8 +166,14 @@ class WorkspaceIndex:
 
     def save_cache(self, cache_file: Path) -> None:
         """Write the cache atomically (a crash mid-write never leaves a torn file)."""
-        entries = {rel: _CacheEntry(*self._stat[rel], fi) for rel, fi in self.files.items()
-                   if rel in self._stat}
+        entries = {}
+        for rel, summary in self.summaries.items():
+            if rel not in self._stat:
+                continue  # edited in this session: the disk no longer matches it
+            body = self._bodies.get(rel)
+            if body is None:
+                body = _body_blob(self._decoded[rel])
+            entries[rel] = _CacheEntry(*self._stat[rel], summary, body)
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
@@ -137,6 +183,18 @@ class WorkspaceIndex:
         except OSError:
             # A cache that cannot be written only costs speed on the next start.
             pass
+
+    def _full(self, rel: str) -> FileIndex:
+        fi = self._decoded.get(rel)
+        if fi is not None:
+            return fi
+        with self._lock:
+            fi = self._decoded.get(rel)
+            if fi is None:
+                summary = self.summaries[rel]  # KeyError for unknown files, as a dict would
+                references, match_sites = pickle.loads(self._bodies[rel])
+                fi = self._decoded[rel] = summary.with_body(references, match_sites)
+            return fi
 
     # -- incremental updates ------------------------------------------------------------
     def update_file(self, rel: str, text: bytes | None) -> FileIndex | SkippedFile | None:
@@ -166,9 +224,10 @@ class WorkspaceIndex:
             self._trees[rel] = (src.code, tree)
             fi = extract(rel, src.code, tree, language=src.language)
             fi.digest = digest(src.raw)
-            self.files[rel] = fi
+            self.summaries[rel] = FileSummary.of(fi)
+            self._decoded[rel] = fi
             self._stat.pop(rel, None)
-            self._remember(fi)
+            self._remember(self.summaries[rel])
             return fi
 
     def refresh_from_disk(self, rel: str) -> FileIndex | SkippedFile | None:
@@ -185,7 +244,9 @@ class WorkspaceIndex:
         return self.update_file(rel, data)
 
     def _forget(self, rel: str) -> None:
-        old = self.files.pop(rel, None)
+        old = self.summaries.pop(rel, None)
+        self._bodies.pop(rel, None)
+        self._decoded.pop(rel, None)
         if old is None:
             return
         self._by_kind = None
@@ -195,27 +256,27 @@ class WorkspaceIndex:
                 if lst:
                     lst[:] = [x for x in lst if x.path != rel]
         if self._ref_files is not None:
-            for name in old.references.names:
+            for name in old.ref_names:
                 paths = self._ref_files.get(name)
                 if paths:
                     paths.discard(rel)
 
-    def _remember(self, fi: FileIndex) -> None:
+    def _remember(self, summary: FileSummary) -> None:
         self._by_kind = None
         if self._defs is not None:
-            for d in fi.definitions:
+            for d in summary.definitions:
                 self._defs.setdefault(d.name, []).append(d)
         if self._ref_files is not None:
-            for name in fi.references.names:
-                self._ref_files.setdefault(name, set()).add(fi.path)
+            for name in summary.ref_names:
+                self._ref_files.setdefault(name, set()).add(summary.path)
 
     # -- lookups -------------------------------------------------------------------------
     def _definitions_map(self) -> dict[str, list[Definition]]:
         with self._lock:
             if self._defs is None:
                 defs: dict[str, list[Definition]] = {}
-                for fi in self.files.values():
-                    for d in fi.definitions:
+                for summary in self.summaries.values():
+                    for d in summary.definitions:
                         defs.setdefault(d.name, []).append(d)
                 self._defs = defs
             return self._defs
@@ -224,9 +285,8 @@ class WorkspaceIndex:
         with self._lock:
             if self._ref_files is None:
                 ref_files: dict[str, set[str]] = {}
-                for fi in self.files.values():
-                    path = fi.path
-                    for name in fi.references.names:
+                for path, summary in self.summaries.items():
+                    for name in summary.ref_names:
                         ref_files.setdefault(name, set()).add(path)
                 self._ref_files = ref_files
             return self._ref_files
@@ -242,15 +302,15 @@ class WorkspaceIndex:
         with self._lock:
             if self._by_kind is None:
                 by_kind: dict[DefKind, list[Definition]] = {}
-                for fi in self.files.values():
-                    for d in fi.definitions:
+                for summary in self.summaries.values():
+                    for d in summary.definitions:
                         by_kind.setdefault(d.kind, []).append(d)
                 self._by_kind = by_kind
             return self._by_kind.get(kind, [])
 
     def all_definitions(self) -> Iterator[Definition]:
-        for fi in self.files.values():
-            yield from fi.definitions
+        for summary in self.summaries.values():
+            yield from summary.definitions
 
     def files_referencing(self, name: str) -> list[str]:
         return sorted(self._references_map().get(name, ()))
@@ -283,11 +343,11 @@ class WorkspaceIndex:
         return out
 
     def module_of(self, path: str) -> str:
-        fi = self.files.get(path)
-        return fi.module if fi else ""
+        summary = self.summaries.get(path)
+        return summary.module if summary else ""
 
     def files_of_module(self, module: str) -> list[str]:
-        return sorted(p for p, fi in self.files.items() if fi.module == module)
+        return sorted(p for p, s in self.summaries.items() if s.module == module)
 
     def source_lines(self, path: str) -> list[str]:
         """The file's current text as lines (from the session's edited text when there is one)."""
@@ -302,13 +362,13 @@ class WorkspaceIndex:
         return data.decode("utf-8", "replace").splitlines()
 
     def stats(self) -> IndexStats:
-        files = list(self.files.values())
+        files = list(self.summaries.values())
         return IndexStats(
             files=len(files),
             lines=sum(f.lines for f in files),
             definitions=sum(len(f.definitions) for f in files),
-            references=sum(len(f.references) for f in files),
-            match_sites=sum(len(f.match_sites) for f in files),
+            references=sum(f.reference_count for f in files),
+            match_sites=sum(f.match_site_count for f in files),
             files_with_errors=tuple(sorted(f.path for f in files if f.problems)),
             skipped=tuple(sorted(self.skipped.values(), key=lambda s: s.path)),
             seconds=self.build_seconds,
@@ -327,7 +387,7 @@ def _load_cache(cache_file: Path) -> dict[str, _CacheEntry]:
 
 
 def _run(root: Path, todo: list[str], workers: int | None, progress: Progress | None, *,
-         already: int, total: int) -> Iterator[FileIndex | SkippedFile]:
+         already: int, total: int) -> Iterator[_Indexed | SkippedFile]:
     done = already
     if progress:
         progress(done, total)

@@ -10,10 +10,12 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
+    # A NamedTuple, not a dataclass: hundreds of thousands are unpickled from the cache, and a
+    # frozen slots dataclass unpickles through a Python-level __setstate__ (~10x slower).
     start_line: int
     start_col: int
     end_line: int
@@ -271,6 +273,38 @@ class FileIndex:
     exports: list[Export] | None = None  # None: no export list (everything exported)
     problems: list[ParseProblem] = field(default_factory=list)
     language: str = "haskell"  # "haskell" or "literate"
+
+
+@dataclass(slots=True)
+class FileSummary:
+    """What the index needs of every file up front (definitions, imports, exports, the names it
+    references). The rest of a ``FileIndex`` (reference rows, match sites) is kept pickled and
+    decoded only for files a query touches: that keeps warm starts and memory small."""
+
+    path: str
+    module: str
+    digest: str
+    lines: int
+    language: str
+    definitions: list[Definition]
+    imports: list[Import]
+    exports: list[Export] | None
+    problems: list[ParseProblem]
+    ref_names: list[str]
+    reference_count: int
+    match_site_count: int
+
+    @classmethod
+    def of(cls, fi: FileIndex) -> FileSummary:
+        return cls(fi.path, fi.module, fi.digest, fi.lines, fi.language, fi.definitions,
+                   fi.imports, fi.exports, fi.problems, fi.references.names,
+                   len(fi.references), len(fi.match_sites))
+
+    def with_body(self, references: RefsTable, match_sites: list[MatchSite]) -> FileIndex:
+        return FileIndex(path=self.path, module=self.module, digest=self.digest,
+                         lines=self.lines, definitions=self.definitions, references=references,
+                         match_sites=match_sites, imports=self.imports, exports=self.exports,
+                         problems=self.problems, language=self.language)
 
 
 @dataclass(frozen=True, slots=True)
