@@ -407,8 +407,13 @@ class _Extractor:
                 constructors.append(cdef.name)
                 con_defs.append(cdef)
         # the declaration head (before `=` / `where`) is the hover; whole text if short
-        text = _text(d)
-        signature = _one_line(text if text.count("\n") < 6 else text.split("=", 1)[0])
+        # the declaration is its own hover when short; else its head (before `=` / `where`)
+        if d.end_point[0] - d.start_point[0] < 6:
+            signature = _one_line(_text(d))
+        else:
+            end = cons_node.start_byte if cons_node is not None else d.end_byte
+            signature = _one_line(self.source[d.start_byte:end].decode("utf-8", "replace")
+                                  .rstrip().rstrip("=").rstrip())
         if instance:
             self.add(type_name, DefKind.TYPE_INSTANCE, d, None, parent=type_name,
                      signature=signature, constructors=tuple(constructors),
@@ -533,7 +538,7 @@ class _Extractor:
                 elif decl.type in ("type_family", "data_family"):
                     self._simple(decl, DefKind.TYPE_FAMILY if decl.type == "type_family"
                                  else DefKind.DATA_FAMILY)
-        head = _text(d).split(" where", 1)[0]
+        head = self._head_text(d, body)
         self.add(name, DefKind.CLASS, d, nn, signature=_one_line(head), methods=tuple(methods),
                  defaults=tuple(defaults), superclasses=supers)
         for decl, sn, m in method_defs:
@@ -541,6 +546,12 @@ class _Extractor:
             self.add(m, DefKind.METHOD, decl, sn, parent=name, signature=_one_line(_text(decl)),
                      mentions=_names_in(ty), arity=_arrow_arity(ty) if ty is not None else None)
         return name
+
+    def _head_text(self, d: Node, body: Node | None) -> str:
+        """`class … where` / `instance … where` without the body (cheap: no full-text copy)."""
+        end = body.start_byte if body is not None else d.end_byte
+        head = self.source[d.start_byte:end].decode("utf-8", "replace")
+        return head.rsplit(" where", 1)[0] if head.rstrip().endswith("where") else head
 
     def _instance(self, d: Node) -> str | None:
         nn = d.child_by_field_name("name")
@@ -558,7 +569,7 @@ class _Extractor:
                 elif decl.type == "signature":  # InstanceSigs
                     for sn in self._signature_names(decl):
                         self.exclude(sn)
-        head = _text(d).split(" where", 1)[0]
+        head = self._head_text(d, body)
         self.add(cls, DefKind.INSTANCE, d, None, parent=cls, instance_types=types,
                  signature=_one_line(head), implemented=tuple(implemented),
                  mentions=_names_in(d.child_by_field_name("context")))

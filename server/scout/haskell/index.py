@@ -251,8 +251,8 @@ class WorkspaceIndex:
             return
         self._by_kind = None
         if self._defs is not None:
-            for d in old.definitions:
-                lst = self._defs.get(d.name)
+            for name in {d.name for d in old.definitions}:
+                lst = self._defs.get(name)
                 if lst:
                     lst[:] = [x for x in lst if x.path != rel]
         if self._ref_files is not None:
