@@ -202,3 +202,27 @@ def test_questions_carry_tags_into_the_exploration(example_index):
     q = Question("What breaks if I add a variant to LLMKind?", "LLMKind",
                  ChangeKind.ADD_CONSTRUCTOR, (Tag.EXHAUSTIVE, Tag.PATTERN_MATCH), 20)
     assert explore(example_index, q).question.tags == (Tag.EXHAUSTIVE, Tag.PATTERN_MATCH)
+
+
+# -- which definition a use refers to ---------------------------------------------------------
+
+def test_uses_resolve_through_imports_qualifiers_and_reexports(make_workspace):
+    root = make_workspace({
+        "A.hs": "module A where\ndata R = R { size :: Int }\nclass C a where\n  m :: a -> Int\n"
+                "run :: Int -> Int\nrun x = x\n",
+        "B.hs": "module B where\nclass C a where\n  k :: a -> Int\nrun :: Int\nrun = 1\n"
+                "size :: [a] -> Int\nsize = length\n",
+        "Api.hs": "module Api (module A) where\nimport A\n",
+        "UsesA.hs": "module UsesA where\nimport Api\nf r = size r + run 1\n"
+                    "instance C Bool where\n  m _ = 1\n",
+        "UsesB.hs": "module UsesB where\nimport B\nimport qualified A as QA\n"
+                    "g xs = size xs + run + QA.run 2\ninstance C Int where\n  k _ = 2\n",
+    })
+    index = WorkspaceIndex.build(root, use_cache=False)
+    # B's `size` and `run` are other definitions: only A's uses (also through Api) count
+    assert breaking(ask(index, "A.size", ChangeKind.REMOVE_FIELD)) == {"UsesA.hs:3"}
+    assert breaking(ask(index, "A.run", ChangeKind.CHANGE_ARITY)) == {"UsesA.hs:3", "UsesB.hs:4"}
+    # an instance of B.C is not an instance of A.C
+    assert breaking(ask(index, "A.C", ChangeKind.ADD_METHOD)) == {"UsesA.hs:4"}
+    # importers through a re-exporting module break when A stops exporting
+    assert "UsesA.hs:3" in breaking(ask(index, "A.run", ChangeKind.REMOVE_EXPORT))

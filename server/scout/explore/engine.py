@@ -35,6 +35,7 @@ from scout.haskell.index import WorkspaceIndex
 from scout.haskell.model import (
     Definition,
     DefKind,
+    Import,
     MatchKind,
     MatchSite,
     PatKind,
@@ -201,6 +202,7 @@ class Explorer:
         self.question = question
         self.context = ContextReader(index)
         self._lookups: dict[str, ConstructorLookup] = {}
+        self._exporters: dict[tuple[str, str], frozenset[str]] = {}
 
     # -- constructor sets for the exhaustiveness check --------------------------------
     def lookup_for(self, path: str) -> ConstructorLookup:
@@ -313,7 +315,7 @@ class Explorer:
         yield from self._instances_of_type(t)
         yield from self._enumerations(t)
         yield from self._constructor_expressions(t)
-        yield from self._type_uses(t.name, hop=1)
+        yield from self._type_uses(t, hop=1)
 
     def _synonym_catch_alls(self, t: Definition,
                             seen: set[tuple[str, int, int]]) -> Iterator[_Candidate]:
@@ -386,7 +388,11 @@ class Explorer:
 
     def _constructor_expressions(self, t: Definition) -> Iterator[_Candidate]:
         for con in t.constructors:
+            cdef = next((c for c in self.index.definitions(con, (DefKind.CONSTRUCTOR,))
+                         if c.module == t.module), None)
             for ref in self.index.references(con):
+                if cdef is not None and not self._refers_to(ref, cdef):
+                    continue
                 if ref.role in (Role.EXPRESSION, Role.RECORD_CONSTRUCT):
                     yield _Candidate(ref.path, ref.line, SiteFacts(
                         EdgeKind.CONSTRUCTOR_USE, False, detail=(
@@ -465,7 +471,7 @@ class Explorer:
         verb = {ChangeKind.REMOVE_FIELD: "is removed", ChangeKind.RENAME_FIELD: "is renamed",
                 ChangeKind.CHANGE_FIELD_TYPE: "changes type"}[change]
         for ref in self.index.references(f.name):
-            if ref.role in (Role.TYPE, Role.SIGNATURE):
+            if ref.role in (Role.TYPE, Role.SIGNATURE) or not self._refers_to(ref, f):
                 continue
             edge = {Role.RECORD_CONSTRUCT: EdgeKind.RECORD_CONSTRUCT,
                     Role.RECORD_UPDATE: EdgeKind.RECORD_UPDATE,
@@ -514,7 +520,8 @@ class Explorer:
                     symbol=fn.name), ref.enclosing)
         if fn.kind is DefKind.METHOD:
             for inst in self.index.definitions_of_kind(DefKind.INSTANCE):
-                if inst.parent == fn.parent and fn.name in inst.implemented:
+                if (inst.parent == fn.parent and fn.name in inst.implemented
+                        and self._visible_in(inst.path, fn)):
                     yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
                         EdgeKind.INSTANCE, True, detail=(
                             f"{inst.signature or 'an instance'} implements {fn.name}: its "
@@ -537,7 +544,7 @@ class Explorer:
         adding_method = self.question.change is ChangeKind.ADD_METHOD
         for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
             for inst in self.index.definitions_of_kind(kind):
-                if inst.parent != cls.name:
+                if inst.parent != cls.name or not self._visible_in(inst.path, cls):
                     continue
                 head = inst.signature or f"instance {cls.name}"
                 if adding_method:
@@ -554,7 +561,7 @@ class Explorer:
                             f"{head} needs an instance of the new superclass for the same type"),
                         symbol=cls.name), head)
         for ref in self.index.references(cls.name):
-            if ref.role is Role.CONTEXT:
+            if ref.role is Role.CONTEXT and self._refers_to(ref, cls):
                 yield _Candidate(ref.path, ref.line, SiteFacts(
                     EdgeKind.CONSTRAINT_USE, False, detail=(
                         f"{ref.enclosing or 'this declaration'} has a {cls.name} constraint; "
@@ -570,14 +577,16 @@ class Explorer:
                 EdgeKind.TYPE_FAMILY_INSTANCE, True, detail=(
                     f"{inst.signature or 'an instance of ' + tf.name} must follow the family's "
                     "new shape"), symbol=tf.name), tf.name)
-        yield from self._type_uses(tf.name, hop=1, risky=True)
+        yield from self._type_uses(tf, hop=1, risky=True)
 
     def _synonym_change(self, syn: Definition) -> Iterator[_Candidate]:
-        yield from self._type_uses(syn.name, hop=1, risky=True)
+        yield from self._type_uses(syn, hop=1, risky=True)
 
-    def _type_uses(self, name: str, *, hop: int, risky: bool = False) -> Iterator[_Candidate]:
+    def _type_uses(self, d: Definition, *, hop: int,
+                   risky: bool = False) -> Iterator[_Candidate]:
+        name = d.name
         for ref in self.index.references(name):
-            if ref.role not in (Role.SIGNATURE, Role.TYPE):
+            if ref.role not in (Role.SIGNATURE, Role.TYPE) or not self._refers_to(ref, d):
                 continue
             edge = EdgeKind.SIGNATURE if ref.role is Role.SIGNATURE else EdgeKind.TYPE_USE
             detail = (f"the type of {ref.enclosing or 'this declaration'} mentions {name}"
@@ -598,11 +607,12 @@ class Explorer:
                         EdgeKind.EXPORT, False, detail=(
                             f"the export of {d.name} from {module}, which is removed"),
                         symbol=d.name, hop=0), None)
+        exporters = self.exporters(d)
         for path, other in sorted(self.index.summaries.items()):
             if path == d.path:
                 continue
             for imp in other.imports:
-                if imp.module != module:
+                if imp.module not in exporters:
                     continue
                 if imp.names is not None and not imp.hiding:
                     if d.name in imp.names:
@@ -632,8 +642,11 @@ class Explorer:
         if d.kind in (DefKind.DATA, DefKind.NEWTYPE):
             names.extend(d.constructors)
         for name in names:
+            target = d if name == d.name else next(
+                (c for c in self.index.definitions(name, (DefKind.CONSTRUCTOR,))
+                 if c.module == d.module), d)
             for ref in self.index.references(name):
-                if ref.role in (Role.IMPORT, Role.EXPORT):
+                if ref.role in (Role.IMPORT, Role.EXPORT) or not self._refers_to(ref, target):
                     continue
                 edge = {Role.PATTERN: EdgeKind.MATCH_SITE, Role.SIGNATURE: EdgeKind.SIGNATURE,
                         Role.TYPE: EdgeKind.TYPE_USE, Role.CONTEXT: EdgeKind.CONSTRAINT_USE,
@@ -649,21 +662,55 @@ class Explorer:
                                  ref.enclosing, ref.col)
 
     # -- helpers -----------------------------------------------------------------------
+    def exporters(self, d: Definition) -> frozenset[str]:
+        """Modules through which ``d`` can be imported: its own, and every module that
+        re-exports it (`module X (module M)` or naming it), transitively."""
+        key = (d.module, d.name)
+        found = self._exporters.get(key)
+        if found is not None:
+            return found
+        names = {d.name} | ({d.parent} if d.parent and d.kind in _MEMBER_KINDS else set())
+        result = {d.module}
+        changed = True
+        while changed:
+            changed = False
+            for summary in self.index.summaries.values():
+                if summary.module in result or not summary.exports:
+                    continue
+                sources = {imp.module for imp in summary.imports} & result
+                if not sources:
+                    continue
+                reexports = any(
+                    (ex.name.startswith("module ") and ex.name[7:] in sources | {
+                        imp.alias for imp in summary.imports if imp.module in sources})
+                    or ex.name in names or d.name in ex.children
+                    for ex in summary.exports)
+                if reexports:
+                    result.add(summary.module)
+                    changed = True
+        found = self._exporters[key] = frozenset(result)
+        return found
+
     def _refers_to(self, ref: Reference, d: Definition) -> bool:
-        """Does a use of the name refer to this definition? Same module, or a module that
-        imports the definer (or re-exports it); unknown imports count as yes."""
-        if ref.path == d.path:
-            return True
+        """Does this use of the name refer to ``d``? Qualified uses must go through an import
+        of a module that exports ``d``; unqualified ones need such an import (respecting import
+        lists and `hiding`) and no definition of their own with that name."""
         fi = self.index.summaries.get(ref.path)
         if fi is None:
             return False
-        others = [x for x in self.index.definitions(d.name, (d.kind,)) if x.module != d.module]
-        if not others:
+        exporters = self.exporters(d)
+        if ref.qualifier:
+            return any(imp.module in exporters for imp in fi.imports
+                       if ref.qualifier in (imp.alias, imp.module))
+        if ref.path == d.path:
             return True
-        imported = {imp.module for imp in fi.imports}
-        if d.module in imported:
-            return True
-        return not any(o.module in imported or o.path == ref.path for o in others)
+        if any(x.name == d.name and x.kind not in _NOT_BINDINGS for x in fi.definitions):
+            return False  # the file's own top-level definition of that name
+        return any(imp.module in exporters and not imp.qualified and _imports_name(imp, d)
+                   for imp in fi.imports)
+
+    def _visible_in(self, path: str, d: Definition) -> bool:
+        return self._refers_to(Reference(d.name, None, path, 0, 0, Role.EXPRESSION, None), d)
 
     def _enclosing_def(self, ref: Reference) -> Definition | None:
         if not ref.enclosing:
@@ -677,6 +724,19 @@ class Explorer:
     def _line_mentions(self, path: str, line: int, name: str) -> bool:
         lines = self.context.lines(path)
         return 0 < line <= len(lines) and name in lines[line - 1]
+
+
+_MEMBER_KINDS = (DefKind.CONSTRUCTOR, DefKind.FIELD, DefKind.METHOD)
+_NOT_BINDINGS = (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE, DefKind.TYPE_INSTANCE,
+                 DefKind.MODULE)
+
+
+def _imports_name(imp: Import, d: Definition) -> bool:
+    """Does this import bring ``d``'s name into scope? `T(..)` brings T's members."""
+    if imp.names is None:
+        return True
+    listed = d.name in imp.names or (d.kind in _MEMBER_KINDS and d.parent in imp.names)
+    return not listed if imp.hiding else listed
 
 
 def _site_phrase(site: MatchSite, type_name: str) -> str:
