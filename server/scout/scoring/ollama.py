@@ -34,7 +34,14 @@ from scout.functiongemma import (
     to_messages,
 )
 from scout.scoring.model import Exchange, LabelSource, Scored
-from scout.scoring.remote import MAX_BATCH, Breaker, Stopwatch, not_sent, run_batches
+from scout.scoring.remote import (
+    MAX_BATCH,
+    Breaker,
+    Stopwatch,
+    not_sent,
+    run_batches,
+    task_provenance,
+)
 from scout.tasks import (
     TaskDefinition,
     TaskOutputError,
@@ -156,12 +163,8 @@ class OllamaScorer:
         return run_batches(list(nodes), lambda node, breaker: self._score_one(
             question, node, breaker), concurrency=self.concurrency, batch_size=self.batch_size)
 
-    def _provenance(self) -> dict[str, Any]:
-        return {"model": self.model, "task": self.task.name,
-                "task_version": self.task.version, "prompt_hash": self.prompt_hash}
-
     def _score_one(self, question: Question, node: Node, breaker: Breaker) -> Scored:
-        provenance = self._provenance()
+        provenance = task_provenance(self.model, self.task, self.prompt_hash)
         if breaker.tripped:
             return not_sent(self.name, LabelSource.MODEL, breaker.reason or "", **provenance)
         inputs = task_inputs(question, node)

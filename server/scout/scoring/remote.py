@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from scout.scoring.model import LabelSource, Scored
+from scout.tasks import TaskDefinition
 
 T = TypeVar("T")
 MAX_BATCH = 50  # nodes sent concurrently per request batch
@@ -54,6 +55,12 @@ def run_batches(items: Sequence[T], work: Callable[[T, Breaker], Scored], *,
             chunk = items[start:start + batch_size]
             results.extend(pool.map(lambda item: work(item, breaker), chunk))
     return results
+
+
+def task_provenance(model: str, task: TaskDefinition, prompt_hash: str) -> dict[str, Any]:
+    """The provenance every model scorer stamps on its answers."""
+    return {"model": model, "task": task.name, "task_version": task.version,
+            "prompt_hash": prompt_hash}
 
 
 def not_sent(scorer: str, source: LabelSource, reason: str, **provenance: object) -> Scored:
