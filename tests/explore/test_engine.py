@@ -226,3 +226,25 @@ def test_uses_resolve_through_imports_qualifiers_and_reexports(make_workspace):
     assert breaking(ask(index, "A.C", ChangeKind.ADD_METHOD)) == {"UsesA.hs:4"}
     # importers through a re-exporting module break when A stops exporting
     assert "UsesA.hs:3" in breaking(ask(index, "A.run", ChangeKind.REMOVE_EXPORT))
+
+
+def test_minimal_pragma_moves_the_break_from_instances_to_the_class(make_workspace):
+    root = make_workspace({
+        "A.hs": "module A where\nclass C a where\n  {-# MINIMAL f #-}\n  f :: a -> Int\n"
+                "  g :: a -> Int\n  g = f\n",
+        "B.hs": "module B where\nimport A\ninstance C Int where\n  f _ = 1\n",
+    })
+    index = WorkspaceIndex.build(root, use_cache=False)
+    ex = ask(index, "C", ChangeKind.ADD_METHOD)
+    assert breaking(ex) == {"A.hs:2"}
+    assert silent(ex) == {"B.hs:3"}
+
+
+def test_same_named_types_in_other_modules_are_not_the_target(make_workspace):
+    root = make_workspace({
+        "A.hs": "module A where\ndata Grid = Grid | Row\nf Grid = 1\nf Row = 2\n",
+        "B.hs": "module B where\ndata Grid = Grid\ng Grid = 1\n",
+        "C.hs": "module C where\nimport qualified A\nh A.Grid = 1\nh A.Row = 2\n",
+    })
+    index = WorkspaceIndex.build(root, use_cache=False)
+    assert breaking(ask(index, "A.Grid", ChangeKind.ADD_CONSTRUCTOR)) == {"A.hs:3", "C.hs:3"}

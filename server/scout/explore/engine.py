@@ -10,6 +10,7 @@ keeps the sites that break.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -186,6 +187,10 @@ def _disambiguate(cands: list[Definition], question: Question) -> list[Definitio
                                                    d.module.rsplit(".", 1)[-1] + "." in text)]
     if len({d.module for d in by_module}) == 1:
         return by_module
+    by_parent = [d for d in cands if d.parent and re.search(
+        rf"(?<![\w.']){re.escape(d.parent)}(?![\w'])", text)]
+    if len({d.module for d in by_parent}) == 1:
+        return by_parent
     if question.subject:
         having = [d for d in cands if question.subject in d.constructors + d.fields
                   + d.methods]
@@ -273,11 +278,16 @@ class Explorer:
         cons = t.constructors
         type_name = t.name
         seen_sites: set[tuple[str, int, int]] = set()
+        con_defs = [c for name in cons for c in self.index.definitions(
+            name, (DefKind.CONSTRUCTOR,)) if c.module == t.module]
         for site in self.index.match_sites_mentioning(cons):
             key = (site.path, site.span.start_line, site.span.start_col)
             if key in seen_sites:
                 continue
             seen_sites.add(key)
+            if not any(c.name in site.constructors and self._visible_in(site.path, c)
+                       for c in con_defs):
+                continue  # another type's constructors of the same name
             try:
                 verdict = verdict_for_added_constructor(site, type_name,
                                                         self.lookup_for(site.path))
@@ -521,7 +531,7 @@ class Explorer:
         if fn.kind is DefKind.METHOD:
             for inst in self.index.definitions_of_kind(DefKind.INSTANCE):
                 if (inst.parent == fn.parent and fn.name in inst.implemented
-                        and self._visible_in(inst.path, fn)):
+                        and self._instance_of(inst, fn)):
                     yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
                         EdgeKind.INSTANCE, True, detail=(
                             f"{inst.signature or 'an instance'} implements {fn.name}: its "
@@ -542,12 +552,26 @@ class Explorer:
     # -- classes -----------------------------------------------------------------------
     def _class_change(self, cls: Definition) -> Iterator[_Candidate]:
         adding_method = self.question.change is ChangeKind.ADD_METHOD
+        if adding_method and cls.minimal is not None:
+            yield _Candidate(cls.path, cls.name_span.start_line, SiteFacts(
+                EdgeKind.DEFINITION, True, detail=(
+                    f"{cls.name} has a MINIMAL pragma ({cls.minimal}) that does not mention the "
+                    "new method: GHC warns here until it does"), symbol=cls.name, hop=0),
+                             cls.name)
         for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
             for inst in self.index.definitions_of_kind(kind):
-                if inst.parent != cls.name or not self._visible_in(inst.path, cls):
+                if inst.parent != cls.name or not self._instance_of(inst, cls):
                     continue
                 head = inst.signature or f"instance {cls.name}"
-                if adding_method:
+                if adding_method and cls.minimal is not None:
+                    # GHC checks instances against the MINIMAL formula, which does not name
+                    # the new method: they compile, and calling the method crashes.
+                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                        EdgeKind.INSTANCE, False, silent=True, detail=(
+                            f"{head} compiles without the new method (the MINIMAL pragma does "
+                            "not require it), but calling it there fails at run time"),
+                        symbol=cls.name), head)
+                elif adding_method:
                     anyclass = kind is DefKind.DERIVED_INSTANCE
                     detail = (f"{head} must define the new method (no default): "
                               "-Wmissing-methods" if not anyclass else
@@ -709,8 +733,22 @@ class Explorer:
         return any(imp.module in exporters and not imp.qualified and _imports_name(imp, d)
                    for imp in fi.imports)
 
+    def _instance_of(self, inst: Definition, d: Definition) -> bool:
+        """Is ``inst`` an instance of ``d``'s class? (Instance heads name the class unqualified
+        in practice; the index keeps no qualifier for them.)"""
+        return self._refers_to(Reference(d.name, None, inst.path, inst.span.start_line, 0,
+                                         Role.INSTANCE_HEAD, None), d)
+
     def _visible_in(self, path: str, d: Definition) -> bool:
-        return self._refers_to(Reference(d.name, None, path, 0, 0, Role.EXPRESSION, None), d)
+        """Can code in ``path`` name ``d`` at all (qualified or not)?"""
+        if path == d.path:
+            return True
+        fi = self.index.summaries.get(path)
+        if fi is None or any(x.name == d.name and x.kind not in _NOT_BINDINGS
+                             for x in fi.definitions):
+            return False
+        exporters = self.exporters(d)
+        return any(imp.module in exporters and _imports_name(imp, d) for imp in fi.imports)
 
     def _enclosing_def(self, ref: Reference) -> Definition | None:
         if not ref.enclosing:

@@ -38,7 +38,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 _R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR = range(9)
@@ -539,8 +539,13 @@ class _Extractor:
                     self._simple(decl, DefKind.TYPE_FAMILY if decl.type == "type_family"
                                  else DefKind.DATA_FAMILY)
         head = self._head_text(d, body)
+        minimal = None
+        for part in [*d.named_children, *(body.named_children if body is not None else ())]:
+            if part.type == "pragma" and "MINIMAL" in _text(part):
+                minimal = _one_line(_text(part)).removeprefix("{-#").removesuffix("#-}").strip()
+                minimal = minimal.removeprefix("MINIMAL").strip()
         self.add(name, DefKind.CLASS, d, nn, signature=_one_line(head), methods=tuple(methods),
-                 defaults=tuple(defaults), superclasses=supers)
+                 defaults=tuple(defaults), superclasses=supers, minimal=minimal)
         for decl, sn, m in method_defs:
             ty = decl.child_by_field_name("type")
             self.add(m, DefKind.METHOD, decl, sn, parent=name, signature=_one_line(_text(decl)),

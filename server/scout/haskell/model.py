@@ -67,6 +67,7 @@ class Definition:
     methods: tuple[str, ...] = ()  # CLASS: declared methods
     defaults: tuple[str, ...] = ()  # CLASS: methods with a default implementation
     superclasses: tuple[str, ...] = ()  # CLASS
+    minimal: str | None = None  # CLASS: the {-# MINIMAL … #-} formula, when the class has one
     instance_types: tuple[str, ...] = ()  # INSTANCE / DERIVED_INSTANCE / TYPE_INSTANCE: head types
     implemented: tuple[str, ...] = ()  # INSTANCE: methods it defines
     mentions: tuple[str, ...] = ()  # type/class names in its signature or fields
