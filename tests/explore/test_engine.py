@@ -248,3 +248,20 @@ def test_same_named_types_in_other_modules_are_not_the_target(make_workspace):
     })
     index = WorkspaceIndex.build(root, use_cache=False)
     assert breaking(ask(index, "A.Grid", ChangeKind.ADD_CONSTRUCTOR)) == {"A.hs:3", "C.hs:3"}
+
+
+def test_pattern_guards_on_a_parameter_count_as_matches(make_workspace):
+    root = make_workspace({"A.hs": textwrap.dedent("""\
+        module A where
+        data Mode = T | B
+        data R = R Mode Int | W Int
+        f m x
+          | R T i <- m = i
+          | R B i <- m = x
+          | W r <- m = r
+        g m | R T _ <- m, m `seq` True = 1
+        g _ = 2
+        """)})
+    index = WorkspaceIndex.build(root, use_cache=False)
+    ex = ask(index, "Mode", ChangeKind.ADD_CONSTRUCTOR)
+    assert breaking(ex) == {"A.hs:4"}  # like `f (R T i) x`, `f (R B i) x`, `f (W r) x`

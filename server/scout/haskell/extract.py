@@ -38,7 +38,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 _R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR = range(9)
@@ -781,8 +781,10 @@ class _Extractor:
                     inf = next((c for c in fn.named_children if c.type == "infix"), None)
                     pat_nodes = ([inf.child_by_field_name("left_operand"),
                                   inf.child_by_field_name("right_operand")] if inf else [])
-                rows.append(MatchRow(tuple(pattern(p) for p in pat_nodes), _guarded(fn),
-                                     fn.start_point[0] + 1))
+                patterns = tuple(pattern(p) for p in pat_nodes)
+                guarded = _guarded(fn)
+                rows.extend(_pattern_guard_rows(fn, patterns) if guarded else
+                            [MatchRow(patterns, False, fn.start_point[0] + 1)])
             first, last = clauses[0], clauses[-1]
             span = Span(first.start_point[0] + 1, first.start_point[1], last.end_point[0] + 1,
                         last.end_point[1])
@@ -877,6 +879,27 @@ def _guarded(node: Node) -> bool:
         if all(t in _TRIVIAL_GUARDS for t in texts):
             return False
     return True
+
+
+def _pattern_guard_rows(fn: Node, patterns: tuple[Pattern, ...]) -> list[MatchRow]:
+    """A guarded clause as GHC's checker sees it: a guard that is exactly one pattern guard on
+    a parameter (`f m | C x <- m = …`) matches like `f (C x) = …`; any other guard may fail."""
+    rows = []
+    for m in fn.children_by_field_name("match"):
+        line = m.start_point[0] + 1
+        guards = m.child_by_field_name("guards")
+        parts = guards.named_children if guards is not None else []
+        row = MatchRow(patterns, True, line)
+        if len(parts) == 1 and parts[0].type == "pattern_guard":
+            scrutinee = parts[0].child_by_field_name("expression")
+            name = _text(scrutinee) if scrutinee is not None and scrutinee.type == "variable" else ""
+            for i, p in enumerate(patterns):
+                if p.kind is PatKind.WILD and p.binder == name:
+                    refined = pattern(parts[0].child_by_field_name("pattern"))
+                    row = MatchRow(patterns[:i] + (refined,) + patterns[i + 1:], False, line)
+                    break
+        rows.append(row)
+    return rows or [MatchRow(patterns, True, fn.start_point[0] + 1)]
 
 
 _TUPLE_NAMES = {n: "(" + "," * (n - 1) + ")" for n in range(2, 16)}
