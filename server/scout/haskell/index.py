@@ -7,6 +7,7 @@ One instance per workspace; nothing here is global, so a language server can hol
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -15,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from scout.haskell.model import (
     SkippedFile,
 )
 
-CACHE_FORMAT = f"scout-index/2/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
+CACHE_FORMAT = f"scout-index/3/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
 # Below this many files, process start-up costs more than it saves.
 PARALLEL_THRESHOLD = 64
 
@@ -63,15 +65,16 @@ _Indexed = tuple[FileSummary, bytes]
 
 
 def _index_chunk(root: str, paths: list[str]) -> list[_Indexed | SkippedFile]:
-    out: list[_Indexed | SkippedFile] = []
-    for rel in paths:
-        src = read_source(Path(root), rel)
-        if isinstance(src, SkippedFile):
-            out.append(src)
-        else:
-            fi = index_source(src)
-            out.append((FileSummary.of(fi), _body_blob(fi)))
-    return out
+    with _gc_paused():  # extraction allocates many short-lived, acyclic objects
+        return [_index_one(root, rel) for rel in paths]
+
+
+def _index_one(root: str, rel: str) -> _Indexed | SkippedFile:
+    src = read_source(Path(root), rel)
+    if isinstance(src, SkippedFile):
+        return src
+    fi = index_source(src)
+    return (FileSummary.of(fi), _body_blob(fi))
 
 
 @dataclass(slots=True)
@@ -146,8 +149,10 @@ class WorkspaceIndex:
                 index.cached_files += 1
             else:
                 todo.append(rel)
-        for result in _run(index.root, todo, workers, progress, already=len(paths) - len(todo),
-                           total=len(paths)):
+        with _gc_paused():
+            results = list(_run(index.root, todo, workers, progress,
+                                already=len(paths) - len(todo), total=len(paths)))
+        for result in results:
             if isinstance(result, SkippedFile):
                 index.skipped[result.path] = result
                 index._stat.pop(result.path, None)
@@ -222,7 +227,8 @@ class WorkspaceIndex:
             else:
                 tree = parser.parse(src.code)
             self._trees[rel] = (src.code, tree)
-            fi = extract(rel, src.code, tree, language=src.language)
+            with _gc_paused():  # a collection here would rescan the whole index
+                fi = extract(rel, src.code, tree, language=src.language)
             fi.digest = digest(src.raw)
             self.summaries[rel] = FileSummary.of(fi)
             self._decoded[rel] = fi
@@ -376,9 +382,22 @@ class WorkspaceIndex:
         )
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Unpickling allocates hundreds of thousands of objects that all survive; the cyclic GC
+    would rescan them again and again for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _load_cache(cache_file: Path) -> dict[str, _CacheEntry]:
     try:
-        with cache_file.open("rb") as fh:
+        with cache_file.open("rb") as fh, _gc_paused():
             fmt, entries = pickle.load(fh)
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
             ImportError):

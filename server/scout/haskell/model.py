@@ -176,8 +176,7 @@ class MatchSite:
                    for r in self.rows)
 
 
-@dataclass(frozen=True, slots=True)
-class Import:
+class Import(NamedTuple):  # NamedTuple: cheap to unpickle by the thousand
     module: str
     qualified: bool
     alias: str | None
@@ -186,8 +185,7 @@ class Import:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Export:
+class Export(NamedTuple):  # NamedTuple: cheap to unpickle by the thousand
     name: str  # a name, or "module X" for a module re-export
     qualifier: str | None
     with_children: bool  # T(..) or T(A, B)
@@ -195,8 +193,7 @@ class Export:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class ParseProblem:
+class ParseProblem(NamedTuple):  # NamedTuple: cheap to unpickle by the thousand
     line: int
     col: int
     message: str  # "syntax error near …" / "missing …"
