@@ -36,7 +36,7 @@ from scout.haskell.model import (
     SkippedFile,
 )
 
-CACHE_FORMAT = f"scout-index/3/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
+CACHE_FORMAT = f"scout-index/4/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
 # Below this many files, process start-up costs more than it saves.
 PARALLEL_THRESHOLD = 64
 
@@ -61,7 +61,7 @@ def _body_blob(fi: FileIndex) -> bytes:
 
 # A worker's answer per file: skipped, or the summary plus the pickled body (pickled in the
 # worker, so the parent process never re-pickles reference rows and match sites).
-_Indexed = tuple[FileSummary, bytes]
+_Indexed = tuple[bytes, bytes]  # (pickled FileSummary, pickled body)
 
 
 def _index_chunk(root: str, paths: list[str]) -> list[_Indexed | SkippedFile]:
@@ -74,14 +74,15 @@ def _index_one(root: str, rel: str) -> _Indexed | SkippedFile:
     if isinstance(src, SkippedFile):
         return src
     fi = index_source(src)
-    return (FileSummary.of(fi), _body_blob(fi))
+    summary = pickle.dumps(FileSummary.of(fi), protocol=pickle.HIGHEST_PROTOCOL)
+    return (summary, _body_blob(fi))
 
 
 @dataclass(slots=True)
 class _CacheEntry:
     mtime_ns: int
     size: int
-    summary: FileSummary
+    summary: bytes  # pickled FileSummary
     body: bytes
 
 
@@ -110,6 +111,8 @@ class WorkspaceIndex:
         self.root = root.resolve()
         self.summaries: dict[str, FileSummary] = {}
         self._bodies: dict[str, bytes] = {}  # pickled (RefsTable, match sites), not yet decoded
+        # pickled summaries as they came from a worker or the cache: saving reuses the bytes
+        self._summary_blobs: dict[str, bytes] = {}
         self._decoded: dict[str, FileIndex] = {}
         self.files = LazyFiles(self)
         self.skipped: dict[str, SkippedFile] = {}
@@ -131,37 +134,34 @@ class WorkspaceIndex:
             raise NotADirectoryError(f"workspace root {root} is not a directory")
         started = time.perf_counter()
         index = cls(root)
-        paths = discover(index.root)
-        cache_file = index._cache_file(cache_dir) if use_cache else None
-        cached = _load_cache(cache_file) if cache_file else {}
-        todo: list[str] = []
-        for rel in paths:
-            entry = cached.get(rel)
-            try:
-                st = (index.root / rel).stat()
-            except OSError as exc:
-                index.skipped[rel] = SkippedFile(rel, f"unreadable: {exc.strerror or exc}")
-                continue
-            index._stat[rel] = (st.st_mtime_ns, st.st_size)
-            if entry is not None and entry.mtime_ns == st.st_mtime_ns and entry.size == st.st_size:
-                index.summaries[rel] = entry.summary
-                index._bodies[rel] = entry.body
-                index.cached_files += 1
-            else:
-                todo.append(rel)
-        with _gc_paused():
-            results = list(_run(index.root, todo, workers, progress,
-                                already=len(paths) - len(todo), total=len(paths)))
-        for result in results:
-            if isinstance(result, SkippedFile):
-                index.skipped[result.path] = result
-                index._stat.pop(result.path, None)
-            else:
-                summary, body = result
-                index.summaries[summary.path] = summary
-                index._bodies[summary.path] = body
-        if cache_file and (todo or len(cached) != len(index.summaries)):
-            index.save_cache(cache_file)
+        with _gc_paused():  # hundreds of thousands of objects arrive, all of them live
+            paths = discover(index.root)
+            cache_file = index._cache_file(cache_dir) if use_cache else None
+            cached = _load_cache(cache_file) if cache_file else {}
+            todo: list[str] = []
+            for rel in paths:
+                entry = cached.get(rel)
+                try:
+                    st = (index.root / rel).stat()
+                except OSError as exc:
+                    index.skipped[rel] = SkippedFile(rel, f"unreadable: {exc.strerror or exc}")
+                    continue
+                index._stat[rel] = (st.st_mtime_ns, st.st_size)
+                if entry is not None and entry.mtime_ns == st.st_mtime_ns and entry.size == st.st_size:
+                    index._adopt(entry.summary, entry.body)
+                    index.cached_files += 1
+                else:
+                    todo.append(rel)
+            for result in _run(index.root, todo, workers, progress,
+                               already=len(paths) - len(todo), total=len(paths)):
+                if isinstance(result, SkippedFile):
+                    index.skipped[result.path] = result
+                    index._stat.pop(result.path, None)
+                else:
+                    summary_blob, body = result
+                    index._adopt(summary_blob, body)
+            if cache_file and (todo or len(cached) != len(index.summaries)):
+                index.save_cache(cache_file)
         index.build_seconds = time.perf_counter() - started
         return index
 
@@ -175,10 +175,13 @@ class WorkspaceIndex:
         for rel, summary in self.summaries.items():
             if rel not in self._stat:
                 continue  # edited in this session: the disk no longer matches it
+            blob = self._summary_blobs.get(rel)
+            if blob is None:
+                blob = pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)
             body = self._bodies.get(rel)
             if body is None:
                 body = _body_blob(self._decoded[rel])
-            entries[rel] = _CacheEntry(*self._stat[rel], summary, body)
+            entries[rel] = _CacheEntry(*self._stat[rel], blob, body)
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
@@ -188,6 +191,12 @@ class WorkspaceIndex:
         except OSError:
             # A cache that cannot be written only costs speed on the next start.
             pass
+
+    def _adopt(self, summary_blob: bytes, body: bytes) -> None:
+        summary: FileSummary = pickle.loads(summary_blob)
+        self.summaries[summary.path] = summary
+        self._summary_blobs[summary.path] = summary_blob
+        self._bodies[summary.path] = body
 
     def _full(self, rel: str) -> FileIndex:
         fi = self._decoded.get(rel)
@@ -252,6 +261,7 @@ class WorkspaceIndex:
     def _forget(self, rel: str) -> None:
         old = self.summaries.pop(rel, None)
         self._bodies.pop(rel, None)
+        self._summary_blobs.pop(rel, None)
         self._decoded.pop(rel, None)
         if old is None:
             return
