@@ -108,3 +108,21 @@ def test_a_locked_database_still_answers(tmp_path):
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["nodes"]
     assert "not logged" in proc.stderr
+
+
+def test_scout_export_and_label_share_the_store(tmp_path, monkeypatch):
+    db = tmp_path / "scout.db"
+    assert scout("query", "--target", "LLMKind", "--change", "add_constructor", "--root",
+                 str(EXAMPLE), "--scorer", "heuristic", "--db", str(db),
+                 "--budget", "5").returncode == 0
+    out = tmp_path / "dataset"
+    proc = scout("export", "--format", "functiongemma", "--out", str(out), "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "train.jsonl").is_file() and (out / "README.md").is_file()
+    import os
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    env_without_key = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    proc = subprocess.run([sys.executable, "-m", "scout.cli", "label", "--db", str(db)],
+                          capture_output=True, text=True, timeout=60, env=env_without_key)
+    assert proc.returncode == 2 and "ANTHROPIC_API_KEY" in proc.stderr
