@@ -8,7 +8,7 @@ the store the moment it is submitted, so an interrupted run resumes by collectin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scout.explore.model import Question
@@ -103,7 +103,3 @@ def _collect_finished(store: Store, labeller: HaikuBatchLabeller, report: LabelR
         report.labelled += ok
         report.errors += len(rows) - ok
         say(f"collected batch {job.batch_id}: {ok} label(s), {len(rows) - ok} error(s)")
-
-
-def pending_counts(store: Store, sources: Sequence[str]) -> dict[str, int]:
-    return {source: len(store.nodes_without_label(source)) for source in sources}

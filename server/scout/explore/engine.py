@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from scout.explore.context import ContextReader
 from scout.explore.exhaustive import (
@@ -833,7 +833,3 @@ def _merge(candidates: list[_Candidate]) -> list[_Candidate]:
 def explore(index: WorkspaceIndex, question: Question) -> Exploration:
     """Every place ``question``'s change can reach, ranked and cut to its budget."""
     return Explorer(index, question).run()
-
-
-def with_budget(question: Question, budget: int) -> Question:
-    return replace(question, budget=budget)

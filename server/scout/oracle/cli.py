@@ -24,7 +24,7 @@ from typing import Any
 
 from scout.explore.model import ChangeKind
 from scout.oracle.mutate import SUPPORTED_CHANGES, MutationError
-from scout.oracle.oracle import BaselineBrokenError, Oracle, OracleError
+from scout.oracle.oracle import Oracle, OracleError
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -142,9 +142,7 @@ def run_oracle(args: argparse.Namespace) -> int:
             mutation = mutation_for(index, target, change, subject)
             oracle = Oracle(root, cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd)
             result = oracle.check(mutation)
-        except BaselineBrokenError as exc:
-            return _fail(str(exc))
-        except (MutationError, OracleError) as exc:
+        except (MutationError, OracleError) as exc:  # incl. BaselineBrokenError, GhcNotFound
             return _fail(str(exc))
         except KeyboardInterrupt:
             print("scout: interrupted; scratch copies removed", file=sys.stderr)
