@@ -166,7 +166,7 @@ def parse_budget(value: Any, where: str = "budget") -> int:
         text = value.strip().lower()
         if text in BUDGET_PRESETS:
             return BUDGET_PRESETS[text]
-        if text.isdigit() and len(text) <= 6:
+        if text.isascii() and text.isdigit() and len(text) <= 6:
             value = int(text)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BUDGET:
         raise SettingsError(f"{where} must be low (10), medium (20), high (100) or a number "
