@@ -212,6 +212,12 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from scout.lsp.server import serve
+
+    return serve(tcp=args.tcp)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from scout.export.cli import main as export_main
 
@@ -317,6 +323,12 @@ def make_parser() -> argparse.ArgumentParser:
                    "per-user database)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("serve", help="run the language server (stdio; editors start it)")
+    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
+    p.add_argument("--stdio", action="store_true", help="stdio (the default; accepted because "
+                   "LSP clients often pass it)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", add_help=False,
                        help="export the log as fine-tuning datasets (same as scout-export)")
