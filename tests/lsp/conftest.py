@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import shutil
 import sys
 import tempfile
@@ -87,9 +88,10 @@ def make_client() -> ScoutClient:
         client.feature(method)(record)
 
     @client.feature("scout/hover")
-    def hover(ls: ScoutClient, params: Any) -> Any:
+    async def hover(ls: ScoutClient, params: Any) -> Any:
         ls.hover_requests.append(params)
-        return ls.hover_answer(params) if ls.hover_answer else None
+        answer = ls.hover_answer(params) if ls.hover_answer else None
+        return await answer if inspect.isawaitable(answer) else answer
 
     return client
 

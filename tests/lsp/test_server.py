@@ -13,7 +13,6 @@ import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
-
 from tests.lsp.conftest import (
     ScoutClient,
     config,
@@ -261,13 +260,13 @@ async def test_unknown_documents_get_empty_answers(client: ScoutClient) -> None:
 
 async def test_cancelled_request_is_answered(client: ScoutClient) -> None:
     msg_id = "cancel-me"
-    future = client.protocol.send_request_async(types.WORKSPACE_EXECUTE_COMMAND,
+    future = asyncio.wrap_future(client.protocol.send_request(types.WORKSPACE_EXECUTE_COMMAND,
                                                 types.ExecuteCommandParams(
                                                     command="scout.ask", arguments=[{
                                                         "question": "What breaks if I add a "
                                                         "variant to LLM.Types.LLMKind?",
                                                         "budget": "high"}]),
-                                                msg_id=msg_id)
+                                                msg_id=msg_id))
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
     try:
         answer = await asyncio.wait_for(future, 30)

@@ -672,7 +672,7 @@ async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *
         raise JsonRpcInvalidParams("budget must be low, medium, high or a number")
     if not folder.session.indexed:
         return _error("the workspace is not indexed yet; try again in a moment")
-    hovers = _hover_bridge(ls, folder) if ls.supports_hover_bridge() else None
+    bridge = ls.supports_hover_bridge()
     token = str(uuid.uuid4()) if ls.supports_progress() else None
     if token is not None:
         try:
@@ -683,6 +683,7 @@ async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *
             token = None
 
     def work(cancel: CancelToken) -> Any:
+        hovers = _hover_bridge(ls, folder, cancel) if bridge else None
         for attempt in range(MAX_RESTARTS + 1):
             edits = folder.watch_edits() if attempt < MAX_RESTARTS else None
             try:
@@ -724,9 +725,11 @@ def _ambiguous(folder: Folder, exc: Any) -> dict[str, Any]:
             "message": str(exc)}
 
 
-def _hover_bridge(ls: ScoutServer, folder: Folder) -> Callable[[Sequence[Node]], list[str | None]]:
+def _hover_bridge(ls: ScoutServer, folder: Folder, cancel: CancelToken
+                  ) -> Callable[[Sequence[Node]], list[str | None]]:
     """Ask the client (which asks HLS) for the hover at each node, in parallel, within the
-    hover timeout; whatever does not arrive keeps the index's text."""
+    hover timeout; whatever does not arrive keeps the index's text. Cancelling the question
+    stops the wait at once."""
     timeout = folder.session.settings.hover_timeout
 
     def hovers(nodes: Sequence[Node]) -> list[str | None]:
@@ -737,7 +740,13 @@ def _hover_bridge(ls: ScoutServer, folder: Folder) -> Callable[[Sequence[Node]],
         async def one(node: Node) -> str | None:
             params = {"textDocument": {"uri": present.file_uri(folder.root, node.path)},
                       "position": {"line": node.line - 1, "character": node.col}}
-            answer = await ls.protocol.send_request_async("scout/hover", params)
+            msg_id = str(uuid.uuid4())
+            try:
+                answer = await ls.protocol.send_request_async("scout/hover", params,
+                                                              msg_id=msg_id)
+            except asyncio.CancelledError:  # timed out or cancelled: tell the client to stop
+                ls.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+                raise
             contents = answer.get("contents") if isinstance(answer, dict) else \
                 getattr(answer, "contents", None)
             return contents.strip() if isinstance(contents, str) and contents.strip() else None
@@ -748,9 +757,11 @@ def _hover_bridge(ls: ScoutServer, folder: Folder) -> Callable[[Sequence[Node]],
             for task in pending:
                 task.cancel()
             return [t.result() if t in done and not t.exception() else None for t in tasks]
+        future = asyncio.run_coroutine_threadsafe(everything(), loop)
+        cancel.on_cancel(future.cancel)
         try:
-            return asyncio.run_coroutine_threadsafe(everything(), loop).result(timeout + 2)
-        except Exception as exc:
+            return future.result(timeout + 2)
+        except Exception as exc:  # timeout, cancellation, a client that answered nonsense
             log.info("hover bridge: %s", exc)
             return [None] * len(nodes)
     return hovers
