@@ -15,12 +15,14 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from scout import __version__
@@ -44,12 +46,44 @@ COMMANDS = ("scout.ask", "scout.scoutAt", "scout.showResults", "scout.clearResul
             "scout.indexStatus", "scout.status")
 
 
+@dataclass(frozen=True, slots=True)
+class _Malformed:
+    """A request whose params did not match its method's type: answered with the error."""
+
+    id: Any
+    method: str
+    error: JsonRpcException
+    jsonrpc: str = "2.0"
+
+
+class ScoutProtocol(LanguageServerProtocol):
+    """pygls drops a request whose params fail validation (it logs and answers nothing, and
+    the client waits forever); JSON-RPC wants an InvalidParams answer. This answers it."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and isinstance(data.get("method"), str):
+                return _Malformed(data["id"], data["method"], exc)
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Malformed):
+            log.warning("malformed %s request answered with an error", message.method)
+            self._send_response(message.id, None, JsonRpcInvalidParams(
+                f"malformed params for {message.method}").to_response_error())
+            return
+        super().handle_message(message)
+
+
 class ScoutServer(LanguageServer):
     """Holds the editor's folders; every feature is a function of ``make_server``."""
 
     def __init__(self) -> None:
         super().__init__("semantic-scout", __version__,
-                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=ScoutProtocol)
         self.folders = Folders()
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scout-work")
         self.init_options: dict[str, Any] = {}
@@ -58,6 +92,11 @@ class ScoutServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self._debounce: dict[str, asyncio.TimerHandle] = {}
         self._status_cache: dict[str, Any] = {}
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A malformed notification or an internal error outside a request: logged (to
+        stderr and the editor's output), not thrown at the user as a dialog."""
+        log.warning("server error (%s): %s", getattr(source, "__name__", source), error)
 
     # -- client capabilities ------------------------------------------------------------
     @property
@@ -767,6 +806,17 @@ def _hover_bridge(ls: ScoutServer, folder: Folder, cancel: CancelToken
     return hovers
 
 
+def _expected_errors(record: logging.LogRecord) -> bool:
+    """pygls logs every error answer with a traceback, even "invalid params": keep only the
+    unexpected ones (internal errors), which are worth a traceback."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError):
+        return False
+    cause = error.__cause__ if error is not None else None
+    return not (isinstance(error, JsonRpcException) and cause is not None and
+                type(cause).__name__ == "ClassValidationError")
+
+
 class _ClientLog(logging.Handler):
     """Forwards log records to the editor's output (``window/logMessage``), from any thread."""
 
@@ -791,7 +841,9 @@ def serve(*, tcp: str | None = None) -> int:
     output, never stdout (the protocol channel)."""
     logging.basicConfig(level=os.environ.get("SCOUT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
+    pygls_log = logging.getLogger("pygls")
+    pygls_log.setLevel(logging.WARNING)  # it logs every message at INFO
+    pygls_log.addFilter(_expected_errors)
     server = make_server()
     client_log = _ClientLog(server)
     client_log.setFormatter(logging.Formatter("%(name)s: %(message)s"))
