@@ -45,7 +45,8 @@ def test_query_json_is_exactly_one_object_in_the_contract_shape(tmp_path):
     assert data["query"]["tags"] == ["Exhaustive", "PatternMatch"]
     assert data["query"]["change"] == "add_constructor" and data["query"]["budget"] == 10
     assert set(data["coverage"]) == {"files_indexed", "files_with_errors", "nodes_found",
-                                     "nodes_kept"}
+                                     "nodes_kept", "skipped"}
+    assert data["coverage"]["skipped"] == []
     assert data["coverage"]["nodes_kept"] == len(data["nodes"]) == 10
     for node in data["nodes"]:
         assert {"location", "hover", "snippet", "rubric", "scorer"} <= set(node)

@@ -1,7 +1,8 @@
 """`scout`: the command-line shell over the library (index, query, oracle, eval, export, label).
 
 Each subcommand parses arguments, calls the library, and prints; no analysis happens here.
-stdout carries the result (exactly one JSON object with --json); messages go to stderr.
+stdout carries the result (exactly one JSON object with --json); messages go to stderr, made
+safe for a terminal. Exit statuses follow ``scout.exits`` (README, "Exit status").
 """
 
 from __future__ import annotations
@@ -13,11 +14,50 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scout import __version__
+from scout import __version__, exits
+from scout.exits import json_safe, terminal_safe
 
 
-class CliError(Exception):
+class CliError(exits.UsageError):
     """An error the user can act on: printed as one line to stderr, exit status 2."""
+
+
+class StoreFailure(Exception):
+    """The database a command needs (label) cannot be used: exit status 3."""
+
+
+def _warn(message: str) -> None:
+    exits.say("scout", message, kind="warning")
+
+
+def _note(message: str) -> None:
+    exits.say("scout", message, kind="note")
+
+
+def _count(value: str) -> int:
+    """A count of nodes for --limit: a whole number from 1 (SQLite reads a negative LIMIT as
+    no limit at all, which here would mean paid calls for every node)."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 7 or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of nodes from 1 to {MAX_LIMIT}, got {value!r}")
+    if int(text) > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of nodes from 1 to {MAX_LIMIT}, got {value!r}")
+    return int(text)
+
+
+MAX_LIMIT = 1_000_000
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0.1 <= number <= 86_400:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected seconds from 0.1 to 86400, got {value!r}")
+    return number
 
 
 def _root(value: str) -> Path:
@@ -64,7 +104,7 @@ def resolve_cli_settings(args: argparse.Namespace, root: Path | None) -> Any:
     except SettingsError as exc:
         raise CliError(str(exc)) from exc
     for warning in settings.warnings:
-        print(f"scout: warning: {warning}", file=sys.stderr)
+        _warn(warning)
     return settings
 
 
@@ -102,7 +142,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     index = open_session(args, quiet=args.json).index
     st = index.stats()
     if args.json:
-        print(json.dumps({
+        print(json_safe(json.dumps({
             "files": st.files,
             "files_with_errors": len(st.files_with_errors),
             "definitions": st.definitions,
@@ -113,23 +153,23 @@ def cmd_index(args: argparse.Namespace) -> int:
             "error_files": list(st.files_with_errors),
             "skipped": [{"path": s.path, "reason": s.reason} for s in st.skipped],
             "cached_files": st.cached_files,
-        }))
+        }, ensure_ascii=False)))
         return 0
-    print(f"workspace     {index.root}")
-    print(f"files         {st.files} ({st.cached_files} from cache)")
-    print(f"lines         {st.lines}")
-    print(f"definitions   {st.definitions}")
-    print(f"references    {st.references}")
-    print(f"match sites   {st.match_sites}")
-    print(f"parse errors  {len(st.files_with_errors)} file(s)")
+    lines = [f"workspace     {index.root}",
+             f"files         {st.files} ({st.cached_files} from cache)",
+             f"lines         {st.lines}",
+             f"definitions   {st.definitions}",
+             f"references    {st.references}",
+             f"match sites   {st.match_sites}",
+             f"parse errors  {len(st.files_with_errors)} file(s)"]
     for path in st.files_with_errors:
         first = index.files[path].problems[0]
-        print(f"  {path}:{first.line}: {first.message}")
+        lines.append(f"  {path}:{first.line}: {first.message}")
     if st.skipped:
-        print(f"skipped       {len(st.skipped)} file(s)")
-        for s in st.skipped:
-            print(f"  {s.path}: {s.reason}")
-    print(f"seconds       {st.seconds:.3f}")
+        lines.append(f"skipped       {len(st.skipped)} file(s)")
+        lines += [f"  {s.path}: {s.reason}" for s in st.skipped]
+    lines.append(f"seconds       {st.seconds:.3f}")
+    print(terminal_safe("\n".join(lines)))
     return 0
 
 
@@ -189,27 +229,31 @@ def cmd_query(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from exc
         if args.json:
             for reason in fallback_reasons(result):
-                print(f"scout: note: the heuristics answered instead of the model: {reason}",
-                      file=sys.stderr)
-            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+                _note(f"the heuristics answered instead of the model: {reason}")
+            print(json_safe(json.dumps(result.to_json(), ensure_ascii=False)), flush=True)
         else:
             print_report(result)
             sys.stdout.flush()
+        unscored = [row[0] for row in result.scored if row[0].rubric is None]
+        if unscored:
+            _warn(f"{len(unscored)} of {len(result.scored)} node(s) have no score: "
+                  f"{unscored[0].error}")
         # The answer is out; now wait for the log (and the teacher, when shadowing).
         outcome = result.wait_logged()
         if outcome.error:
-            print(f"scout: warning: the answer was not logged: {outcome.error}",
-                  file=sys.stderr)
-        elif not args.json and (line := format_log_outcome(result)):
-            print(line)
+            _warn(f"the answer was not logged: {outcome.error}")
+        elif line := format_log_outcome(result):
+            if args.json:
+                _note(line)
+            else:
+                print(terminal_safe(line))
         if result.shadow.state == "pending":
             session.drain(timeout=session.settings.deadline)
         if result.shadow.state in ("failed", "skipped") and result.shadow.error:
-            print(f"scout: warning: the {result.shadow.scorer} teacher: {result.shadow.error}",
-                  file=sys.stderr)
+            _warn(f"the {result.shadow.scorer} teacher: {result.shadow.error}")
     finally:
         session.close()
-    return 0
+    return exits.PARTIAL if unscored else exits.OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -229,12 +273,12 @@ def cmd_label(args: argparse.Namespace) -> int:
     from scout.store.db import Store, StoreError
 
     def say(message: str) -> None:
-        print(message, file=sys.stderr)
+        print(terminal_safe(message), file=sys.stderr)
 
     try:
         store = Store.open(args.db)
     except StoreError as exc:
-        raise CliError(str(exc)) from exc
+        raise StoreFailure(str(exc)) from exc
     try:
         if args.teacher == "haiku" and args.batch:
             from scout.scoring.anthropic import AnthropicConfigError
@@ -242,11 +286,15 @@ def cmd_label(args: argparse.Namespace) -> int:
 
             try:
                 labeller = HaikuBatchLabeller(model=args.anthropic_model)
+            except AnthropicConfigError as exc:
+                raise CliError(str(exc)) from exc
+            try:
                 report = label_with_haiku_batch(store, labeller, limit=args.limit,
                                                 submit=not args.collect_only, wait=args.wait,
                                                 poll_seconds=args.poll_seconds, say=say)
-            except (AnthropicConfigError, BatchError) as exc:
-                raise CliError(str(exc)) from exc
+            except BatchError as exc:
+                exits.say("scout", str(exc))
+                return exits.UNAVAILABLE
         else:
             from scout.scoring.factory import ScorerConfigError, build_scorer
             from scout.scoring.heuristic import HeuristicScorer
@@ -259,13 +307,13 @@ def cmd_label(args: argparse.Namespace) -> int:
             report = label_with_scorer(store, teacher, label_source=args.teacher,
                                        limit=args.limit, say=say)
     except StoreError as exc:
-        raise CliError(str(exc)) from exc
+        raise StoreFailure(str(exc)) from exc
     finally:
         store.close()
     summary = {"labelled": report.labelled, "errors": report.errors,
                "submitted": report.submitted, "in_progress": report.in_progress}
     if args.json:
-        print(json.dumps(summary))
+        print(json_safe(json.dumps(summary, ensure_ascii=False)))
     elif report.nothing_to_do:
         print(f"every logged node already has a {args.teacher} label")
     else:
@@ -273,11 +321,13 @@ def cmd_label(args: argparse.Namespace) -> int:
               f"{len(report.submitted)} batch(es) submitted, {len(report.in_progress)} still "
               "running" + (" (run the same command later to collect them)"
                            if report.in_progress or report.submitted and not args.wait else ""))
-    return 0
+    if report.errors:
+        return exits.UNAVAILABLE if not report.labelled else exits.PARTIAL
+    return exits.OK
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = exits.SafeParser(
         prog="scout", description="Semantic Scout: what breaks if I change X?")
     parser.add_argument("--version", action="version", version=f"scout {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -316,8 +366,9 @@ def make_parser() -> argparse.ArgumentParser:
                    "asynchronous): submits now, collects finished batches on the next run")
     p.add_argument("--wait", action="store_true", help="with --batch: poll until done")
     p.add_argument("--collect-only", action="store_true", help="with --batch: only collect")
-    p.add_argument("--poll-seconds", type=float, default=60.0)
-    p.add_argument("--limit", type=int, help="label at most this many nodes")
+    p.add_argument("--poll-seconds", type=_seconds, default=60.0)
+    p.add_argument("--limit", type=_count, help=f"label at most this many nodes (1 to "
+                   f"{MAX_LIMIT}; default: every node still unlabelled)")
     p.add_argument("--anthropic-model", default="claude-haiku-4-5")
     p.add_argument("--db", type=Path, help="SQLite database (default: $SCOUT_DB, then the "
                    "per-user database)")
@@ -338,21 +389,21 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = exits.repaired_argv(list(sys.argv[1:] if argv is None else argv))
     if argv[:1] == ["export"]:  # scout-export owns its options (argparse would eat --help)
         from scout.export.cli import main as export_main
 
         return export_main(argv[1:])
-    parser = make_parser()
-    args = parser.parse_args(argv)
+    return exits.run("scout", lambda: _dispatch(argv))
+
+
+def _dispatch(argv: list[str]) -> int:
+    args = make_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except CliError as exc:
-        print(f"scout: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("scout: interrupted", file=sys.stderr)
-        return 130
+    except StoreFailure as exc:
+        exits.say("scout", str(exc))
+        return exits.STORE
 
 
 if __name__ == "__main__":

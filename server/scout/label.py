@@ -42,9 +42,11 @@ def label_with_scorer(store: Store, scorer: Scorer, *, label_source: str,
     for question, group in by_question.items():
         results = scorer.score(question, [p.node for p in group])
         store.add_scored_many([(p.node_id, s) for p, s in zip(group, results, strict=True)])
-        report.labelled += sum(1 for s in results if s.rubric is not None)
-        report.errors += sum(1 for s in results if s.rubric is None)
-        say(f"{question.text}: {len(group)} node(s) labelled by {scorer.name}")
+        failed = [s for s in results if s.rubric is None]
+        report.labelled += len(results) - len(failed)
+        report.errors += len(failed)
+        say(f"{question.text}: {len(results) - len(failed)} of {len(group)} node(s) labelled by "
+            f"{scorer.name}" + (f", {len(failed)} failed: {failed[0].error}" if failed else ""))
     return report
 
 

@@ -1,10 +1,17 @@
-"""The human-readable answer to a query: ranked places, grouped by risk."""
+"""The human-readable answer to a query: ranked places, grouped by risk.
+
+Everything printed comes from files, questions or models, none of them trusted: the report is
+made safe for a terminal as a whole (control characters shown, never obeyed).
+"""
 
 from __future__ import annotations
 
 from typing import TextIO
 
+from scout.exits import terminal_safe
 from scout.session import QueryResult
+
+MAX_SKIPPED_SHOWN = 20  # the rest are counted; `scout index` lists every one
 
 RISK_WORDS = {5: "breaks", 4: "major change", 3: "minor change", 2: "might need update",
               1: "no change needed"}
@@ -46,6 +53,15 @@ def format_report(result: QueryResult) -> str:
         f"errors; {cov.nodes_found} places found, {cov.nodes_kept} kept within the budget"
         + (" (raise --budget to see more)" if cov.nodes_found > cov.nodes_kept else ""),
     ]
+    if result.skipped:
+        lines.append(f"skipped {len(result.skipped)} file(s) the index could not read; break "
+                     "sites there are not in this answer:")
+        lines += [f"  {s.path}: {s.reason}" for s in result.skipped[:MAX_SKIPPED_SHOWN]]
+        if len(result.skipped) > MAX_SKIPPED_SHOWN:
+            lines.append(f"  and {len(result.skipped) - MAX_SKIPPED_SHOWN} more (scout index "
+                         "lists them all)")
+    if not result.index_complete:
+        lines.append("the index was still being built: files not indexed yet are missing")
     return "\n".join(lines)
 
 
@@ -73,4 +89,4 @@ def fallback_reasons(result: QueryResult) -> list[str]:
 def print_report(result: QueryResult, out: TextIO | None = None) -> None:
     import sys
 
-    print(format_report(result), file=out or sys.stdout)
+    print(terminal_safe(format_report(result)), file=out or sys.stdout)

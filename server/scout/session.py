@@ -32,6 +32,7 @@ from scout.cancel import NEVER, CancelToken
 from scout.explore.engine import explore
 from scout.explore.model import Exploration, Node, Question
 from scout.haskell.index import IndexSnapshot, Progress, WorkspaceIndex
+from scout.haskell.model import SkippedFile
 from scout.scoring.hybrid import ShadowResult, ShadowRunner
 from scout.scoring.model import Scored, Scorer
 from scout.settings import Settings
@@ -75,6 +76,9 @@ class QueryResult:
     seconds: float
     revision: int = 0  # the index revision the answer was computed on
     index_complete: bool = True  # False: asked while the first build was running
+    # Files the index could not read (not UTF-8, too big, unreadable...): break sites may hide
+    # there, so every answer lists them with the reason.
+    skipped: tuple[SkippedFile, ...] = ()
     # The affected files' lines as the answer saw them: lenses follow later edits from here.
     texts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     log: LogOutcome = field(default_factory=LogOutcome)
@@ -125,7 +129,9 @@ class QueryResult:
             "nodes": nodes,
             "coverage": {"files_indexed": cov.files_indexed,
                          "files_with_errors": cov.files_with_errors,
-                         "nodes_found": cov.nodes_found, "nodes_kept": cov.nodes_kept},
+                         "nodes_found": cov.nodes_found, "nodes_kept": cov.nodes_kept,
+                         "skipped": [{"path": s.path, "reason": s.reason}
+                                     for s in self.skipped]},
         }
 
 
@@ -228,7 +234,7 @@ class ScoutSession:
                               present=status.model_present, message=status.message)
                 ok, message = status.ok, status.message
             except ValueError as exc:
-                ok, message = False, str(exc)
+                ok, message = False, s.problems.get("ollama_host") or str(exc)
                 ollama.update(reachable=False, message=message)
             if ok:
                 who, why = "ollama", message
@@ -316,7 +322,9 @@ class ScoutSession:
                  for path in {n.path for n in exploration.nodes}}
         result = QueryResult(next(self._keys), exploration, scored,
                              time.perf_counter() - started, revision=snapshot.revision,
-                             index_complete=snapshot.complete, texts=texts)
+                             index_complete=snapshot.complete, texts=texts,
+                             skipped=tuple(sorted(snapshot.skipped.values(),
+                                                  key=lambda s: s.path)))
         self._remember(result)
         logging_on = self._settings.log if log is None else log
         if logging_on or teacher is not None:
@@ -447,6 +455,10 @@ class ScoutSession:
         except StoreError as exc:
             self._drop_store()  # reopen next time: the file may have been fixed or replaced
             return LogOutcome(error=str(exc), database=database)
+        except Exception as exc:  # a bug must cost the record, never the answer: say so
+            log.exception("logging an answer failed")
+            self._drop_store()
+            return LogOutcome(error=f"{type(exc).__name__}: {exc}", database=database)
 
     def store(self) -> Any:
         """The session's store (opened on first use), for export and reports."""

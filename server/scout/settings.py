@@ -23,6 +23,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +77,9 @@ class Settings:
     workers: int | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Values that could not be used, with why (only OLLAMA_HOST from the environment: see
+    # resolve_settings). The scorers that need one refuse with the reason, or fall back.
+    problems: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def source(self, name: str) -> str:
         return self.sources.get(name, "default")
@@ -99,7 +103,8 @@ class Settings:
         checked = {name: _CHECKS[name](value, f"{name} ({source})")
                    for name, value in changes.items()}
         return replace(self, **checked, sources={**self.sources, **dict.fromkeys(changes,
-                                                                                 source)})
+                                                                                 source)},
+                       problems={k: v for k, v in self.problems.items() if k not in changes})
 
 
 # -- validation of one value ---------------------------------------------------------------
@@ -301,15 +306,45 @@ def resolve_settings(workspace: Path | None = None, *,
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    problems: dict[str, str] = {}
     for source, flat in layers:
         for name, raw in flat.items():
             where = f"{name} ({source})"
-            value = _CHECKS[name](raw, where)
+            try:
+                value = _CHECKS[name](raw, where)
+            except SettingsError as exc:
+                if (name, source) != ("ollama_host", "environment"):
+                    raise
+                # OLLAMA_HOST belongs to every Ollama client on the machine: a value scout
+                # cannot use must not stop answers that need no model. The scorers that need
+                # it refuse with this reason (ollama) or let the heuristics answer (hybrid).
+                values.pop(name, None)
+                sources[name] = source
+                problems[name] = f"{exc} (OLLAMA_HOST)"
+                continue
             if name in ("db", "cache_dir") and value is not None:
                 value = _place_path(value, source, workspace, where)
+                if name == "db" and source.startswith("workspace"):
+                    _check_workspace_db(value, where)
             values[name] = value
             sources[name] = source
-    return Settings(**values, sources=sources, warnings=tuple(warnings))
+            problems.pop(name, None)
+    return Settings(**values, sources=sources, warnings=tuple(warnings), problems=problems)
+
+
+def _check_workspace_db(path: Path, where: str) -> None:
+    """A repository's config may name a scout database or a new file, never turn one of its
+    own files (an empty one, a device, a FIFO) into a database."""
+    try:
+        info = path.stat()
+    except OSError:
+        return  # a new file (or one the store will report on)
+    if not S_ISREG(info.st_mode) or info.st_size == 0:
+        what = "an empty file" if S_ISREG(info.st_mode) else "not a regular file"
+        raise SettingsError(
+            f"{where}: {path} is {what}, not a scout database; a repository's config may only "
+            f"name an existing scout database or a new file. Set it in your own config "
+            f"({user_config_path()}), with SCOUT_DB, or with --db")
 
 
 def _place_path(path: Path, source: str, workspace: Path | None, where: str) -> Path:

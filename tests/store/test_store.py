@@ -151,7 +151,7 @@ def test_default_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_bad_workspace_setting_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / ".scout").mkdir()
     (tmp_path / ".scout" / "config.toml").write_text("db = [1, 2]\n")
-    with pytest.raises(StoreError, match="must be a path string"):
+    with pytest.raises(StoreError, match="expected a path"):
         resolve_db_path(None, workspace=tmp_path, environ={})
     (tmp_path / ".scout" / "config.toml").write_text("db = \n")
     with pytest.raises(StoreError, match="not valid TOML"):

@@ -1,7 +1,8 @@
 """``scout-export``: turn the store into fine-tuning datasets without calling a model.
 
-Exit status: 0 written; 1 nothing matched the selection; 2 bad arguments or filters;
-3 the database is missing or unusable, or the output folder cannot be written.
+Exit status (``scout.exits``): 0 written; 1 nothing matched the selection; 2 bad arguments or
+filters; 3 the database is missing or unusable, or the output folder cannot be written. The
+database is only read (a read-only database exports).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from scout import exits
 from scout.export.audit import Audit, audit, audit_markdown
 from scout.export.card import CardContext, dataset_card
 from scout.export.formats import FORMATS
@@ -37,7 +39,7 @@ from scout.store import Store, StoreError, resolve_db_path
 from scout.store.db import now_utc
 from scout.tasks import load_task
 
-EXIT_EMPTY, EXIT_USAGE, EXIT_STORE = 1, 2, 3
+EXIT_EMPTY, EXIT_USAGE, EXIT_STORE = exits.EMPTY, exits.USAGE, exits.STORE
 PROGRESS_MIN_EXAMPLES = 2000  # below this an export takes well under a second
 
 
@@ -71,7 +73,7 @@ class EmptySelection(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = exits.SafeParser(
         prog="scout-export",
         description="Export logged (query, node, rubric) triples as fine-tuning datasets.")
     parser.add_argument("--format", dest="fmt", required=True, choices=FORMATS)
@@ -189,10 +191,24 @@ def export_dataset(store: Store, options: ExportOptions, console: Console | None
                         card=card_path, report=report, audit=audit_result)
 
 
+class _SafeConsole(Console):
+    """Messages name files and filters the user typed: terminal control characters are shown,
+    never obeyed."""
+
+    def print(self, *objects: object, **kwargs: object) -> None:  # type: ignore[override]
+        super().print(*(exits.terminal_safe(o) if isinstance(o, str) else o
+                        for o in objects), **kwargs)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = exits.repaired_argv(list(sys.argv[1:] if argv is None else argv))
+    return exits.run("scout-export", lambda: _main(argv))
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console(stderr=True)
+    console = _SafeConsole(stderr=True)
     try:
         options = options_from_args(args)
     except (SelectionError, SplitError) as exc:
@@ -210,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                       markup=False, highlight=False)
         return EXIT_STORE
     try:
-        store = Store.open(resolved.path)
+        store = Store.open(resolved.path, read_only=True)
     except StoreError as exc:
         console.print(f"scout-export: {exc}", markup=False, highlight=False)
         return EXIT_STORE
@@ -233,14 +249,14 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
     if not args.quiet:
         counts = ", ".join(f"{split} {n}" for split, n in result.per_split.items())
-        print(f"wrote {result.examples} {options.fmt} examples to {options.out} ({counts}); "
-              f"card: {result.card}")
+        print(exits.terminal_safe(f"wrote {result.examples} {options.fmt} examples to "
+                                  f"{options.out} ({counts}); card: {result.card}"))
         for split, n in result.per_split.items():
             if n == 0:
                 console.print(f"note: the {split} split is empty (too few groups for the "
                               f"ratios; see --group-by)", markup=False, highlight=False)
     if result.audit is not None:
-        print(audit_markdown(result.audit))
+        print(exits.terminal_safe(audit_markdown(result.audit)))
     return 0
 
 

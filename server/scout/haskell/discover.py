@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,34 +32,90 @@ def is_haskell(path: str) -> bool:
     return path.endswith(HASKELL_SUFFIXES)
 
 
-def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
-    gi = directory / ".gitignore"
+MAX_GITIGNORE_BYTES = 1024 * 1024
+
+
+def read_regular(path: Path, limit: int) -> bytes | str:
+    """The bytes of a regular file of at most ``limit`` bytes, or why not (a short reason).
+
+    Size-checked before reading (a 1 GB file is never read whole) and opened without blocking,
+    so a FIFO or a device never hangs the walk; what is read stops at ``limit`` + 1 bytes even
+    if the file grows meanwhile."""
     try:
-        lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file (a FIFO, socket or device)"
+        if info.st_size > limit:
+            return f"larger than {limit} bytes ({info.st_size} bytes): generated code is not indexed"
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            return f"larger than {limit} bytes (it grew while read): generated code is not indexed"
+        return data
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
+
+
+def _gitignore_spec(directory: Path, root: Path, skipped: list[SkippedFile] | None
+                    ) -> pathspec.PathSpec | None:
+    gi = directory / ".gitignore"
+    if not os.path.lexists(gi):
         return None
+    data = read_regular(gi, MAX_GITIGNORE_BYTES)
+    if isinstance(data, str):
+        if skipped is not None:
+            skipped.append(SkippedFile(_rel(gi, root), f"{data}; its ignore rules were not "
+                                       "applied"))
+        return None
+    lines = data.decode("utf-8", errors="replace").splitlines()
     return pathspec.PathSpec.from_lines("gitignore", lines)
 
 
-def discover(root: Path) -> list[str]:
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def discover(root: Path, skipped: list[SkippedFile] | None = None) -> list[str]:
     """Workspace-relative POSIX paths of Haskell sources, sorted, honouring .gitignore files
-    (at the root and in subdirectories) and skipping build/VCS folders."""
+    (at the root and in subdirectories) and skipping build/VCS folders.
+
+    Hostile trees are walked, not followed: directory symlinks are not entered, a symlink
+    loop, a FIFO or an unreadable or too deep directory never stops or hangs the walk; what
+    could not be looked at is appended to ``skipped`` with the reason."""
     root = root.resolve()
     found: list[str] = []
     # stack of (directory, [(spec, base directory)])
     stack: list[tuple[Path, list[tuple[pathspec.PathSpec, Path]]]] = [(root, [])]
     while stack:
         directory, specs = stack.pop()
-        own = _gitignore_spec(directory)
+        own = _gitignore_spec(directory, root, skipped)
         if own is not None:
             specs = [*specs, (own, directory)]
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            if skipped is not None and directory != root:
+                skipped.append(SkippedFile(_rel(directory, root) + "/", f"directory not "
+                                           f"read: {exc.strerror or exc}"))
             continue
         for entry in entries:
             name = entry.name
-            is_dir = entry.is_dir(follow_symlinks=False)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
             if is_dir and name in SKIPPED_DIRS:
                 continue
             full = Path(entry.path)
@@ -66,8 +123,27 @@ def discover(root: Path) -> list[str]:
                 continue
             if is_dir:
                 stack.append((full, specs))
-            elif entry.is_file() and is_haskell(name):
-                found.append(full.relative_to(root).as_posix())
+                continue
+            if not is_haskell(name):
+                continue
+            rel = _rel(full, root)
+            try:
+                regular = entry.is_file()  # follows a symlink: ELOOP for a loop
+                rel.encode("utf-8")
+            except OSError as exc:
+                if skipped is not None:
+                    skipped.append(SkippedFile(rel, f"unreadable: {exc.strerror or exc}"))
+                continue
+            except UnicodeEncodeError:
+                if skipped is not None:
+                    skipped.append(SkippedFile(rel.encode("utf-8", "surrogateescape").decode(
+                        "utf-8", "replace"), "the file name is not UTF-8"))
+                continue
+            if regular:
+                found.append(rel)
+            elif skipped is not None and os.path.lexists(full):
+                skipped.append(SkippedFile(rel, "not a regular file (a FIFO, socket, device "
+                                           "or dangling symlink)"))
     found.sort()
     return found
 
@@ -125,10 +201,10 @@ def classify(raw: bytes, max_bytes: int | None = None) -> str | None:
 def read_source(root: Path, rel: str, raw: bytes | None = None,
                 max_bytes: int | None = None) -> SourceText | SkippedFile:
     if raw is None:
-        try:
-            raw = (root / rel).read_bytes()
-        except OSError as exc:
-            return SkippedFile(rel, f"unreadable: {exc.strerror or exc}")
+        data = read_regular(root / rel, MAX_FILE_BYTES if max_bytes is None else max_bytes)
+        if isinstance(data, str):
+            return SkippedFile(rel, data)
+        raw = data
     reason = classify(raw, max_bytes)
     if reason:
         return SkippedFile(rel, reason)

@@ -12,11 +12,16 @@ reparse (LRU). Nothing here is global, so a language server can hold several wor
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import hashlib
+import logging
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -44,6 +49,8 @@ from scout.haskell.model import (
     Reference,
     SkippedFile,
 )
+
+log = logging.getLogger(__name__)
 
 CACHE_FORMAT = f"scout-index/4/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
 # Below this many files, process start-up costs more than it saves.
@@ -199,10 +206,23 @@ class IndexSnapshot:
         key = (rel, summary.digest)
         fi = self._decoded.get(key)
         if fi is None:
-            references, match_sites = pickle.loads(body)
-            fi = summary.with_body(references, match_sites)
+            try:
+                references, match_sites = pickle.loads(body)
+                fi = summary.with_body(references, match_sites)
+            except Exception as exc:  # a damaged cache entry: rebuild it, never fail queries
+                log.warning("index cache entry for %s is damaged (%s: %s); re-indexing it",
+                            rel, type(exc).__name__, exc)
+                fi = self._reindexed(rel)
             self._decoded.put(key, fi)
         return fi
+
+    def _reindexed(self, rel: str) -> FileIndex:
+        """The file indexed again from its current text (a damaged cached body)."""
+        src = read_source(self.root, rel, raw=self._texts.get(rel))
+        if isinstance(src, SkippedFile):  # gone or unreadable since: no rows, and say so
+            log.warning("%s cannot be re-indexed: %s", rel, src.reason)
+            src = SourceText(rel, b"", b"", "haskell")
+        return index_source(src)
 
     def _body_bytes(self, rel: str) -> bytes:
         body = self._bodies[rel]
@@ -445,6 +465,21 @@ class WorkspaceIndex:
             self._summary_blobs[summary.path] = summary_blob
             bodies[summary.path] = body
 
+        def adopt_cached(rel: str, entry: _CacheEntry) -> bool:
+            try:
+                summary = pickle.loads(entry.summary)
+                if not isinstance(summary, FileSummary) or summary.path != rel \
+                        or not isinstance(entry.body, bytes):
+                    raise TypeError(f"not the summary of {rel}")
+            except Exception as exc:  # a damaged cache entry: index the file again
+                log.warning("index cache entry for %s is damaged (%s); re-indexing it", rel,
+                            exc)
+                return False
+            summaries[rel] = summary
+            self._summary_blobs[rel] = entry.summary
+            bodies[rel] = entry.body
+            return True
+
         def publish(complete: bool, total: int) -> None:
             self._current = IndexSnapshot(
                 self.root, self._current.revision + 1, summaries=dict(summaries),
@@ -453,7 +488,9 @@ class WorkspaceIndex:
                 complete=complete, expected_files=total)
 
         with self._lock, gc_paused():  # hundreds of thousands of objects arrive, all live
-            paths = discover(self.root)
+            walk_skipped: list[SkippedFile] = []
+            paths = discover(self.root, walk_skipped)
+            skipped.update((s.path, s) for s in walk_skipped)
             cache_file = self._cache_file(cache_dir) if use_cache else None
             cached = _load_cache(cache_file) if cache_file else {}
             todo: list[str] = []
@@ -466,8 +503,8 @@ class WorkspaceIndex:
                     skipped[rel] = SkippedFile(rel, f"unreadable: {exc.strerror or exc}")
                     continue
                 self._stat[rel] = (st.st_mtime_ns, st.st_size)
-                if entry is not None and entry.mtime_ns == st.st_mtime_ns and entry.size == st.st_size:
-                    adopt(entry.summary, entry.body)
+                if entry is not None and entry.mtime_ns == st.st_mtime_ns and \
+                        entry.size == st.st_size and adopt_cached(rel, entry):
                     cached_files += 1
                 else:
                     todo.append(rel)
@@ -500,15 +537,21 @@ class WorkspaceIndex:
             if blob is None:
                 blob = pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)
             entries[rel] = _CacheEntry(*self._stat[rel], blob, snap._body_bytes(rel))
+        tmp: str | None = None
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 pickle.dump((CACHE_FORMAT, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, cache_file)
-        except OSError:
-            # A cache that cannot be written only costs speed on the next start.
-            pass
+            tmp = None
+        except OSError as exc:
+            # A cache that cannot be written (a full disk) only costs speed on the next start.
+            log.info("index cache not written to %s: %s", cache_file, exc)
+        finally:
+            if tmp is not None:  # never leave a half-written temporary file behind
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
     # -- incremental updates (the owner's side) -----------------------------------------
     def _publish(self, changed: str, *, summary: FileSummary | None,
@@ -666,7 +709,9 @@ def _run(root: Path, todo: list[str], workers: int | None, progress: Progress | 
     # one (the CLI, a script without a __main__ guard) forks, which is faster and safe there.
     context = multiprocessing.get_context("fork" if threading.active_count() == 1
                                           else "forkserver")
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context,
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    try:
         futures = [pool.submit(_index_chunk, str(root), chunk) for chunk in chunks if chunk]
         cancel.on_cancel(lambda: [f.cancel() for f in futures])
         for fut in futures:
@@ -676,6 +721,63 @@ def _run(root: Path, todo: list[str], workers: int | None, progress: Progress | 
             done += len(results)
             if progress:
                 progress(done, total)
+    except BaseException:
+        # Cancelled, Ctrl-C, SIGTERM/SIGHUP (raised by the CLI's handlers), or a worker died:
+        # stop the workers now rather than wait for every chunk still queued.
+        _stop_pool(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=2)
+            if process.is_alive():
+                process.kill()
+
+
+def _worker_init(owner: int) -> None:
+    """Index workers die with the process that wanted them, however it ends: Ctrl-C is the
+    owner's to handle (it stops the pool), the kernel kills a worker whose parent dies (Linux:
+    PR_SET_PDEATHSIG; with a fork server, the server exits when the owner does), and on every
+    platform a watchdog thread exits once the owner is gone (SIGKILL leaves no time to
+    clean up)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # not the owner's handlers (fork copies them)
+        signal.signal(signum, signal.SIG_DFL)
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if not _alive(owner) or os.getppid() != parent:
+        os._exit(1)  # the owner died before the death signal was armed
+    threading.Thread(target=_watch_owner, args=(owner, parent), daemon=True,
+                     name="scout-owner-watch").start()
+
+
+def _watch_owner(owner: int, parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent or not _alive(owner):
+            os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _size(path: Path) -> int:

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from scout.cancel import NEVER, CancelToken
+from scout.explore.model import Node, Question
 from scout.scoring.hybrid import ShadowCallback, ShadowScorer
-from scout.scoring.model import Scorer
+from scout.scoring.model import LabelSource, Scored, Scorer
+from scout.scoring.remote import not_sent
 from scout.settings import DEFAULT_SCORER, SCORER_NAMES, Settings
 
 __all__ = ["DEFAULT_SCORER", "SCORER_NAMES", "ScorerConfigError", "build_scorer",
@@ -33,23 +38,38 @@ def build_scorer(name: str, *, fallback: Scorer, ollama_host: str | None = None,
     return ShadowScorer(scorer, teacher, on_shadow)
 
 
+class UnavailableScorer:
+    """A model scorer that cannot be built here (OLLAMA_HOST is not a URL): every node comes
+    back not sent, with the reason, so a hybrid answers with the heuristics and says why."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
+        return [not_sent(self.name, LabelSource.MODEL, self.reason) for _ in nodes]
+
+
 def _build(name: str, *, fallback: Scorer, ollama_host: str | None, ollama_model: str,
-           ollama_mode: str, anthropic_model: str, timeout: float) -> Scorer:
+           ollama_mode: str, anthropic_model: str, timeout: float,
+           ollama_problem: str | None = None) -> Scorer:
     if name == "heuristic":
         return fallback
     if name in ("ollama", "hybrid"):
+        from scout.scoring.hybrid import HybridScorer
         from scout.scoring.ollama import OllamaScorer
 
         try:
-            model = OllamaScorer(host=ollama_host, model=ollama_model, mode=ollama_mode,
-                                 timeout=timeout)
+            if ollama_problem:
+                raise ValueError(ollama_problem)
+            model: Scorer = OllamaScorer(host=ollama_host, model=ollama_model, mode=ollama_mode,
+                                         timeout=timeout)
         except ValueError as exc:
-            raise ScorerConfigError(str(exc)) from exc
-        if name == "ollama":
-            return model
-        from scout.scoring.hybrid import HybridScorer
-
-        return HybridScorer(model, fallback)
+            if name == "ollama":
+                raise ScorerConfigError(str(exc)) from exc
+            model = UnavailableScorer("ollama", str(exc))
+        return model if name == "ollama" else HybridScorer(model, fallback)
     if name == "haiku":
         from scout.scoring.anthropic import AnthropicConfigError, HaikuScorer
 
@@ -57,6 +77,10 @@ def _build(name: str, *, fallback: Scorer, ollama_host: str | None, ollama_model
             return HaikuScorer(model=anthropic_model, timeout=timeout)
         except AnthropicConfigError as exc:
             raise ScorerConfigError(str(exc)) from exc
+        except Exception as exc:  # the SDK refuses its settings, e.g. ANTHROPIC_BASE_URL
+            raise ScorerConfigError(f"the Anthropic client cannot be set up "
+                                    f"({type(exc).__name__}: {exc}); check ANTHROPIC_BASE_URL"
+                                    ) from exc
     raise ScorerConfigError(f"unknown scorer {name!r}: choose one of {', '.join(SCORER_NAMES)}")
 
 
@@ -70,7 +94,8 @@ def build_scorers(settings: Settings, *, fallback: Scorer | None = None
         fallback = HeuristicScorer()
     options = {"fallback": fallback, "ollama_host": settings.ollama_host,
                "ollama_model": settings.ollama_model, "ollama_mode": settings.ollama_mode,
-               "anthropic_model": settings.anthropic_model, "timeout": settings.model_timeout}
+               "anthropic_model": settings.anthropic_model, "timeout": settings.model_timeout,
+               "ollama_problem": settings.problems.get("ollama_host")}
     primary = _build(settings.scorer, **options)
     teacher = _build("haiku", **options) if settings.shadow else None
     return primary, teacher

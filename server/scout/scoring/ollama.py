@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import ollama
-from ollama._client import _parse_host  # the client's own OLLAMA_HOST parsing, to report it
 
 from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
@@ -35,6 +33,8 @@ from scout.functiongemma import (
     to_messages,
 )
 from scout.scoring.model import Exchange, LabelSource, Scored
+from scout.scoring.ollama_import import ollama  # importable whatever OLLAMA_HOST holds
+from scout.scoring.ollama_import import parse_host as _parse_host  # the client's own parsing
 from scout.scoring.remote import (
     MAX_BATCH,
     Breaker,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
+import stat
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ from scout.store.redact import Redactor, redact, redact_value
 from scout.store.schema import MIGRATIONS, SCHEMA_VERSION, create_current
 
 ENV_DB = "SCOUT_DB"
-WORKSPACE_CONFIG = Path(".scout") / "config.toml"  # `db = "path"`, relative to the workspace
 # Environment variables whose values must never reach the database, whatever they look like.
 SECRET_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 # Batch job states after which its nodes may be submitted again.
@@ -92,42 +92,121 @@ def now_utc() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def default_db_path() -> Path:
+def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     """One database per user, so a dataset spans every codebase: the XDG data directory."""
-    data_home = os.environ.get("XDG_DATA_HOME")
-    base = Path(data_home) if data_home and Path(data_home).is_absolute() else (
-        Path.home() / ".local" / "share")
-    return base / "semantic-scout" / "scout.db"
+    from scout.settings import default_db_path as settings_default
+
+    return settings_default(environ)
 
 
 def resolve_db_path(path: Path | None = None, *, workspace: Path | None = None,
                     environ: Mapping[str, str] | None = None) -> ResolvedPath:
-    """``--db`` > ``SCOUT_DB`` > the workspace's ``.scout/config.toml`` ``db`` > the default."""
+    """The database the settings choose (``--db`` > ``SCOUT_DB`` > the workspace's
+    ``.scout/config.toml`` > the user's config > the default), by the one settings resolver:
+    a repository's config may not name a database outside the repository."""
+    from scout.settings import SettingsError, resolve_settings
+
     env = os.environ if environ is None else environ
-    if path is not None:
-        return ResolvedPath(Path(path).expanduser(), "--db")
-    if env.get(ENV_DB):
-        return ResolvedPath(Path(env[ENV_DB]).expanduser(), ENV_DB)
-    if workspace is not None:
-        config = workspace / WORKSPACE_CONFIG
-        if config.is_file():
-            try:
-                setting = tomllib.loads(config.read_text(encoding="utf-8")).get("db")
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise StoreError(f"{config} is not valid TOML ({exc}); fix it or pass --db") from exc
-            if setting is not None:
-                if not isinstance(setting, str) or not setting.strip():
-                    raise StoreError(f"{config}: `db` must be a path string, got {setting!r}")
-                db = Path(setting).expanduser()
-                return ResolvedPath(db if db.is_absolute() else workspace / db,
-                                    f"workspace {WORKSPACE_CONFIG.as_posix()}")
-    return ResolvedPath(default_db_path(), "default")
+    try:
+        settings = resolve_settings(workspace, flags={"db": path} if path is not None else None,
+                                    environ=env)
+    except SettingsError as exc:
+        raise StoreError(str(exc)) from exc
+    if settings.db is None:
+        return ResolvedPath(default_db_path(env), "default")
+    source = settings.source("db")
+    return ResolvedPath(settings.db, {"command line": "--db", "environment": ENV_DB}.get(source,
+                                                                                        source))
 
 
 def _secret_env_values(environ: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted({value for name, value in environ.items()
                          if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= 8},
                         key=len, reverse=True))
+
+
+# What one record keeps of a model's reply or request, and of one text field: a hostile or
+# broken server can send megabytes (a 30 MB reply must not cost the database 94 MB). Longer
+# values are cut, after redaction, and say how much was cut.
+MAX_EXCHANGE_CHARS = 64 * 1024
+MAX_TEXT_CHARS = 16 * 1024
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _text(value: str) -> str:
+    """A string SQLite can store: lone surrogates (undecodable bytes of a question or a file
+    name, carried by Python's surrogateescape) become U+FFFD instead of failing the write."""
+    return _SURROGATES.sub("\ufffd", value) if not value.isascii() else value
+
+
+def _cap(value: str, limit: int = MAX_TEXT_CHARS) -> str:
+    value = _text(value)
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}... [{len(value) - limit} more characters not kept]"
+
+
+def _cap_json(text: str) -> str:
+    """A recorded request or response, as JSON text, kept whole up to MAX_EXCHANGE_CHARS;
+    beyond that a JSON object saying what was cut, with the head of the original."""
+    text = _text(text)
+    if len(text) <= MAX_EXCHANGE_CHARS:
+        return text
+    return _JSON({"truncated": True, "characters": len(text),
+                  "head": text[:MAX_EXCHANGE_CHARS]})
+
+
+def _check_location(path: Path, source: str, *, read_only: bool) -> None:
+    """A database is a regular file: never a device (``--db /dev/null`` would make SQLite
+    create ``/dev/null-journal``), a FIFO (opening one blocks) or a directory."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if read_only:
+            raise StoreUnavailable(f"no database at {path} (from {source})") from None
+        return
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot use {path} (from {source}) as the scout database: "
+                               f"{exc.strerror or exc}; choose another --db or {ENV_DB}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a directory" if stat.S_ISDIR(info.st_mode) else
+                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
+                "a FIFO" if stat.S_ISFIFO(info.st_mode) else
+                "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file")
+        raise StoreUnavailable(
+            f"{path} (from {source}) is {kind}, not a database file; choose a file with --db "
+            f"PATH or {ENV_DB}")
+    if info.st_size:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot read the scout database {path} (from {source}): "
+                                   f"{exc.strerror or exc}") from exc
+        if head != _SQLITE_MAGIC[:len(head)] or len(head) < len(_SQLITE_MAGIC):
+            raise StoreUnavailable(
+                f"{path} (from {source}) is not an SQLite database; choose another --db")
+
+
+class _Clean(Redactor):
+    """What every stored text goes through: redaction first (a cut must never leave half a
+    secret), then the cap and the surrogate repair."""
+
+    def __call__(self, text: str) -> str:
+        return _cap(super().__call__(text))
+
+
+def _row(values: Sequence[Any]) -> list[Any]:
+    return [_text(v) if isinstance(v, str) else v for v in values]
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # a damaged file may refuse even that; the connection is dropped anyway
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -143,7 +222,7 @@ def _facts_json(facts: SiteFacts, clean: Callable[[str], str]) -> str:
     # Hand-assembled (same JSON as json.dumps): this runs once per logged node.
     symbol = "null" if facts.symbol is None else _quote(facts.symbol)
     missing = ", ".join(_quote(m) for m in facts.missing)
-    return (f'{{"edge": {_quote(str(facts.edge))}, "breaks": {"true" if facts.breaks else "false"}, '
+    return _text(f'{{"edge": {_quote(str(facts.edge))}, "breaks": {"true" if facts.breaks else "false"}, '
             f'"silent": {"true" if facts.silent else "false"}, "detail": {_quote(clean(facts.detail))}, '
             f'"symbol": {symbol}, "missing": [{missing}], "hop": {int(facts.hop)}}}')
 
@@ -198,23 +277,44 @@ class Store:
     @classmethod
     def open(cls, path: Path | None = None, *, workspace: Path | None = None,
              timeout_seconds: float = 5.0, retries: int = 3,
-             environ: Mapping[str, str] | None = None) -> Store:
+             environ: Mapping[str, str] | None = None, read_only: bool = False) -> Store:
         """Open (creating and migrating as needed) the database chosen by
-        :func:`resolve_db_path`. Raises StoreUnavailable when it cannot be opened for writing."""
+        :func:`resolve_db_path`. Raises StoreUnavailable when it cannot be opened for writing.
+
+        ``read_only``: open an existing database for reading only, writing nothing to it or
+        beside it (an export of a database the user may only read). An older schema is
+        migrated first, which needs write access once."""
         env = os.environ if environ is None else environ
         resolved = resolve_db_path(path, workspace=workspace, environ=env)
+        _check_location(resolved.path, resolved.source, read_only=read_only)
+        store = cls._connect(resolved, env, timeout_seconds, retries, read_only)
+        if read_only and store.schema_version() == 0:
+            store.close()
+            raise StoreUnavailable(f"{resolved.path} (from {resolved.source}) is not a scout "
+                                   "database: it is empty or has no scout schema")
+        if read_only and store.schema_version() < SCHEMA_VERSION:
+            store.close()
+            cls._connect(resolved, env, timeout_seconds, retries, False).close()
+            store = cls._connect(resolved, env, timeout_seconds, retries, True)
+        return store
+
+    @classmethod
+    def _connect(cls, resolved: ResolvedPath, env: Mapping[str, str], timeout_seconds: float,
+                 retries: int, read_only: bool) -> Store:
         db_path = resolved.path
-        try:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"cannot create the directory for the scout database {db_path} "
-                f"(from {resolved.source}): {exc}. Choose a writable location with --db PATH "
-                f"or the {ENV_DB} environment variable.") from exc
+        if not read_only:
+            try:
+                db_path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"cannot create the directory for the scout database {db_path} "
+                    f"(from {resolved.source}): {exc}. Choose a writable location with --db "
+                    f"PATH or the {ENV_DB} environment variable.") from exc
         try:
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-            conn = sqlite3.connect(db_path, timeout=timeout_seconds, isolation_level=None,
-                                   check_same_thread=False)
+            target = f"{db_path.resolve().as_uri()}?mode=ro" if read_only else db_path
+            conn = sqlite3.connect(target, timeout=timeout_seconds, isolation_level=None,
+                                   check_same_thread=False, uri=read_only)
         except sqlite3.Error as exc:
             raise StoreUnavailable(
                 f"cannot open the scout database {db_path} (from {resolved.source}): {exc}. "
@@ -222,7 +322,7 @@ class Store:
         store = cls(sqlite_utils.Database(conn), db_path, secrets=_secret_env_values(env),
                     retries=retries)
         try:
-            store._prepare()
+            store._prepare(read_only=read_only)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise store._unavailable(exc, "opening") from exc
@@ -231,23 +331,34 @@ class Store:
             raise
         return store
 
-    def _prepare(self) -> None:
+    def _prepare(self, *, read_only: bool = False) -> None:
         conn = self.db.conn
-        conn.execute("PRAGMA foreign_keys = ON")
-        if self.db.journal_mode != "wal":
-            self._with_busy_retries(self.db.enable_wal)
-        conn.execute("PRAGMA synchronous = NORMAL")
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")
+        else:
+            conn.execute("PRAGMA foreign_keys = ON")
+            if self.db.journal_mode != "wal":
+                self._with_busy_retries(self.db.enable_wal)
+            conn.execute("PRAGMA synchronous = NORMAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        self._check_version(version)
+        if version < SCHEMA_VERSION and not read_only:
+            self._write(self._migrate, "migrating")
+
+    def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema version {version}, newer than this scout understands "
                 f"({SCHEMA_VERSION}); upgrade semantic-scout or choose another --db")
-        if version < SCHEMA_VERSION:
-            self._write(self._migrate)
+        if version < 0 or (0 < version < SCHEMA_VERSION and version not in MIGRATIONS):
+            raise StoreError(
+                f"{self.path} has schema version {version}, which no scout ever wrote: it is "
+                "not a scout database, or it was damaged; choose another --db")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         # Re-read under the write lock: another process may have migrated meanwhile.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        self._check_version(version)
         if version == 0:
             has_tables = conn.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
@@ -278,20 +389,35 @@ class Store:
 
     def _unavailable(self, exc: sqlite3.Error, doing: str) -> StoreError:
         text = str(exc).lower()
+        if isinstance(exc, sqlite3.DatabaseError) and (
+                "malformed" in text or "not a database" in text or "corrupt" in text):
+            # Before the disk/permission advice: a truncated file says "disk image malformed".
+            return StoreUnavailable(
+                f"the scout database {self.path} is damaged (truncated or corrupt: {exc}) "
+                f"while {doing}; move it aside (the next query starts a new one) or restore a "
+                f"backup, `sqlite3 {self.path} .recover` may save its rows; or choose another "
+                f"--db / {ENV_DB}.")
         if _is_busy(exc):
             return StoreUnavailable(
                 f"the scout database {self.path} stayed locked by another process while "
-                f"{doing} ({exc}); the answer was not logged. Retry later, or close the other "
-                f"writer, or use a separate --db.")
+                f"{doing} ({exc}). Retry later, or close the other writer, or use a separate "
+                "--db.")
         if "readonly" in text or "read-only" in text or "unable to open" in text \
-                or "disk" in text or "i/o" in text:
+                or "disk" in text or "i/o" in text or "full" in text:
             return StoreUnavailable(
                 f"the scout database {self.path} cannot be written while {doing} ({exc}); "
                 f"fix its permissions or free disk space, or choose another --db / {ENV_DB}.")
-        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
-            return StoreUnavailable(
-                f"{self.path} is not an SQLite database ({exc}); choose another --db.")
         return StoreError(f"the scout database {self.path} failed while {doing}: {exc}")
+
+    @contextmanager
+    def _reading(self, doing: str) -> Iterator[None]:
+        """Reads raise StoreError, never sqlite3's exceptions (a damaged page shows up late)."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._unavailable(exc, doing) from exc
 
     def _with_busy_retries(self, action: Callable[[], T]) -> T:
         for attempt in range(self._retries + 1):
@@ -319,20 +445,26 @@ class Store:
                     time.sleep(0.05 * 2 ** attempt)
                     continue
                 raise self._unavailable(exc, doing) from exc
+            except sqlite3.DatabaseError as exc:  # a damaged file fails as early as BEGIN
+                raise self._unavailable(exc, doing) from exc
             try:
                 result = work(conn)
                 conn.execute("COMMIT")
                 return result
             except sqlite3.OperationalError as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                _rollback(conn)
                 if _is_busy(exc) and attempt < self._retries:
                     time.sleep(0.05 * 2 ** attempt)
                     continue
                 raise self._unavailable(exc, doing) from exc
+            except sqlite3.IntegrityError:
+                _rollback(conn)
+                raise
+            except sqlite3.DatabaseError as exc:
+                _rollback(conn)
+                raise self._unavailable(exc, doing) from exc
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
         raise AssertionError("unreachable")
 
@@ -346,12 +478,12 @@ class Store:
 
     def _codebase_id(self, conn: sqlite3.Connection, info: CodebaseInfo) -> tuple[int, str | None]:
         row = conn.execute("SELECT id, git_remote, git_commit FROM codebases WHERE root = ?",
-                           (info.root,)).fetchone()
+                           (_text(info.root),)).fetchone()
         if row is None:
             cursor = conn.execute(
                 "INSERT INTO codebases (name, root, git_remote, git_commit, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (info.name, info.root, info.git_remote, info.git_commit, now_utc()))
+                _row((info.name, info.root, info.git_remote, info.git_commit, now_utc())))
             return int(cursor.lastrowid or 0), info.git_commit
         codebase_id, remote, commit = row
         if (info.git_remote or remote, info.git_commit or commit) != (remote, commit):
@@ -360,14 +492,14 @@ class Store:
         return int(codebase_id), info.git_commit
 
     def _rubric_rows(self, rubric_id: int, node_id: int, scored: Scored, created: str,
-                     recordings: list[tuple[Any, ...]], clean: Redactor) -> tuple[Any, ...]:
+                     recordings: list[tuple[Any, ...]], clean: Redactor) -> list[Any]:
         rubric = scored.rubric
         for position, exchange in enumerate(scored.exchanges):
             recordings.append(self._recording_row(rubric_id, position, exchange))
         source = str(scored.label_source)
         if source not in _LABEL_SOURCES:
             raise StoreError(f"unknown label source {source!r}; use one of {sorted(_LABEL_SOURCES)}")
-        return (
+        return _row((
             rubric_id, node_id, scored.scorer, source, scored.task,
             scored.task_version, scored.model, scored.model_digest, scored.prompt_hash,
             rubric.relevance if rubric else None, rubric.risk if rubric else None,
@@ -377,15 +509,16 @@ class Store:
             scored.cache_read_tokens, scored.cache_write_tokens, scored.cost_usd,
             clean(scored.error) if scored.error else None,
             clean(scored.fallback_reason) if scored.fallback_reason else None,
-            created)
+            created))
 
     def _recording_row(self, rubric_id: int, position: int, exchange: Exchange) -> tuple[Any, ...]:
         secrets = self._secrets
-        return (rubric_id, position, exchange.backend, exchange.endpoint,
-                _JSON(redact_value(exchange.request, secrets)),
-                _JSON(redact_value(exchange.response, secrets)),
-                exchange.status, redact(exchange.error, secrets) if exchange.error else None,
-                exchange.started_at, exchange.seconds)
+        return _row((rubric_id, position, exchange.backend, exchange.endpoint,
+                     _cap_json(_JSON(redact_value(exchange.request, secrets))),
+                     _cap_json(_JSON(redact_value(exchange.response, secrets))),
+                     exchange.status,
+                     _cap(redact(exchange.error, secrets)) if exchange.error else None,
+                     exchange.started_at, exchange.seconds))
 
     @staticmethod
     def _next_id(conn: sqlite3.Connection, table: str) -> int:
@@ -401,7 +534,7 @@ class Store:
         if len(scored) != len(nodes):
             raise StoreError(f"record: {len(scored)} answer lists for {len(nodes)} nodes; "
                              "pass one (possibly empty) list of Scored per node")
-        clean = Redactor(self._secrets)
+        clean = _Clean(self._secrets)
         question, target, coverage = exploration.question, exploration.target, exploration.coverage
         created = now_utc()
         codebase = self._describe(root)
@@ -409,11 +542,11 @@ class Store:
         tags_json = json.dumps([str(Tag(t)) for t in question.tags])
         # Everything that does not need ids is prepared before taking the write lock; slots 0
         # and 1 (node id, query id) are filled in under it.
-        node_rows = [[
+        node_rows = [_row((
             0, 0, position, node.path, node.line, node.col, node.end_line,
             clean(node.enclosing) if node.enclosing else None,
             clean(node.hover), clean(node.snippet),
-            str(node.facts.edge), _facts_json(node.facts, clean), node.hover_source]
+            str(node.facts.edge), _facts_json(node.facts, clean), node.hover_source))
             for position, node in enumerate(nodes)]
 
         def work(conn: sqlite3.Connection) -> int:
@@ -423,11 +556,11 @@ class Store:
                 "target_path, target_line, change, subject, tags, budget, workspace, git_commit, "
                 "files_indexed, files_with_errors, nodes_found, nodes_kept, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (codebase_id, clean(question.text), question.target, target.module,
-                 target.kind, target.path, target.line, str(question.change), question.subject,
-                 tags_json, question.budget, workspace, commit, coverage.files_indexed,
-                 coverage.files_with_errors, coverage.nodes_found, coverage.nodes_kept,
-                 created)).lastrowid or 0)
+                _row((codebase_id, clean(question.text), question.target, target.module,
+                      target.kind, target.path, target.line, str(question.change),
+                      question.subject, tags_json, question.budget, workspace, commit,
+                      coverage.files_indexed, coverage.files_with_errors, coverage.nodes_found,
+                      coverage.nodes_kept, created))).lastrowid or 0)
             first_node = self._next_id(conn, "nodes")
             for node_id, row in enumerate(node_rows, start=first_node):
                 row[0] = node_id
@@ -461,7 +594,7 @@ class Store:
         """Add many later answers in one transaction (collecting a Message Batch): all or
         nothing. Raises StoreError naming the first node id that is not in the database."""
         created = now_utc()
-        clean = Redactor(self._secrets)
+        clean = _Clean(self._secrets)
         node_ids = sorted({node_id for node_id, _ in answers})
 
         def work(conn: sqlite3.Connection) -> None:
@@ -515,7 +648,7 @@ class Store:
         self._write(work, "updating a batch job")
 
     def batch_jobs(self, *, pending_only: bool = False) -> list[BatchJob]:
-        with self._lock:
+        with self._lock, self._reading("reading batch jobs"):
             rows = list(self.db.query("SELECT * FROM batch_jobs ORDER BY id"))
         jobs = [BatchJob(batch_id=row["batch_id"], backend=row["backend"], model=row["model"],
                          task=row["task"], label_source=row["label_source"],
@@ -545,26 +678,31 @@ class Store:
         """.format(done=", ".join(f"'{s}'" for s in sorted(BATCH_DONE_STATES)))
         params: dict[str, Any] = {"source": source}
         if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                # SQLite reads a negative LIMIT as no limit: every node, paid calls and all.
+                raise StoreError(f"a limit must be a whole number of nodes, 1 or more; got "
+                                 f"{limit!r}")
+            limit = min(limit, 2**63 - 1)
             sql += " LIMIT :limit"
             params["limit"] = limit
-        with self._lock:
+        with self._lock, self._reading("reading logged nodes"):
             return [PendingNode(row["node_id"], question_from_row(row), node_from_row(row))
                     for row in self.db.query(sql, params)]
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
+        with self._lock, self._reading("counting rows"):
             return {table: self.db[table].count for table in
                     ("codebases", "queries", "nodes", "rubrics", "recordings", "batch_jobs")}
 
     def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple]:
         """Raw read access for exports and tools."""
-        with self._lock:
+        with self._lock, self._reading("reading"):
             return self.db.conn.execute(sql, params).fetchall()
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
         """One consistent view for several reads (a WAL read transaction)."""
-        with self._lock:
+        with self._lock, self._reading("reading"):
             conn = self.db.conn
             conn.execute("BEGIN")
             try:
