@@ -307,6 +307,7 @@ def resolve_settings(workspace: Path | None = None, *,
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     problems: dict[str, str] = {}
+    refused: dict[str, SettingsError] = {}  # a workspace's path the user has not overridden
     for source, flat in layers:
         for name, raw in flat.items():
             where = f"{name} ({source})"
@@ -322,13 +323,20 @@ def resolve_settings(workspace: Path | None = None, *,
                 sources[name] = source
                 problems[name] = f"{exc} (OLLAMA_HOST)"
                 continue
+            refused.pop(name, None)
             if name in ("db", "cache_dir") and value is not None:
-                value = _place_path(value, source, workspace, where)
-                if name == "db" and source.startswith("workspace"):
-                    _check_workspace_db(value, where)
+                try:
+                    value = _place_path(value, source, workspace, where)
+                    if name == "db" and source.startswith("workspace"):
+                        _check_workspace_db(value, where)
+                except SettingsError as exc:  # an error only if nothing above overrides it
+                    refused[name] = exc
+                    continue
             values[name] = value
             sources[name] = source
             problems.pop(name, None)
+    for exc in refused.values():
+        raise exc
     return Settings(**values, sources=sources, warnings=tuple(warnings), problems=problems)
 
 

@@ -228,6 +228,11 @@ def task_inputs(question: Question, node: Node) -> dict[str, Any]:
             "location": node.location, "hover": node.hover, "snippet": node.snippet}
 
 
+# The longest text argument accepted from a model (a rubric's reasoning is one or two
+# sentences): a 30 MB reply must not become an answer shown to people and logged.
+MAX_ANSWER_CHARS = 4000
+
+
 def validate_output(task: TaskDefinition, args: Mapping[str, Any],
                     inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Check a call's arguments against the task's schema and return them normalised.
@@ -289,6 +294,9 @@ def _coerce(where: str, prop: Mapping[str, Any], value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise TaskOutputError(f"{where} must be a non-empty string, got {value!r}")
         text = value.strip()
+        if len(text) > MAX_ANSWER_CHARS:  # a runaway or hostile server, not one or two sentences
+            raise TaskOutputError(f"{where} is {len(text)} characters long; a model's text "
+                                  f"answer is at most {MAX_ANSWER_CHARS}")
         if "enum" in prop and text not in prop["enum"]:
             raise TaskOutputError(f"{where} must be one of {prop['enum']}, got {text!r}")
         return text

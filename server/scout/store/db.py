@@ -287,7 +287,16 @@ class Store:
         env = os.environ if environ is None else environ
         resolved = resolve_db_path(path, workspace=workspace, environ=env)
         _check_location(resolved.path, resolved.source, read_only=read_only)
-        store = cls._connect(resolved, env, timeout_seconds, retries, read_only)
+        try:
+            store = cls._connect(resolved, env, timeout_seconds, retries, read_only)
+        except StoreUnavailable as exc:
+            if not (read_only and "unable to open" in str(exc)):
+                raise
+            # A WAL database in a folder nobody may write: SQLite cannot create the shared-
+            # memory file a reader needs, so read it as an immutable file instead (the folder
+            # is read-only: no writer can be appending a WAL beside it).
+            store = cls._connect(resolved, env, timeout_seconds, retries, read_only,
+                                 immutable=True)
         if read_only and store.schema_version() == 0:
             store.close()
             raise StoreUnavailable(f"{resolved.path} (from {resolved.source}) is not a scout "
@@ -300,7 +309,7 @@ class Store:
 
     @classmethod
     def _connect(cls, resolved: ResolvedPath, env: Mapping[str, str], timeout_seconds: float,
-                 retries: int, read_only: bool) -> Store:
+                 retries: int, read_only: bool, *, immutable: bool = False) -> Store:
         db_path = resolved.path
         if not read_only:
             try:
@@ -312,7 +321,8 @@ class Store:
                     f"PATH or the {ENV_DB} environment variable.") from exc
         try:
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-            target = f"{db_path.resolve().as_uri()}?mode=ro" if read_only else db_path
+            target = (f"{db_path.resolve().as_uri()}?mode=ro{'&immutable=1' if immutable else ''}"
+                      if read_only else db_path)
             conn = sqlite3.connect(target, timeout=timeout_seconds, isolation_level=None,
                                    check_same_thread=False, uri=read_only)
         except sqlite3.Error as exc:

@@ -1,0 +1,114 @@
+"""Item 4 (the index half): SIGTERM or SIGHUP during a parallel index left its worker
+processes running for good. Workers now die with their owner however it ends: a signal the
+CLI turns into an orderly stop (exit 128 + N), SIGKILL (the kernel's parent-death signal and a
+watchdog), and in a threaded process (the language server) whose workers come from a fork
+server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from scout.haskell.index import PARALLEL_THRESHOLD
+
+from .conftest import Home, descendants, kill_tree, running, wait_gone
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough files for a parallel build, big enough that it takes a while."""
+    root = tmp_path_factory.mktemp("big")
+    (root / "src").mkdir()
+    for i in range(PARALLEL_THRESHOLD + 36):
+        body = "\n".join(f"f{j} :: T -> Int\nf{j} x = case x of\n  A -> {j}\n  B -> {j + 1}\n"
+                         f"  _ -> {j + 2}\n" for j in range(250))
+        (root / "src" / f"M{i}.hs").write_text(
+            f"module M{i} where\n\ndata T = A | B | C deriving (Show, Eq)\n\n{body}\n")
+    return root
+
+
+def _workers_of(proc: subprocess.Popen, count: int, timeout: float = 120) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the build ended before its workers were seen "
+                                 f"(exit {proc.returncode})")
+        found = descendants(proc.pid)
+        if len(found) >= count:
+            time.sleep(0.5)  # let them get to work
+            return descendants(proc.pid)
+        time.sleep(0.05)
+    raise AssertionError("no worker processes appeared")
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129),
+                                          (signal.SIGINT, 130)])
+def test_a_signal_during_a_parallel_index_stops_every_worker(home: Home, big: Path,
+                                                             signum: int, code: int) -> None:
+    err = (home.base / "stderr").open("w+b")
+    proc = home.popen("index", "--root", str(big), "--no-cache", "--workers", "2",
+                      stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        workers = _workers_of(proc, 2)
+        proc.send_signal(signum)
+        assert proc.wait(timeout=30) == code
+        assert not wait_gone(workers, 10), "worker processes outlived the index"
+        err.seek(0)
+        stderr = err.read().decode()
+        assert "Traceback" not in stderr, stderr
+        assert stderr.strip() in ("scout: interrupted", f"scout: stopped by {signal.Signals(signum).name}")
+    finally:
+        kill_tree(proc.pid)
+        err.close()
+
+
+def test_sigkill_of_the_cli_takes_its_workers_along(home: Home, big: Path) -> None:
+    proc = home.popen("index", "--root", str(big), "--no-cache", "--workers", "2",
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        workers = _workers_of(proc, 2)
+        proc.kill()
+        proc.wait(timeout=30)
+        assert not wait_gone(workers, 10), "worker processes outlived a killed index"
+    finally:
+        for pid in running(workers):
+            os.kill(pid, signal.SIGKILL)
+
+
+_THREADED_BUILD = textwrap.dedent("""
+    import sys, threading, time
+    from pathlib import Path
+    from scout.haskell.index import WorkspaceIndex
+
+    if __name__ == "__main__":
+        # another thread is running: the pool must use a fork server, as in the server
+        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+        WorkspaceIndex.build(Path(sys.argv[1]), use_cache=False, workers=2)
+""")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_from_a_fork_server_die_with_a_threaded_owner(home: Home, big: Path,
+                                                               signum: int) -> None:
+    script = home.base / "threaded_build.py"
+    script.write_text(_THREADED_BUILD)
+    proc = subprocess.Popen([sys.executable, str(script), str(big)], env=home.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    everything: set[int] = set()
+    try:
+        everything = _workers_of(proc, 3)  # the fork server and the workers
+        proc.send_signal(signum)
+        proc.wait(timeout=30)
+        assert not wait_gone(everything, 15), "fork server or workers outlived their owner"
+    finally:
+        kill_tree(proc.pid)
+        for pid in running(everything):
+            os.kill(pid, signal.SIGKILL)
