@@ -279,13 +279,15 @@ def cmd_actions(args: argparse.Namespace) -> int:
         session.close()
     rows = [{"question": q.text, "target": q.target, "change": q.change.value} for q in found]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json_safe(json.dumps(rows, ensure_ascii=False)))
     elif not rows:
-        print(f"nothing to ask at {rel}:{line}:{col}: put it on a type, constructor, field, "
-              "function, class, method, type family, synonym or export entry")
+        print(terminal_safe(f"nothing to ask at {rel}:{line}:{col}: put it on a type, "
+                            "constructor, field, function, class, method, type family, "
+                            "synonym or export entry"))
     else:
         for row in rows:
-            print(f"{row['question']}    (--target {row['target']} --change {row['change']})")
+            print(terminal_safe(f"{row['question']}    (--target {row['target']} --change "
+                                f"{row['change']})"))
     return 0
 
 
