@@ -10,8 +10,12 @@ with a result, an empty result or a JSON-RPC error, and none can block the edito
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
+import sys
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -211,6 +215,8 @@ def make_server() -> ScoutServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: ScoutServer, params: None) -> None:
         for folder in ls.folders.all():
+            with contextlib.suppress(Exception):  # answers given just before are logged
+                folder.session.drain(timeout=5)
             folder.close()
         ls.pool.shutdown(wait=False, cancel_futures=True)
 
@@ -852,6 +858,55 @@ class _ClientLog(logging.Handler):
             types.LogMessageParams(type=kind, message=message)))
 
 
+def _stop_on_signals(server: ScoutServer, grace: float = 5.0) -> None:
+    """SIGTERM or SIGHUP (the editor died or was killed) ends the server within ``grace``
+    seconds: index builds are cancelled (their worker processes stopped), answers still
+    being logged get a moment to land, then the process exits with 128 + the signal. (The
+    event loop cannot be unwound from a signal: pygls reads stdin on a thread that never
+    returns.) Worker processes that outlive this anyway die with their parent."""
+    def stop(signum: int, frame: Any) -> None:
+        log.warning("stopping on %s", signal.Signals(signum).name)
+
+        def finish() -> None:
+            for folder in server.folders.all():
+                with contextlib.suppress(Exception):
+                    folder.load_token.cancel("the server is stopping")
+            for folder in server.folders.all():
+                with contextlib.suppress(Exception):
+                    folder.session.drain(timeout=grace / 2)
+                    folder.close()
+            os._exit(128 + signum)
+
+        threading.Thread(target=finish, name="scout-stop", daemon=True).start()
+        threading.Timer(grace, os._exit, args=(128 + signum,)).start()
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, stop)
+
+
+class _RepairingStdin:
+    """stdin for pygls, which reads each message's header lines with ``readline`` and its body
+    with ``read(n)``: a body that is not valid UTF-8 (a question with a stray byte) has the
+    bad bytes replaced by U+FFFD, so the request is parsed and answered rather than dropped
+    unanswered (pygls cannot decode it, and the client would wait for ever)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        return self.stream.readline()
+
+    def read(self, n: int) -> bytes:
+        body = self.stream.read(n)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            log.warning("a message that is not valid UTF-8: bad bytes replaced")
+            return body.decode("utf-8", "replace").encode("utf-8")
+        return body
+
+
 def serve(*, tcp: str | None = None) -> int:
     """Run the server on stdio (or TCP, for debugging). Logs go to stderr and the editor's
     output, never stdout (the protocol channel)."""
@@ -864,9 +919,10 @@ def serve(*, tcp: str | None = None) -> int:
     client_log = _ClientLog(server)
     client_log.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     logging.getLogger("scout").addHandler(client_log)
+    _stop_on_signals(server)
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        server.start_io(_RepairingStdin(sys.stdin.buffer))
     return 0
