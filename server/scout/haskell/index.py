@@ -213,6 +213,8 @@ class IndexSnapshot:
                 log.warning("index cache entry for %s is damaged (%s: %s); re-indexing it",
                             rel, type(exc).__name__, exc)
                 fi = self._reindexed(rel)
+                self._bodies[rel] = fi  # memoised like a decoded body; the next cache write
+                # keeps the rebuilt entry instead of the damaged bytes
             self._decoded.put(key, fi)
         return fi
 
