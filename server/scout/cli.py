@@ -151,19 +151,26 @@ def _question_input(args: argparse.Namespace) -> str | dict[str, Any]:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from scout.explore.engine import ExploreError
-    from scout.explore.question import QuestionError, parse_question
+    from scout.explore.question import QuestionError, interpret, parse_budget, parse_question
     from scout.session import ScoutSession
 
-    try:
-        question = parse_question(_question_input(args), budget=args.budget)
+    question_input = _question_input(args)
+    try:  # malformed input fails before the workspace is indexed
+        parse_budget(args.budget)
+        if not isinstance(question_input, str):
+            parse_question(question_input, budget=args.budget)
     except QuestionError as exc:
-        raise CliError(str(exc)) from exc
+        return _question_problem(args, "invalid", str(exc), [str(exc)])
     scorer, shadow = build_scorers(args)
     index = build_index(args, quiet=args.json)
+    reading = interpret(index, question_input, budget=args.budget)
+    if reading.status != "ok" or reading.question is None:
+        return _question_problem(args, reading.status, reading.message, reading.text_lines(),
+                                 reading.error_json())
     session = ScoutSession(index.root, scorer=scorer, shadow=shadow, db_path=args.db,
                            log=not args.no_log, index=index)
     try:
-        result = session.ask(question)
+        result = session.ask(reading.question)
     except ExploreError as exc:
         raise CliError(str(exc)) from exc
     if result.log.error:
@@ -179,6 +186,21 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 0
     print_report(result)
     return 0
+
+
+def _question_problem(args: argparse.Namespace, kind: str, message: str, lines: list[str],
+                      error: dict[str, Any] | None = None) -> int:
+    """A question that is ambiguous, not understood or malformed: with --json exactly one
+    ``{"error": {...}}`` object on stdout, otherwise the message (and any candidates) on
+    stderr; exit status 2 either way."""
+    if args.json:
+        print(json.dumps({"error": error or {"kind": kind, "message": message}},
+                         ensure_ascii=False))
+    else:
+        print(f"scout: error: {lines[0]}", file=sys.stderr)
+        for line in lines[1:]:
+            print(line, file=sys.stderr)
+    return 2
 
 
 def cmd_export(args: argparse.Namespace) -> int:

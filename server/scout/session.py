@@ -122,7 +122,7 @@ class ScoutSession:
         if not isinstance(question, Question):
             from scout.explore.question import parse_question
 
-            question = parse_question(question, budget=budget)
+            question = parse_question(question, budget=budget, index=self.index)
         started = time.perf_counter()
         exploration = explore(self.index, question)
         primary = self.scorer.score(question, exploration.nodes)

@@ -62,7 +62,9 @@ from scout.explore.resolve import (
     candidate_json,
     context_rank,
     parse_target_name,
+    qualified_name,
     resolve_target,
+    split_namespace,
 )
 from scout.haskell.model import Definition, DefKind
 
@@ -724,6 +726,8 @@ _NOT_TARGET_KINDS = frozenset({DefKind.MODULE, DefKind.INSTANCE, DefKind.DERIVED
                                DefKind.TYPE_INSTANCE})
 _TYPE_KINDS = frozenset({"data", "newtype"})
 _SHAPE_UPPER = ("data", "constructor", "class", "type_family", "type_synonym")
+_TYPE_LEVEL = frozenset({"data", "newtype", "class", "type_family", "data_family",
+                         "type_synonym"})
 _SHAPE_LOWER = ("function", "field", "method")
 
 
@@ -800,7 +804,7 @@ class Lexicon:
         if self.index is None or not word.isalpha():
             return ()
         return tuple(replace(s, folded=True) for s in self.senses(word[:1].upper() + word[1:])
-                     if s.kind not in _SHAPE_LOWER)
+                     if s.kind in _TYPE_LEVEL)
 
     @staticmethod
     def _guess(name: str) -> tuple[_Sense, ...]:
@@ -991,6 +995,15 @@ def _syntax(toks: list[_Tok]) -> _Syntax:
                     and not new.base and old.upper == new.upper
                     and any(s.kind in ("constructor", "field") for s in old.senses)):
                 syn.renames.append((old.i, new.i))
+    # a family applied to arguments ("Billed Usage", "Rate Order"): the arguments are types
+    for t in toks:
+        if t.kind == "name" and not t.in_type and any(
+                s.kind in ("type_family", "data_family") for s in t.senses):
+            end = _type_end(toks, t.i + 1, loose=False)
+            for k in range(t.i + 1, end):
+                toks[k].in_type = True
+            if end > t.i + 1:
+                syn.type_spans.append((t.i + 1, end))
     # free-standing types: [String], Maybe Day, Either String Inventory, a Set LLMKind
     i = 0
     while i < n:
@@ -1153,7 +1166,7 @@ def _role(toks: list[_Tok], i: int) -> tuple[str, str]:
     if left.lemma == "as":
         return "as", "as"
     if left.lemma in _VERB_CUES or left.lemma in _AUX or left.lemma in _STOP \
-            or left.lower.endswith(("ing", "ed")):
+            or not left.senses and left.text.islower() and left.lower.endswith(("ing", "ed")):
         # "I want Stream to have ...", "let push take ...": the subject of what follows
         k = i + 1
         while k < len(toks) and toks[k].lemma in _ADVERBS:
@@ -1471,8 +1484,8 @@ def _read(toks: list[_Tok], lexicon: Lexicon, syn: _Syntax, ev: _Evidence,
                 score = weight + _role_fit(op, change, role, governor, t, ev, syn) + weak
                 if sense.folded:
                     score -= 1.5
-                if change is not ChangeKind.CHANGE:
-                    score += 1.0
+                if change is not ChangeKind.CHANGE and op is not Op.GENERIC:
+                    score += 1.0  # the words asked for this change (not only the kind)
                 if hint is not None:
                     score += 1.5 if sense.kind in _NOUN_KIND[hint] else -1.5
                 if sense.definition is not None:
@@ -1587,8 +1600,10 @@ def _operator_name(name: str) -> str:
     return name if name[:1].isalnum() or name[:1] == "_" else f"({name})"
 
 
-def _excerpt(toks: list[_Tok], lexicon: Lexicon, limit: int = 12) -> tuple[str, ...]:
-    """The lexicon lines for the names in the question: the input of ``parse_question``."""
+def _excerpt(toks: list[_Tok], lexicon: Lexicon, limit: int = 16) -> tuple[str, ...]:
+    """The lexicon lines for the names in the question, the input of ``parse_question``:
+    ``LLM.Types.Opus: constructor of LLMKind``, ``Gemini: not defined``, ``String: type from
+    base``, ``LLM.Types: module``."""
     lines: list[str] = []
     seen: set[str] = set()
     for t in toks:
@@ -1598,16 +1613,19 @@ def _excerpt(toks: list[_Tok], lexicon: Lexicon, limit: int = 12) -> tuple[str, 
         if t.module:
             lines.append(f"{t.text}: module")
         elif t.senses and not lexicon.guessing:
-            kinds = "; ".join(f"{s.kind} in {s.module}" + (f" of {s.parent}" if s.parent else "")
-                              for s in t.senses[:3])
-            lines.append(f"{t.text}: {kinds}")
+            defs = [s.definition for s in t.senses if s.definition is not None]
+            for s in t.senses[:4]:
+                if s.definition is None:
+                    continue
+                parent = f" of {s.parent}" if s.parent and s.kind != "data" else ""
+                lines.append(f"{qualified_name(s.definition, defs)}: {s.kind}{parent}")
         elif t.base:
             lines.append(f"{t.text}: {t.base} from base")
         elif not lexicon.guessing and (t.code_shaped or t.member_name):
             lines.append(f"{t.text}: not defined")
         if len(lines) >= limit:
             break
-    return tuple(lines)
+    return tuple(lines[:limit])
 
 
 def _not_understood(text: str, toks: list[_Tok], ev: _Evidence, new: _NewThing,
@@ -1746,10 +1764,15 @@ _NAME_SHAPE = re.compile(rf"^(?:[A-Z][\w']*\.)*(?:[A-Za-z_][\w']*|\((?:[{_OP_CHA
 
 
 def _clean(name: str | None) -> str | None:
+    """A Haskell name (qualified, an operator), optionally with a namespace keyword as the
+    ambiguity answers give them (``type M.Total``)."""
     if name is None:
         return None
-    name = name.strip("`")
-    return name if name and _NAME_SHAPE.match(name) else None
+    namespace, bare = split_namespace(name.strip("`"))
+    bare = bare.strip("`")
+    if not bare or not _NAME_SHAPE.match(bare):
+        return None
+    return f"{namespace} {bare}" if namespace else bare
 
 
 def _structured(q: Mapping[str, Any], *, tags: str | Sequence[str] | None,
@@ -1866,7 +1889,7 @@ class Interpretation:
         out: dict[str, Any] = {"kind": self.status, "message": self.message}
         if self.status == "ambiguous":
             out["name"] = self.name
-            out["candidates"] = [candidate_json(d) for d in self.candidates]
+            out["candidates"] = [candidate_json(d, self.candidates) for d in self.candidates]
         elif self.status == "not_understood":
             out["understood"] = self.understood
             out["suggestion"] = self.suggestion
@@ -1899,8 +1922,9 @@ class Interpretation:
         lines = [self.message]
         if self.status == "ambiguous":
             lines.append("candidates (pass one with --target):")
-            lines.extend(f"  {candidate_json(d)['qualified']:<40} {d.kind.value:<14} "
-                         f"{d.path}:{d.name_span.start_line}" for d in self.candidates)
+            lines.extend(f"  {candidate_json(d, self.candidates)['qualified']:<40} "
+                         f"{d.kind.value:<14} {d.path}:{d.name_span.start_line}"
+                         for d in self.candidates)
         return lines
 
 

@@ -37,6 +37,8 @@ __all__ = [
     "UnknownSymbol",
     "candidate_json",
     "candidates",
+    "qualified_name",
+    "split_namespace",
     "context_rank",
     "parse_target_name",
     "resolve_name",
@@ -63,29 +65,53 @@ class AmbiguousTarget(ExploreError):
     def __init__(self, name: str, candidates: list[Definition]) -> None:
         self.name = name
         self.candidates = candidates
-        listed = ", ".join(f"{_qualified(d)} ({d.kind.value}, {d.path}:{d.name_span.start_line})"
-                           for d in candidates)
-        first = candidates[0]
-        super().__init__(f"{name!r} is ambiguous: {listed}. Say which one: qualify it with its "
-                         f"module (e.g. --target {_qualified(first)}) or name the kind or "
-                         "the type it belongs to in the question.")
+        listed = ", ".join(f"{qualified_name(d, candidates)} ({d.kind.value}, "
+                           f"{d.path}:{d.name_span.start_line})" for d in candidates)
+        first = qualified_name(candidates[0], candidates)
+        super().__init__(f"{name!r} is ambiguous: {listed}. Say which one: pass its qualified "
+                         f"name (e.g. --target '{first}') or name its kind, module or type in "
+                         "the question.")
 
     def to_json(self) -> dict[str, Any]:
         """``{"kind": "ambiguous", "name", "message", "candidates": [...]}`` (the CLI's
         ``--json`` error object; the language server adds ``uri`` per candidate)."""
         return {"kind": "ambiguous", "name": self.name, "message": str(self),
-                "candidates": [candidate_json(d) for d in self.candidates]}
+                "candidates": [candidate_json(d, self.candidates) for d in self.candidates]}
 
 
-def _qualified(d: Definition) -> str:
-    name = d.name if d.name[:1].isalnum() or d.name[:1] == "_" else f"({d.name})"
-    return f"{d.module}.{name}" if d.module else name
+_TYPE_NAMESPACE = frozenset({DefKind.DATA, DefKind.NEWTYPE, DefKind.TYPE_SYNONYM,
+                             DefKind.TYPE_FAMILY, DefKind.DATA_FAMILY, DefKind.CLASS})
 
 
-def candidate_json(d: Definition) -> dict[str, Any]:
+def _bare(d: Definition) -> str:
+    return d.name if d.name[:1].isalnum() or d.name[:1] == "_" else f"({d.name})"
+
+
+def qualified_name(d: Definition, among: Iterable[Definition] = ()) -> str:
+    """``Module.name``, which names ``d`` unambiguously as a target. When a definition in
+    ``among`` has the same module and name in the other namespace (``type family Total`` and
+    the constructor ``Total``), Haskell's namespace keyword is prefixed: ``type M.Total`` for
+    the type-level one, ``data M.Total`` for the constructor, function or field."""
+    name = f"{d.module}.{_bare(d)}" if d.module else _bare(d)
+    clash = any(o.module == d.module and o.name == d.name
+                and (o.kind in _TYPE_NAMESPACE) != (d.kind in _TYPE_NAMESPACE) for o in among)
+    if clash:
+        return ("type " if d.kind in _TYPE_NAMESPACE else "data ") + name
+    return name
+
+
+def split_namespace(name: str) -> tuple[str | None, str]:
+    """``type M.Total`` -> ("type", "M.Total"); ``data M.Total`` -> ("data", ...)."""
+    head, _, rest = name.strip().partition(" ")
+    if head in ("type", "data") and rest.strip():
+        return head, rest.strip()
+    return None, name.strip()
+
+
+def candidate_json(d: Definition, among: Iterable[Definition] = ()) -> dict[str, Any]:
     """One candidate of an ambiguity: ``qualified`` is what to pass back as the target."""
     line = d.name_span.start_line
-    return {"qualified": _qualified(d), "name": d.name, "module": d.module,
+    return {"qualified": qualified_name(d, among), "name": d.name, "module": d.module,
             "kind": d.kind.value, "parent": d.parent, "path": d.path, "line": line,
             "location": f"{d.path}:{line}"}
 
@@ -215,8 +241,10 @@ def candidates(index: WorkspaceIndex, name: str, change: ChangeKind = ChangeKind
     docstring): one element when the question is clear, several for an ambiguity, none when
     the name is unknown. ``kind`` (a DefKind value) is a kind the question names next to the
     name; ``context`` the other names it mentions."""
+    namespace, name = split_namespace(name)
     module, bare = parse_target_name(name)
-    found = [d for d in index.definitions(bare) if d.kind not in _NOT_TARGETS]
+    found = [d for d in index.definitions(bare) if d.kind not in _NOT_TARGETS
+             and (namespace is None or (d.kind in _TYPE_NAMESPACE) == (namespace == "type"))]
     if module:
         qualified = [d for d in found if _in_module(d, module)]
         # An import alias (``W.focus``) names no module of the workspace: ignore it.
@@ -264,7 +292,7 @@ def resolve_name(index: WorkspaceIndex, name: str, change: ChangeKind = ChangeKi
     For ``add_constructor`` / ``add_field`` a constructor resolves to its type."""
     found = candidates(index, name, change, context=context, kind=kind)
     if not found:
-        bare = parse_target_name(name)[1]
+        bare = parse_target_name(split_namespace(name)[1])[1]
         raise UnknownSymbol(name, suggestions(index, bare))
     if len(found) > 1:
         raise AmbiguousTarget(name, found)
@@ -290,15 +318,11 @@ def resolve_target(index: WorkspaceIndex, question: Question) -> Definition:
                                            kind=reading.kind)
                      if d.module == reading.module]
             if len(exact) == 1:
-                return resolve_name(index, f"{exact[0].module}.{_bare(exact[0])}",
-                                    question.change, kind=reading.kind)
+                return resolve_name(index, qualified_name(exact[0], [*exact, *index.definitions(
+                    exact[0].name)]), question.change, kind=reading.kind)
         kind = reading.kind
     else:
         context, kind = _text_context(question.text), None
         if question.subject and question.subject != question.target:
             context = context | {question.subject}
     return resolve_name(index, question.target, question.change, context=context, kind=kind)
-
-
-def _bare(d: Definition) -> str:
-    return d.name if d.name[:1].isalnum() or d.name[:1] == "_" else f"({d.name})"

@@ -3,8 +3,9 @@
 Version 1 is the first released layout: queries carried their workspace and comma-separated
 tags directly, rubrics lacked the cache-token, task and fallback columns, and there were no
 codebases or batch jobs. Rubrics are rows, one per answer (scorer x node), never
-overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 (current) adds codebases (so one database spans many
-workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs.
+overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 adds codebases (so one database spans many
+workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs. Version 3
+(current) records how each question was understood (``asked``, ``reading``).
 Migrations run inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening an old
 database at once migrate it exactly once.
 """
@@ -16,7 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Kept verbatim: the migration test builds a version-1 database from it.
 SCHEMA_V1 = """
@@ -239,8 +240,21 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
         (json.dumps([t.strip() for t in tags.split(",") if t.strip()]), qid) for qid, tags in rows])
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Version 3: how each question was understood. ``asked`` is the question exactly as the
+    user wrote it (``text`` is the normalised form); ``reading`` is the JSON of
+    ``explore.model.Reading`` without ``asked``: the method, how the reading was chosen, the
+    chosen definition's kind and module, the context names, the lexicon excerpt. Rows
+    written before version 3 keep NULL (their reading was not recorded)."""
+    run_script(conn, """
+        ALTER TABLE queries ADD COLUMN asked TEXT;
+        ALTER TABLE queries ADD COLUMN reading TEXT;
+    """)
+
+
 # MIGRATIONS[v] turns a version-v database into version v+1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2,
+                                                               2: _migrate_2_to_3}
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -253,3 +267,4 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 
 def create_current(conn: sqlite3.Connection) -> None:
     run_script(conn, SCHEMA_V2)
+    _migrate_2_to_3(conn)
