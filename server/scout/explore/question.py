@@ -380,7 +380,10 @@ _VERB_CUES: dict[str, tuple[tuple[Op, float], ...]] = {
     "deprecate": ((Op.REMOVE, 2),), "axe": ((Op.REMOVE, 3),), "strip": ((Op.REMOVE, 2),),
     "erase": ((Op.REMOVE, 3),), "without": ((Op.REMOVE, 2),), "removal": ((Op.REMOVE, 3),),
     "pointless": ((Op.REMOVE, 1),), "unused": ((Op.REMOVE, 1),), "obsolete": ((Op.REMOVE, 1),),
-    "stop": ((Op.REMOVE, 2),), "cut": ((Op.REMOVE, 2),),
+    "stop": ((Op.REMOVE, 2),), "cut": ((Op.REMOVE, 2),), "disappear": ((Op.REMOVE, 3),),
+    "vanish": ((Op.REMOVE, 3),),
+    "swap": ((Op.RETYPE, 3),), "reorder": ((Op.RETYPE, 3),), "flip": ((Op.RETYPE, 2),),
+    "order": ((Op.RETYPE, 1),),
     "rename": ((Op.RENAME, 4),), "call": ((Op.RENAME, 2),),
     "retype": ((Op.RETYPE, 4),), "return": ((Op.RETYPE, 3),), "yield": ((Op.RETYPE, 2),),
     "produce": ((Op.RETYPE, 2),), "generalise": ((Op.RETYPE, 3),),
@@ -427,6 +430,18 @@ _PHRASES: tuple[tuple[tuple[str, ...], tuple[tuple[Op, float], ...], Noun | None
     (("go", "away"), ((Op.REMOVE, 3),), None),
     (("can", "go"), ((Op.REMOVE, 2.5),), None),
     (("no", "longer", "need"), ((Op.REMOVE, 3),), None),
+    (("no", "longer", "exist"), ((Op.REMOVE, 3),), None),
+    (("not", "exist"), ((Op.REMOVE, 3),), None),
+    (("be", "go"), ((Op.REMOVE, 2.5),), None),
+    (("also", "be"), ((Op.ADD, 2),), None),  # "Discount could also be BuyOneGetOne"
+    (("need", "to"), (), None),  # "I need to change": not a request for a new member
+    (("want", "to"), (), None),
+    (("have", "to"), (), None),
+    (("could", "use"), ((Op.ADD, 2),), None),
+    (("depend", "on"), ((Op.SUPER, 2), (Op.GENERIC, 1)), None),
+    (("better", "name"), ((Op.RENAME, 3),), None),
+    (("different", "name"), ((Op.RENAME, 3),), None),
+    (("clearer", "name"), ((Op.RENAME, 3),), None),
     (("not", "need"), ((Op.REMOVE, 2.5),), None),
     (("be", "call"), ((Op.RENAME, 4),), None),
     (("be", "name"), ((Op.RENAME, 4),), None),
@@ -483,6 +498,7 @@ needs needed want wants wanted like liked plan planning going think thinking try
 guess suppose supposing assume assuming say saying tell consider considering mean means
 things thing stuff code project place places way ways fix fixed fixing needs need whole
 currently later soon instead also still already first last next now today longer
+data newtype
 """.split())
 _DETS = frozenset("""
 a an the this that these those its their his her my our your some any each every one two three
@@ -501,6 +517,14 @@ _AUX = frozenset({"be", "do", "have", "will", "would", "should", "could", "can",
                   "might", "may", "shall", "not", "need", "want", "to"})
 _NEGATIONS = frozenset({"not", "no", "stop", "without", "hide", "unexport"})
 _THIS = frozenset({"it", "this", "that", "them", "these", "those"})
+_KEYWORDS = frozenset({"data", "newtype", "type", "class", "instance", "where", "let", "in",
+                       "case", "of", "deriving", "family", "module", "import", "forall", "if",
+                       "then", "else", "do", "pattern", "infixl", "infixr", "infix"})
+# Words for types in prose: "were a list of modifiers", "becomes a pair".
+_TYPE_WORDS = frozenset({"list", "lists", "pair", "tuple", "triple", "set", "map", "maybe",
+                         "vector", "array", "number", "string", "integer", "int", "double",
+                         "float", "text", "bool", "boolean", "function", "newtype", "record",
+                         "natural", "word", "char", "io", "either", "option"})
 _CAUSATIVE = frozenset({"want", "let", "make", "like", "need", "expect", "allow", "have",
                         "get", "prefer", "rather"})
 
@@ -541,7 +565,8 @@ def _lemma_table() -> dict[str, str]:
     table: dict[str, str] = {}
     words = (set(_VERB_CUES) | set(_NOUN_CUES) | {p for ph, _, _ in _PHRASES for p in ph}
              | {"name", "type", "want", "plan", "think", "need", "export", "store", "stop",
-                "go", "keep", "turn", "map", "work", "use", "depend", "call", "expose",
+                "exist", "disappear", "vanish", "public", "visible", "use",
+                "go", "keep", "turn", "map", "work", "depend", "call", "expose",
                 "offer", "hide", "become"})
     for word in sorted(words):
         for form in _forms(word):
@@ -798,6 +823,13 @@ class Lexicon:
                             and (d.module, d.name) in types)
                      for d in sorted(best.values(), key=lambda d: (d.module, d.kind.value)))
 
+    def constructors_of(self, d: Definition) -> list[Definition]:
+        if self.index is None:
+            return []
+        return [c for name in d.constructors
+                for c in self.index.definitions(name, (DefKind.CONSTRUCTOR,))
+                if c.module == d.module]
+
     def folded(self, word: str) -> tuple[_Sense, ...]:
         """Capitalised definitions a lower-case word of prose may mean ("the job type" ->
         ``Job``); none without a workspace."""
@@ -843,6 +875,9 @@ def _tag_tokens(toks: list[_Tok], lexicon: Lexicon) -> None:
             continue
         if t.kind != "name":
             continue
+        if t.code >= 0 and t.text in _KEYWORDS:
+            t.stop = True  # `data T = ...`, `class C a where ...`: Haskell's keywords
+            continue
         word = not t.quoted and (t.text.islower() or (t.sentence_start and t.text[1:].islower())
                                  or t.text == "I")
         if word:
@@ -865,6 +900,17 @@ def _tag_tokens(toks: list[_Tok], lexicon: Lexicon) -> None:
         elif lexicon.guessing and (bare in _BASE_CLASSES or bare in _BASE_TYPES):
             t.base = "class" if bare in _BASE_CLASSES else "type"
         t.senses = senses
+    # "kill needs the window", "what if add also took...": a defined name opening a clause
+    # and followed by a verb is that name, not a cue
+    for t in toks:
+        if t.kind == "name" and t.cue and not t.quoted and t.senses and _opens_clause(toks, t.i):
+            k = t.i + 1
+            while k < len(toks) and toks[k].lemma in _ADVERBS:
+                k += 1
+            if k < len(toks) and toks[k].kind == "name" and not toks[k].senses and (
+                    toks[k].lemma in _AUX or toks[k].lemma in _VERB_CUES
+                    and toks[k].lower != toks[k].lemma):
+                t.cue = t.stop = False
     # "a flush method", "the Opus constructor": a word between a determiner and a member noun
     # names the member; it is not a cue ("delete" in "a delete operation").
     for t in toks:
@@ -875,6 +921,14 @@ def _tag_tokens(toks: list[_Tok], lexicon: Lexicon) -> None:
             t.member_name = True
             t.cue = False
             t.stop = False
+
+
+def _opens_clause(toks: list[_Tok], i: int) -> bool:
+    j = i - 1
+    while j >= 0 and toks[j].lemma in ("the", "a", "an"):
+        j -= 1
+    return j < 0 or toks[j].kind in ("end", "colon") or toks[j].kind == "punct" and \
+        toks[j].text in ",;" or toks[j].lemma in _OPENERS
 
 
 def _noun_at(toks: list[_Tok], i: int) -> Noun | None:
@@ -890,6 +944,9 @@ class _Syntax:
     equations: list[tuple[int, tuple[int, int]]] = field(default_factory=list)  # head, rhs
     class_heads: list[tuple[int, list[int]]] = field(default_factory=list)  # class, supers
     renames: list[tuple[int, int]] = field(default_factory=list)  # old name -> new name
+    # `data T = C1 | C2 { f :: X }` written out: head, (constructors, fields)
+    data_decls: list[tuple[int, tuple[tuple[str, ...], tuple[str, ...]]]] = field(
+        default_factory=list)
     type_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def new_type(self, toks: list[_Tok]) -> str | None:
@@ -954,7 +1011,7 @@ def _syntax(toks: list[_Tok]) -> _Syntax:
     n = len(toks)
     for t in toks:
         i = t.i
-        if t.kind in ("dcolon", "colon") and i > 0 and i + 1 < n:
+        if t.kind in ("dcolon", "colon") and i > 0 and i + 1 < n and not t.in_type:
             head = toks[i - 1]
             if head.kind not in ("name", "op") or head.stop or head.cue and not head.senses:
                 continue
@@ -969,16 +1026,17 @@ def _syntax(toks: list[_Tok]) -> _Syntax:
             for k in range(i + 1, end):
                 toks[k].in_type = True
         elif t.kind == "eq" and 0 < i < n - 1:
-            start = i
-            while start > 0 and _typeish(toks[start - 1], loose=True) \
-                    and toks[start - 1].kind == "name" and not toks[start - 1].cue:
-                start -= 1
+            start = _lhs_start(toks, i)
             if start == i:
                 continue
-            end = _type_end(toks, i + 1, loose=True)
+            head = toks[start]
+            data_decl = start > 0 and toks[start - 1].lemma in ("data", "newtype")
+            end = _decl_end(toks, i + 1) if data_decl else _type_end(toks, i + 1, loose=True)
             syn.equations.append((start, (i + 1, end)))
             for k in (*range(start + 1, i), *range(i + 1, end)):
                 toks[k].in_type = True
+            if data_decl:
+                syn.data_decls.append((head.i, _declared_members(toks[i + 1:end])))
         elif t.kind == "fatarrow" and not t.in_type:
             head = next((toks[k].i for k in range(i + 1, n) if toks[k].kind == "name"
                          and toks[k].upper), None)
@@ -1020,6 +1078,56 @@ def _syntax(toks: list[_Tok]) -> _Syntax:
     return syn
 
 
+def _lhs_start(toks: list[_Tok], eq: int) -> int:
+    """Start of an equation's left-hand side (``Rate Order``, ``Tokens (Seq a)``): type-like
+    names and balanced brackets before ``=``; the first token is its head."""
+    start, depth = eq, 0
+    while start > 0:
+        t = toks[start - 1]
+        if t.kind == "punct" and t.text in ")]":
+            depth += 1
+        elif t.kind == "punct" and t.text in "([":
+            if depth == 0:
+                break
+            depth -= 1
+        elif not (t.kind == "name" and not t.cue and _typeish(t, loose=True)):
+            break
+        start -= 1
+    while start < eq and toks[start].kind != "name":
+        start += 1
+    return start
+
+
+def _decl_end(toks: list[_Tok], start: int) -> int:
+    """End of a data declaration's right-hand side: the end of its code span or sentence."""
+    code = toks[start].code if start < len(toks) else -1
+    j = start
+    while j < len(toks) and toks[j].kind != "end" and (code < 0 or toks[j].code == code):
+        j += 1
+    return j
+
+
+def _declared_members(rhs: Sequence[_Tok]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Constructors and record fields of ``C1 .. | C2 { f :: T, .. }``."""
+    cons: list[str] = []
+    fields: list[str] = []
+    depth = 0
+    expect_con = True
+    for k, t in enumerate(rhs):
+        if t.kind == "punct" and t.text in "({[":
+            depth += 1
+        elif t.kind == "punct" and t.text in ")}]":
+            depth -= 1
+        elif t.kind == "punct" and t.text == "|" and depth == 0:
+            expect_con = True
+        elif t.kind == "name" and expect_con and depth == 0 and t.upper:
+            cons.append(t.text)
+            expect_con = False
+        elif t.kind == "name" and depth == 1 and k + 1 < len(rhs) and rhs[k + 1].kind == "dcolon":
+            fields.append(t.text)
+    return tuple(cons), tuple(fields)
+
+
 def _looks_like_type(toks: Sequence[_Tok]) -> bool:
     return any(t.base or t.kind == "arrow" or t.kind == "punct" and t.text == "[" for t in toks)
 
@@ -1037,7 +1145,7 @@ class _Evidence:
         self.why.setdefault(op, []).append(word)
 
 
-def _evidence(toks: list[_Tok], syn: _Syntax) -> _Evidence:
+def _evidence(toks: list[_Tok], syn: _Syntax, lexicon: Lexicon) -> _Evidence:
     ev = _Evidence()
     words = [t for t in toks if t.kind == "name" and not t.quoted and not t.member_name
              and not (t.senses and t.code_shaped)]
@@ -1072,14 +1180,21 @@ def _evidence(toks: list[_Tok], syn: _Syntax) -> _Evidence:
             ev.nouns.setdefault(noun, []).append(t.i)
             if noun is Noun.ARG:
                 ev.add(Op.ARITY, 3, t.lower)
-    if Noun.EXPORT in ev.nouns or any(t.lemma == "export" for t in words):
-        if ev.negated or Op.REMOVE in ev.ops:
-            ev.add(Op.UNEXPORT, 5, "export")
+    visible = [t.lower for t in words
+               if t.lemma in ("export", "exports", "expose", "public", "visible")]
+    if visible and (ev.negated or Op.REMOVE in ev.ops):
+        ev.add(Op.UNEXPORT, 5, visible[0])  # "stop exporting", "shouldn't be public"
     if Noun.ARG in ev.nouns:
         for word in ("extra", "another", "additional", "more", "second", "third", "first",
                      "fewer", "less"):
             if word in lemmas:
                 ev.add(Op.ARITY, 1, word)
+    additive = {"also", "too", "extra", "another", "additional", "more", "new", "well", "add",
+                "fewer", "less", "drop", "remove", "lose"}
+    if any(lemma in ("take", "argument", "arg", "parameter", "param") for lemma in lemmas) \
+            and any(lemma in ("first", "last", "order") for lemma in lemmas) \
+            and not additive & set(lemmas):
+        ev.add(Op.RETYPE, 2, "argument order")  # "take the count last": a reordering
     if any(t.kind == "num" for t in toks) and Noun.ARG in ev.nouns:
         ev.add(Op.ARITY, 1, "a number of arguments")
     if ev.ops.get(Op.ARITY, 0) and any(lemma in ("take", "accept", "pass", "receive")
@@ -1090,8 +1205,21 @@ def _evidence(toks: list[_Tok], syn: _Syntax) -> _Evidence:
     for t in toks:  # "cost's type", "render's signature"
         if t.possessive and _next_lemma(toks, t.i) in ("type", "signature"):
             ev.add(Op.RETYPE, 3, "'s type")
-    for _ in syn.decls:
-        ev.add(Op.RETYPE, 3, "::")
+    for head, (cons, fields) in syn.data_decls:
+        for sense in toks[head].senses:
+            d = sense.definition
+            if d is None or sense.kind not in _TYPE_KINDS:
+                continue
+            known_fields = {f for c in lexicon.constructors_of(d) for f in c.fields}
+            if set(cons) - set(d.constructors):
+                ev.add(Op.ADD, 4, "a new constructor written out")
+            elif set(fields) - known_fields:
+                ev.add(Op.ADD, 4, "a new field written out")
+    for head, _span in syn.decls:
+        if toks[head].senses:
+            ev.add(Op.RETYPE, 3, "::")  # a new signature for an existing name
+        else:
+            ev.add(Op.ADD, 3, "::")  # a new member declared
     for _ in syn.equations:
         ev.add(Op.RETYPE, 3, "=")
     for _ in syn.class_heads:
@@ -1105,6 +1233,12 @@ def _evidence(toks: list[_Tok], syn: _Syntax) -> _Evidence:
         if t.kind == "name" and not t.quoted and t.lemma in ("be", "become", "make", "turn"):
             if _type_complement(toks, t.i + 1, skip_name=t.lemma == "make"):
                 ev.add(Op.RETYPE, 1.5, f"{t.lower} <type>")
+        elif t.kind == "name" and t.lemma == "change" and t.i + 2 < len(toks) \
+                and toks[t.i + 2].lemma in ("to", "into") \
+                and _type_complement(toks, t.i + 3, skip_name=False):
+            ev.add(Op.RETYPE, 1.5, "change to <type>")  # "change coupon to [Discount]"
+    if any(t.member_name and not t.senses and not t.stop for t in toks):
+        ev.add(Op.ADD, 2, "a new member")  # "could use a describeMessage method"
     ev.add(Op.GENERIC, 0.5, "")
     return ev
 
@@ -1121,7 +1255,7 @@ def _type_complement(toks: list[_Tok], i: int, skip_name: bool) -> bool:
     if i >= len(toks):
         return False
     t = toks[i]
-    return (t.kind == "punct" and t.text in "([") or (
+    return (t.kind == "punct" and t.text in "([") or t.lemma in _TYPE_WORDS or (
         t.kind == "name" and t.upper and not (t.stop or t.cue) and not t.sentence_start)
 
 
@@ -1230,8 +1364,7 @@ def _record_type(sense: _Sense, lexicon: Lexicon) -> bool | None:
         return None
     if d.kind is DefKind.CONSTRUCTOR:
         return bool(d.fields)
-    cons = [c for name in d.constructors for c in lexicon.index.definitions(
-        name, (DefKind.CONSTRUCTOR,)) if c.module == d.module]
+    cons = lexicon.constructors_of(d)
     if len(d.constructors) > 1:
         return False
     return bool(cons and cons[0].fields)
@@ -1366,6 +1499,8 @@ _ADDED = frozenset({ChangeKind.ADD_CONSTRUCTOR, ChangeKind.ADD_FIELD, ChangeKind
 def _role_fit(op: Op, change: ChangeKind, role: str, governor: str, t: _Tok,
               ev: _Evidence, syn: _Syntax) -> float:
     """How well a name's place in the sentence suits it as the target of ``change``."""
+    if any(head == t.i for head, _ in syn.data_decls):
+        return 3.0  # `data T = ...` written out: T is what changes
     if any(head == t.i for head, _ in syn.decls) or any(head == t.i for head, _ in syn.equations):
         return 3.0 if change not in _ADDED else -2.0
     if any(head == t.i for head, _ in syn.class_heads):
@@ -1469,7 +1604,10 @@ def _read(toks: list[_Tok], lexicon: Lexicon, syn: _Syntax, ev: _Evidence,
         if t.in_type and t.i not in heads:
             weak -= 2.0
         new = _new_thing(toks, syn, t.i, lexicon.guessing)
+        type_level_head = t.upper and any(h == t.i for h, _ in syn.equations)
         for sense in t.senses:
+            if type_level_head and sense.kind not in _TYPE_LEVEL:
+                continue  # `Tokens (Seq a) = Seq a` speaks of a type, not a constructor
             for op, weight in ev.ops.items():
                 change = _change_for(op, sense, ev, new, lexicon)
                 if change is None:
@@ -1484,7 +1622,7 @@ def _read(toks: list[_Tok], lexicon: Lexicon, syn: _Syntax, ev: _Evidence,
                 score = weight + _role_fit(op, change, role, governor, t, ev, syn) + weak
                 if sense.folded:
                     score -= 1.5
-                if change is not ChangeKind.CHANGE and op is not Op.GENERIC:
+                if change is not ChangeKind.CHANGE and op is not Op.GENERIC and weight >= 1.5:
                     score += 1.0  # the words asked for this change (not only the kind)
                 if hint is not None:
                     score += 1.5 if sense.kind in _NOUN_KIND[hint] else -1.5
@@ -1534,7 +1672,7 @@ def _understand(text: str, asked: str, lexicon: Lexicon) -> _Understood:
     toks = _tokenise(text)
     _tag_tokens(toks, lexicon)
     syn = _syntax(toks)
-    ev = _evidence(toks, syn)
+    ev = _evidence(toks, syn, lexicon)
     readings = _read(toks, lexicon, syn, ev, loose=False) or _read(
         toks, lexicon, syn, ev, loose=True)
     if not readings:

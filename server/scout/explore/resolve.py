@@ -148,7 +148,9 @@ _NEEDS_CONSTRUCTOR = frozenset({ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME
 def parse_target_name(name: str) -> tuple[str | None, str]:
     """``Types.LLMKind`` -> ("Types", "LLMKind"); operators keep their dots (``Map.!``,
     ``Shop.Cart.(.+.)`` -> ("Shop.Cart", ".+.")."""
-    name = name.strip().strip("`'\"")
+    name = name.strip().strip("`\"")
+    if len(name) > 2 and name[0] == name[-1] == "'":
+        name = name[1:-1]  # 'quoted' (a trailing prime alone is part of the name: go')
     m = re.fullmatch(r"((?:[A-Z][\w']*\.)+)\((.+)\)", name)
     if m:
         return m.group(1)[:-1], m.group(2)
