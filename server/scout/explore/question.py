@@ -324,6 +324,7 @@ class Noun(Enum):
     DATA = "data"
     FUNC = "function"
     MODULE = "module"
+    MEMBER = "member"  # a member of unsaid kind: "a West member", "a new value"
 
 
 # The definition kind a noun next to a name selects ("the Total constructor").
@@ -339,7 +340,7 @@ _NOUN_KIND: dict[Noun, frozenset[str]] = {
 }
 # Nouns naming a member that a change adds or removes.
 _MEMBER_NOUNS = frozenset({Noun.CON, Noun.FIELD, Noun.METHOD, Noun.ARG, Noun.SUPER, Noun.SUB,
-                           Noun.INSTANCE})
+                           Noun.INSTANCE, Noun.MEMBER})
 
 _IRREGULAR = {
     "took": "take", "taken": "take", "got": "get", "gotten": "get", "gave": "give",
@@ -420,6 +421,7 @@ _NOUN_CUES: dict[str, Noun] = {
     **dict.fromkeys(("type", "datatype", "record", "enum", "newtype", "adt"), Noun.DATA),
     **dict.fromkeys(("function", "helper", "combinator", "operator"), Noun.FUNC),
     "module": Noun.MODULE,
+    **dict.fromkeys(("member", "value", "option", "entry", "kind"), Noun.MEMBER),
 }
 
 # Multi-word cues, as lemma sequences: ops, nouns, or both.
@@ -525,6 +527,7 @@ _TYPE_WORDS = frozenset({"list", "lists", "pair", "tuple", "triple", "set", "map
                          "vector", "array", "number", "string", "integer", "int", "double",
                          "float", "text", "bool", "boolean", "function", "newtype", "record",
                          "natural", "word", "char", "io", "either", "option"})
+_PRONOUNS = frozenset({"i", "we", "you", "they", "he", "she", "one", "someone", "somebody"})
 _CAUSATIVE = frozenset({"want", "let", "make", "like", "need", "expect", "allow", "have",
                         "get", "prefer", "rather"})
 
@@ -1202,6 +1205,11 @@ def _evidence(toks: list[_Tok], syn: _Syntax, lexicon: Lexicon) -> _Evidence:
             Op.RETYPE not in ev.ops or Noun.ARG in ev.nouns):
         if "as well" in " ".join(lemmas) or "too" in lemmas or "also" in lemmas:
             ev.add(Op.ARITY, 1, "as well")
+    for t in words:  # "X gets a ...", "X has an ...": possession of something new is an addition
+        if t.lemma in ("get", "have", "need", "give", "gain", "grow", "want") and \
+                _next_lemma(toks, t.i) in ("a", "an", "another", "new", "extra", "additional",
+                                           "one", "more", "second", "third", "fourth"):
+            ev.add(Op.ADD, 1, f"{t.lower} a")
     for t in toks:  # "cost's type", "render's signature"
         if t.possessive and _next_lemma(toks, t.i) in ("type", "signature"):
             ev.add(Op.RETYPE, 3, "'s type")
@@ -1284,8 +1292,8 @@ def _role(toks: list[_Tok], i: int) -> tuple[str, str]:
                 or nxt.lower.endswith(("s", "ed"))):
             return "subject", nxt.lemma if nxt is not None else ""
         return "free", ""
-    if left.kind != "name":
-        return "free", ""
+    if left.kind != "name" or left.lemma in _PRONOUNS:
+        return "free", ""  # "if I add ...": a verb after its subject, not an object
     if left.lemma in _INTO:
         # "the type of x", "the arity of f", "the name of X": x is what the phrase is about
         k = j - 1
@@ -1579,14 +1587,18 @@ def _first_new(toks: list[_Tok], syn: _Syntax, exclude: int, guessing: bool) -> 
 
 
 def _candidates(toks: list[_Tok], loose: bool) -> list[_Tok]:
+    """Names that can be the target. A second, looser pass (when the first finds none) also
+    admits names inside written types and English words the workspace defines, but only
+    where a name goes (after a verb or preposition), never as the question's own verb."""
     out = []
     for t in toks:
         if not t.senses or t.module:
             continue
         if t.in_type and not loose:
             continue
-        if (t.stop or t.cue) and not t.member_name and not loose:
-            continue
+        if (t.stop or t.cue) and not t.member_name:
+            if not loose or _role(toks, t.i)[0] not in ("object", "dest", "source"):
+                continue
         out.append(t)
     return out
 
@@ -1745,7 +1757,7 @@ def _excerpt(toks: list[_Tok], lexicon: Lexicon, limit: int = 16) -> tuple[str, 
     lines: list[str] = []
     seen: set[str] = set()
     for t in toks:
-        if t.kind not in ("name", "op") or t.text in seen or (t.stop or t.cue) and not t.senses:
+        if t.kind not in ("name", "op") or t.text in seen or t.stop or t.cue:
             continue
         seen.add(t.text)
         if t.module:
@@ -1800,7 +1812,12 @@ def _not_understood(text: str, toks: list[_Tok], ev: _Evidence, new: _NewThing,
     else:
         parts.append("no name in the question is defined in the indexed workspace")
     what = {C.ADD_CONSTRUCTOR: "the type", C.ADD_FIELD: "the record type",
-            C.ADD_METHOD: "the class", C.ADD_SUPERCLASS: "the class"}.get(
+            C.ADD_METHOD: "the class", C.ADD_SUPERCLASS: "the class",
+            C.REMOVE_CONSTRUCTOR: "the constructor", C.RENAME_CONSTRUCTOR: "the constructor",
+            C.REMOVE_FIELD: "the field", C.RENAME_FIELD: "the field",
+            C.CHANGE_FIELD_TYPE: "the field", C.CHANGE_SIGNATURE: "the function",
+            C.CHANGE_ARITY: "the function", C.CHANGE_TYPE_FAMILY: "the type family",
+            C.CHANGE_TYPE_SYNONYM: "the type synonym", C.REMOVE_EXPORT: "the exported name"}.get(
         change, "the type, constructor, field, function or class")
     message = f"could not tell what {text!r} is about: {'; '.join(parts)}. Name {what} to change"
     if suggestion:
