@@ -45,6 +45,10 @@ def read(index: WorkspaceIndex, text: str):
     # module names are context
     ("stop exporting lineTotal from Shop.Types", C.REMOVE_EXPORT, "Shop.Types.lineTotal"),
     ("keep restock private to Shop.Inventory", C.REMOVE_EXPORT, "Shop.Inventory.restock"),
+    ("add something to Settings in the Jobs module", C.ADD_FIELD, "Shop.Jobs.Settings"),
+    ("what if the Inventory module stopped exporting reserve", C.REMOVE_EXPORT,
+     "Shop.Inventory.reserve"),
+    ("add a field to Inventory", C.ADD_FIELD, "Shop.Inventory.Inventory"),
     # an added member goes into its container, though the new name is not defined
     ("add ctor Toys to Category", C.ADD_CONSTRUCTOR, "Shop.Types.Category"),
     ("add a `giftWrap :: Bool` field to OrderLine", C.ADD_FIELD, "Shop.Types.OrderLine"),
@@ -133,5 +137,6 @@ def test_a_lexicon_can_be_reused(shop) -> None:
     first = parse_question("add a variant to Priority", index=lexicon)
     again = parse_question("add a variant to Priority", index=shop)
     assert (first.change, first.target) == (again.change, again.target)
-    assert lexicon.module("Shop.Types") == "Shop.Types" and lexicon.module("Types") is None
+    assert lexicon.module("Shop.Types") == "Shop.Types"
+    assert lexicon.module("Types") == "Shop.Types"  # a unique last component
     assert lexicon.module("Core") is None

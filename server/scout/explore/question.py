@@ -435,7 +435,6 @@ _PHRASES: tuple[tuple[tuple[str, ...], tuple[tuple[Op, float], ...], Noun | None
     (("no", "longer", "exist"), ((Op.REMOVE, 3),), None),
     (("not", "exist"), ((Op.REMOVE, 3),), None),
     (("be", "go"), ((Op.REMOVE, 2.5),), None),
-    (("also", "be"), ((Op.ADD, 2),), None),  # "Discount could also be BuyOneGetOne"
     (("need", "to"), (), None),  # "I need to change": not a request for a new member
     (("want", "to"), (), None),
     (("have", "to"), (), None),
@@ -519,6 +518,9 @@ _AUX = frozenset({"be", "do", "have", "will", "would", "should", "could", "can",
                   "might", "may", "shall", "not", "need", "want", "to"})
 _NEGATIONS = frozenset({"not", "no", "stop", "without", "hide", "unexport"})
 _THIS = frozenset({"it", "this", "that", "them", "these", "those"})
+# Words that may stand inside a phrase without breaking it.
+_FILLERS = frozenset({"really", "actually", "just", "even", "now", "still", "simply", "it",
+                      "them", "ever", "truly", "also", "then", "already", "finally"})
 _KEYWORDS = frozenset({"data", "newtype", "type", "class", "instance", "where", "let", "in",
                        "case", "of", "deriving", "family", "module", "import", "forall", "if",
                        "then", "else", "do", "pattern", "infixl", "infixr", "infix"})
@@ -799,7 +801,7 @@ class Lexicon:
         modules, suffixes = self._module_tables()
         if name in modules:
             return name
-        return suffixes.get(name) if "." in name else None
+        return suffixes.get(name)
 
     def is_module_prefix(self, name: str) -> bool:
         modules, suffixes = self._module_tables()
@@ -886,10 +888,12 @@ def _tag_tokens(toks: list[_Tok], lexicon: Lexicon) -> None:
         if word:
             t.stop = t.lemma in _STOP or t.lower in _STOP or "'" in t.lower
             t.cue = t.lemma in _VERB_CUES or t.lemma in _NOUN_CUES
-        module = lexicon.module(t.text) if "." in t.text or t.text[:1].isupper() else None
+        module = lexicon.module(t.text) if t.text[:1].isupper() else None
         senses = lexicon.senses(t.text) if t.text[:1].isalpha() or t.text[:1] == "_" else ()
-        if module is not None and (not senses or "." in t.text):
-            t.module = module  # a dotted module name, or a module that is not also a type
+        if module is not None and (not senses or "." in t.text or _MODULE_WORD in (
+                _noun_at(toks, t.i - 1), _noun_at(toks, t.i + 1))):
+            # a module name: dotted, not also a definition, or called a module
+            t.module = module
             continue
         if lexicon.guessing and (word and (t.stop or t.cue)):
             senses = ()
@@ -924,6 +928,9 @@ def _tag_tokens(toks: list[_Tok], lexicon: Lexicon) -> None:
             t.member_name = True
             t.cue = False
             t.stop = False
+
+
+_MODULE_WORD = Noun.MODULE
 
 
 def _opens_clause(toks: list[_Tok], i: int) -> bool:
@@ -1153,19 +1160,22 @@ def _evidence(toks: list[_Tok], syn: _Syntax, lexicon: Lexicon) -> _Evidence:
     words = [t for t in toks if t.kind == "name" and not t.quoted and not t.member_name
              and not (t.senses and t.code_shaped)]
     lemmas = [t.lemma for t in words]
-    used: set[int] = set()
-    for k in range(len(words)):
+    # phrases match across fillers: "doesn't really need", "can it go", "is now called"
+    core = [t for t in words if t.lemma not in _FILLERS]
+    used: set[int] = set()  # token positions that are part of a phrase
+    for k in range(len(core)):
         for phrase, effects, noun in _PHRASES:
             m = len(phrase)
-            if tuple(lemmas[k:k + m]) == phrase and all(
-                    words[k + j + 1].i == words[k + j].i + 1 for j in range(m - 1)):
+            if tuple(t.lemma for t in core[k:k + m]) == phrase and all(
+                    _only_fillers_between(toks, core[k + j].i, core[k + j + 1].i)
+                    for j in range(m - 1)):
                 for op, weight in effects:
                     ev.add(op, weight, " ".join(phrase))
                 if noun is not None:
-                    ev.nouns.setdefault(noun, []).append(words[k + m - 1].i)
-                used.update(range(k, k + m))
+                    ev.nouns.setdefault(noun, []).append(core[k + m - 1].i)
+                used.update(t.i for t in core[k:k + m])
     for k, t in enumerate(words):
-        if k in used and t.lemma not in ("out",):
+        if t.i in used and t.lemma not in ("out",):
             if t.lemma in _NEGATIONS:
                 ev.negated = True
             continue
@@ -1205,6 +1215,9 @@ def _evidence(toks: list[_Tok], syn: _Syntax, lexicon: Lexicon) -> _Evidence:
             Op.RETYPE not in ev.ops or Noun.ARG in ev.nouns):
         if "as well" in " ".join(lemmas) or "too" in lemmas or "also" in lemmas:
             ev.add(Op.ARITY, 1, "as well")
+    for k, t in enumerate(words[:-1]):  # "Discount could also be BuyOneGetOne": another case
+        if t.lemma == "also" and words[k + 1].lemma == "be" and words[k + 1].i == t.i + 1:
+            ev.add(Op.ADD, 2, "also be")
     for t in words:  # "X gets a ...", "X has an ...": possession of something new is an addition
         if t.lemma in ("get", "have", "need", "give", "gain", "grow", "want") and \
                 _next_lemma(toks, t.i) in ("a", "an", "another", "new", "extra", "additional",
@@ -1241,6 +1254,10 @@ def _evidence(toks: list[_Tok], syn: _Syntax, lexicon: Lexicon) -> _Evidence:
         if t.kind == "name" and not t.quoted and t.lemma in ("be", "become", "make", "turn"):
             if _type_complement(toks, t.i + 1, skip_name=t.lemma == "make"):
                 ev.add(Op.RETYPE, 1.5, f"{t.lower} <type>")
+        elif t.kind == "name" and t.lemma == "from" and _type_complement(toks, t.i + 1, False) \
+                and any(x.lemma in ("to", "into") and _type_complement(toks, x.i + 1, False)
+                        for x in toks[t.i + 2:]):
+            ev.add(Op.RETYPE, 2, "from <type> to <type>")
         elif t.kind == "name" and t.lemma == "change" and t.i + 2 < len(toks) \
                 and toks[t.i + 2].lemma in ("to", "into") \
                 and _type_complement(toks, t.i + 3, skip_name=False):
@@ -1265,6 +1282,10 @@ def _type_complement(toks: list[_Tok], i: int, skip_name: bool) -> bool:
     t = toks[i]
     return (t.kind == "punct" and t.text in "([") or t.lemma in _TYPE_WORDS or (
         t.kind == "name" and t.upper and not (t.stop or t.cue) and not t.sentence_start)
+
+
+def _only_fillers_between(toks: list[_Tok], a: int, b: int) -> bool:
+    return all(toks[k].kind == "name" and toks[k].lemma in _FILLERS for k in range(a + 1, b))
 
 
 def _next_lemma(toks: list[_Tok], i: int) -> str:
