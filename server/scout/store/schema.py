@@ -3,9 +3,8 @@
 Version 1 is the first released layout: queries carried their workspace and comma-separated
 tags directly, rubrics lacked the cache-token, task and fallback columns, and there were no
 codebases or batch jobs. Rubrics are rows, one per answer (scorer x node), never
-overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 adds codebases (so one database spans many
-workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs. Version 3
-(current) records how each question was understood (``asked``, ``reading``).
+overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 (current) adds codebases (so one database spans many
+workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs.
 Migrations run inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening an old
 database at once migrate it exactly once.
 """
@@ -17,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Kept verbatim: the migration test builds a version-1 database from it.
 SCHEMA_V1 = """
@@ -241,20 +240,27 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
-    """Version 3: how each question was understood. ``asked`` is the question exactly as the
-    user wrote it (``text`` is the normalised form); ``reading`` is the JSON of
-    ``explore.model.Reading`` without ``asked``: the method, how the reading was chosen, the
-    chosen definition's kind and module, the context names, the lexicon excerpt. Rows
-    written before version 3 keep NULL (their reading was not recorded)."""
+    # Which source supplied a node's hover: "index" (its declaration text) or "hls" (the type
+    # the Haskell Language Server inferred, asked through the editor).
+    conn.execute("ALTER TABLE nodes ADD COLUMN hover_source TEXT NOT NULL DEFAULT 'index'")
+
+
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """How each question was understood. ``asked`` is the question exactly as the user wrote
+    it (``text`` is the normalised form); ``reading`` is the JSON of ``explore.model.Reading``
+    without ``asked``: the method, how the reading was chosen, the chosen definition's kind
+    and module, the context names, the lexicon excerpt. Rows written before version 4 keep
+    NULL (their reading was not recorded)."""
     run_script(conn, """
         ALTER TABLE queries ADD COLUMN asked TEXT;
         ALTER TABLE queries ADD COLUMN reading TEXT;
     """)
 
 
-# MIGRATIONS[v] turns a version-v database into version v+1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2,
-                                                               2: _migrate_2_to_3}
+# MIGRATIONS[v] turns a version-v database into version v+1. A new database is created at
+# version 2 and migrated up, so every change to the schema is written once, here.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -267,4 +273,5 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 
 def create_current(conn: sqlite3.Connection) -> None:
     run_script(conn, SCHEMA_V2)
-    _migrate_2_to_3(conn)
+    for version in range(2, SCHEMA_VERSION):
+        MIGRATIONS[version](conn)
