@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             "shape": summary(time_each(parse_question, texts, args.repeat)),
         }
     base = results["lookup"]["median_ms"]
-    for name, r in results.items():
+    for r in results.values():
         r["ratio_vs_lookup"] = r["median_ms"] / base if base else float("nan")
     verdict = results["understand"]["median_ms"] < TARGET_MS
     report = {"packages": args.packages, "files": stats.files, "lines": stats.lines,

@@ -16,6 +16,7 @@ from scout.export.cli import main as export_main
 from scout.functiongemma import parse_task_output, render_example, render_prompt, to_messages
 from scout.scoring.heuristic import HeuristicScorer
 from scout.session import ScoutSession
+from scout.settings import Settings
 from scout.store import Store
 from scout.store.schema import SCHEMA_V2, SCHEMA_VERSION
 from scout.tasks import TaskOutputError, available_tasks, load_task, validate_output
@@ -28,12 +29,13 @@ ASKED = ["add ctor Toys to  Category", "remove the Games constructor from Catego
 @pytest.fixture
 def logged(tmp_path: Path, workspace_index) -> Path:
     db = tmp_path / "scout.db"
-    session = ScoutSession(SHOP, scorer=HeuristicScorer(), db_path=db,
-                           index=workspace_index("shop"))
-    for text in ASKED:
-        assert session.ask(text, budget=3).log.query_id is not None
-    assert session.ask({"target": "Priority", "change": "add_constructor"},
-                       budget=3).log.query_id is not None
+    session = ScoutSession(SHOP, Settings(db=db, scorer="heuristic"),
+                           index=workspace_index("shop"), scorers=(HeuristicScorer(), None))
+    try:
+        for text in [*ASKED, {"target": "Priority", "change": "add_constructor"}]:
+            assert session.ask(text, budget=3).wait_logged(timeout=30).query_id is not None
+    finally:
+        session.close()
     return db
 
 
@@ -52,7 +54,7 @@ def test_the_reading_is_logged_with_the_query(logged: Path) -> None:
     assert structured["method"] == "structured" and rows[4][1] == ""
 
 
-def test_a_version_2_database_gains_the_reading_columns(tmp_path: Path) -> None:
+def test_an_older_database_gains_the_reading_columns(tmp_path: Path) -> None:
     db = tmp_path / "v2.db"
     conn = sqlite3.connect(db)
     for statement in SCHEMA_V2.split(";"):
@@ -66,7 +68,7 @@ def test_a_version_2_database_gains_the_reading_columns(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with Store.open(db, environ={}) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert store.rows("SELECT text, asked, reading FROM queries") == [
             ("add a variant to Priority", None, None)]
 
