@@ -68,7 +68,7 @@ from scout.explore.resolve import (
 from scout.haskell.model import Definition, DefKind
 
 if TYPE_CHECKING:
-    from scout.haskell.index import WorkspaceIndex
+    from scout.explore.resolve import Index
 
 __all__ = [
     "DEFAULT_TAGS",
@@ -757,7 +757,7 @@ class Lexicon:
     shape (capitalised: a type, constructor, class, family or synonym; otherwise a function,
     field or method), and module names are never known."""
 
-    def __init__(self, index: WorkspaceIndex | None = None) -> None:
+    def __init__(self, index: Index | None = None) -> None:
         self.index = index
         self._modules: frozenset[str] | None = None
         self._suffixes: dict[str, str] | None = None
@@ -1373,6 +1373,7 @@ class _Reading:
     sense: _Sense
     score: float
     role: str
+    governor: str = ""
 
 
 def _record_type(sense: _Sense, lexicon: Lexicon) -> bool | None:
@@ -1651,7 +1652,7 @@ def _read(toks: list[_Tok], lexicon: Lexicon, syn: _Syntax, ev: _Evidence,
                     score += 1.5 if sense.kind in _NOUN_KIND[hint] else -1.5
                 if sense.definition is not None:
                     score += 0.75 * context_rank(sense.definition, context - {t.text})
-                readings.append(_Reading(change, op, t, sense, score, role))
+                readings.append(_Reading(change, op, t, sense, score, role, governor))
     return readings
 
 
@@ -1671,15 +1672,6 @@ def _context_names(toks: list[_Tok]) -> frozenset[str]:
 
 
 # --- understanding text ---------------------------------------------------------------------------
-_TAGS_BY_DEF_KIND: dict[str, tuple[Tag, ...]] = {
-    "data": (Tag.DATA_TYPE,), "newtype": (Tag.DATA_TYPE,), "constructor": (Tag.DATA_TYPE,),
-    "field": (Tag.DATA_TYPE,), "type_synonym": (Tag.TYPE_ALIAS,),
-    "type_family": (Tag.TYPE_FAMILY,), "data_family": (Tag.TYPE_FAMILY,),
-    "type_instance": (Tag.TYPE_FAMILY,), "class": (Tag.CONSTRAINT,),
-    "instance": (Tag.CONSTRAINT,), "derived_instance": (Tag.CONSTRAINT,),
-    "method": (Tag.FUNCTION,), "function": (Tag.FUNCTION,), "module": (Tag.MODULE,),
-    "pattern_synonym": (Tag.PATTERN_MATCH,),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1744,11 +1736,14 @@ def _result(text: str, asked: str, toks: list[_Tok], syn: _Syntax, ev: _Evidence
     context = tuple(dict.fromkeys(
         x.module or x.text for x in toks
         if x.i != t.i and (x.senses or x.module or x.base) and x.text != t.text))
-    cues = ", ".join(dict.fromkeys(w for w in ev.why.get(chosen.op, []) if w)) or "no cue words"
+    cues = ", ".join(f"'{w}'" for w in dict.fromkeys(w for w in ev.why.get(chosen.op, []) if w))
     where = f" in {sense.module}" if sense.module else ""
-    guessed = " (kind guessed from its shape)" if sense.definition is None else ""
-    how = (f"{chosen.op.value} ({cues}) applied to {t.text}, a {sense.kind}{where}{guessed}, "
-           f"as the {chosen.role}: {change.value}")
+    guessed = ", kind guessed from its shape" if sense.definition is None else ""
+    place = {"dest": f"after '{chosen.governor}'", "source": f"after '{chosen.governor}'",
+             "object": f"object of '{chosen.governor}'", "subject": "subject",
+             "as": "after 'as'"}.get(chosen.role, "named")
+    how = (f"{chosen.op.value} ({cues or 'no cue words'}); target {t.text} ({sense.kind}{where}"
+           f"{guessed}; {place}) -> {change.value}")
     reading = Reading(
         asked=asked, method="text" if lexicon.guessing else "text+lexicon", how=how,
         kind=sense.kind if sense.definition is not None else None,
@@ -2011,7 +2006,7 @@ def _structured(q: Mapping[str, Any], *, tags: str | Sequence[str] | None,
 
 def parse_question(q: str | Mapping[str, Any], *, budget: int | str | None = None,
                    tags: str | Sequence[str] | None = None,
-                   index: WorkspaceIndex | Lexicon | None = None) -> Question:
+                   index: Index | Lexicon | None = None) -> Question:
     """Understand a question given as text or as a mapping (see the module docstring).
 
     With ``index`` (a workspace index, or a :class:`Lexicon` over one) the text is read against
@@ -2094,7 +2089,7 @@ class Interpretation:
         return lines
 
 
-def interpret(index: WorkspaceIndex, q: str | Mapping[str, Any] | Question, *,
+def interpret(index: Index, q: str | Mapping[str, Any] | Question, *,
               budget: int | str | None = None,
               tags: str | Sequence[str] | None = None) -> Interpretation:
     """Read a question against a workspace and resolve its target, never raising for the
@@ -2102,6 +2097,7 @@ def interpret(index: WorkspaceIndex, q: str | Mapping[str, Any] | Question, *,
     understood (with what was understood and the closest structured reading). The question
     in an ``ok`` answer is the one the engine explores (its change kind corrected for the
     target's kind)."""
+    index = index.snapshot()  # one revision for every lookup below
     lexicon = Lexicon(index)
     try:
         question = q if isinstance(q, Question) else parse_question(

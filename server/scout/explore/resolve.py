@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from scout.explore.model import ChangeKind, Question
-from scout.haskell.index import WorkspaceIndex
+from scout.haskell.index import IndexSnapshot, WorkspaceIndex
 from scout.haskell.model import Definition, DefKind
 
 __all__ = [
@@ -142,6 +142,7 @@ _GENERIC_KINDS = (DefKind.DATA, DefKind.NEWTYPE, DefKind.CLASS, DefKind.FUNCTION
 _NOT_TARGETS = frozenset({DefKind.MODULE, DefKind.INSTANCE, DefKind.DERIVED_INSTANCE,
                           DefKind.TYPE_INSTANCE})
 _TYPES = (DefKind.DATA, DefKind.NEWTYPE)
+Index = WorkspaceIndex | IndexSnapshot  # a snapshot when several lookups must agree
 _NEEDS_CONSTRUCTOR = frozenset({ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR})
 
 
@@ -237,7 +238,7 @@ def _detail(d: Definition) -> tuple[int, int]:
             len(d.constructors) + len(d.fields) + len(d.methods) + (d.signature is not None))
 
 
-def candidates(index: WorkspaceIndex, name: str, change: ChangeKind = ChangeKind.CHANGE, *,
+def candidates(index: Index, name: str, change: ChangeKind = ChangeKind.CHANGE, *,
                context: Collection[str] = (), kind: str | None = None) -> list[Definition]:
     """The definitions ``name`` can mean for ``change``, after the context rule (module
     docstring): one element when the question is clear, several for an ambiguity, none when
@@ -273,12 +274,12 @@ def candidates(index: WorkspaceIndex, name: str, change: ChangeKind = ChangeKind
     return merged
 
 
-def _module_exists(index: WorkspaceIndex, module: str) -> bool:
+def _module_exists(index: Index, module: str) -> bool:
     return any(s.module == module or s.module.endswith("." + module)
                for s in index.summaries.values())
 
 
-def suggestions(index: WorkspaceIndex, name: str,
+def suggestions(index: Index, name: str,
                 kinds: Iterable[DefKind] | None = None, n: int = 3) -> list[str]:
     """Defined names close to ``name`` (of the given kinds), closest first."""
     wanted = None if kinds is None else set(kinds)
@@ -287,7 +288,7 @@ def suggestions(index: WorkspaceIndex, name: str,
     return difflib.get_close_matches(name, known, n=n)
 
 
-def resolve_name(index: WorkspaceIndex, name: str, change: ChangeKind = ChangeKind.CHANGE, *,
+def resolve_name(index: Index, name: str, change: ChangeKind = ChangeKind.CHANGE, *,
                  context: Collection[str] = (), kind: str | None = None) -> Definition:
     """The one definition ``name`` means for ``change`` (see the module docstring); raises
     :class:`UnknownSymbol` (with close names) or :class:`AmbiguousTarget` (with candidates).
@@ -308,7 +309,7 @@ def resolve_name(index: WorkspaceIndex, name: str, change: ChangeKind = ChangeKi
     return chosen
 
 
-def resolve_target(index: WorkspaceIndex, question: Question) -> Definition:
+def resolve_target(index: Index, question: Question) -> Definition:
     """The definition a question changes. A question understood against this workspace
     carries its reading (the definition's module and kind, the names around it); other
     questions use the names in their text as context."""
