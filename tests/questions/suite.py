@@ -1,7 +1,8 @@
 """The paraphrase suite: questions written as people type them, with the expected reading.
 
 ``dev.jsonl`` is the development set; ``holdout.jsonl`` was written first and kept out of
-development (its failures were not looked at until the end). One JSON object per line:
+development (its failures were not looked at until the end); ``holdout2.jsonl`` was written
+after that, in other voices, and evaluated once. One JSON object per line:
 
 - ``{"ws", "q", "target", "change"}``: the question must read as ``change`` on ``target``
   (``Module.name``; operators as ``Module.(op)``);
@@ -35,7 +36,7 @@ WORKSPACES: dict[str, Path] = {
     "megaparsec": DEBIAN / "haskell-megaparsec",
 }
 DEBIAN_WORKSPACES = frozenset({"xmonad", "megaparsec"})
-SETS = ("dev", "holdout")
+SETS = ("dev", "holdout", "holdout2")
 
 
 @dataclass(frozen=True, slots=True)

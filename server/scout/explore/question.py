@@ -1240,6 +1240,14 @@ def _evidence(toks: list[_Tok], syn: _Syntax, lexicon: Lexicon) -> _Evidence:
     if syn.type_spans and any(t.lemma in ("be", "become", "make", "change", "to", "as")
                               for t in toks if t.kind == "name"):
         ev.add(Op.RETYPE, 1, "a type")
+    for t in toks:  # "TrivialError becomes SimpleError": a member's new name, not a new type
+        if t.kind == "name" and t.lemma in ("be", "become") and t.i > 0 \
+                and any(s.kind in ("constructor", "field") for s in toks[t.i - 1].senses):
+            k = t.i + 1
+            while k < len(toks) and toks[k].lemma in ("a", "an", "the", "now", "just"):
+                k += 1
+            if k < len(toks) and _new_name_like(toks[k], toks[t.i - 1]):
+                ev.add(Op.RENAME, 3, f"{t.lower} <new name>")
     for t in toks:
         if t.kind == "name" and not t.quoted and t.lemma in ("be", "become", "make", "turn"):
             if _type_complement(toks, t.i + 1, skip_name=t.lemma == "make"):
@@ -1256,6 +1264,13 @@ def _evidence(toks: list[_Tok], syn: _Syntax, lexicon: Lexicon) -> _Evidence:
         ev.add(Op.ADD, 2, "a new member")  # "could use a describeMessage method"
     ev.add(Op.GENERIC, 0.5, "")
     return ev
+
+
+def _new_name_like(t: _Tok, old: _Tok) -> bool:
+    """An undefined name of the old name's case (not a type from base, not an English word)."""
+    return (t.kind == "name" and not t.senses and not t.base and not t.module
+            and not (t.stop or t.cue) and t.upper == old.upper
+            and (t.upper or t.code_shaped))
 
 
 def _type_complement(toks: list[_Tok], i: int, skip_name: bool) -> bool:
