@@ -1,5 +1,5 @@
-"""The paraphrase suite (suite.py): every development question reads right; the held-out set
-(written first, not tuned on) stays above the accuracy it was measured at."""
+"""The paraphrase suite (suite.py): every development question reads right; the held-out sets
+(written blind, not tuned on) stay above the accuracy they were measured at."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from scout.explore.model import ChangeKind
 from scout.explore.question import interpret
 
 DEV = load("dev")
-HOLDOUT = load("holdout")
-# Measured once, at the end of development (see tests/questions/README.md); a drop below it
-# means a change made understanding worse on questions nobody tuned for.
-HOLDOUT_FLOOR = 0.85
+HOLDOUT = load("holdout") + load("holdout2")
+# First runs measured 117/118 and 55/60 (see tests/questions/README.md); a drop below this
+# floor means a change made understanding worse on questions nobody tuned for.
+HOLDOUT_FLOOR = 0.95
 
 
 def test_the_suite_covers_every_change_kind_in_many_phrasings() -> None:
@@ -27,6 +27,7 @@ def test_the_suite_covers_every_change_kind_in_many_phrasings() -> None:
     assert {c.ws for c in cases} >= DEBIAN_WORKSPACES | {"llm", "shop", "shapes", "queue"}
     assert len({c.q for c in cases}) == len(cases), "a question is written twice"
     assert {c.set for c in cases} == set(SETS)
+    assert len({c.ws for c in cases if c.set != "dev"} & DEBIAN_WORKSPACES) == 2
 
 
 @pytest.mark.parametrize("case", DEV, ids=[c.id for c in DEV])

@@ -423,6 +423,7 @@ _PHRASES: tuple[tuple[tuple[str, ...], tuple[tuple[Op, float], ...], Noun | None
     (("can", "go"), ((Op.REMOVE, 2.5),), None),
     (("no", "longer", "need"), ((Op.REMOVE, 3),), None),
     (("no", "longer", "exist"), ((Op.REMOVE, 3),), None),
+    (("no", "longer", "have"), ((Op.REMOVE, 3),), None),
     (("not", "exist"), ((Op.REMOVE, 3),), None),
     (("be", "go"), ((Op.REMOVE, 2.5),), None),
     (("need", "to"), (), None),  # "I need to change": not a request for a new member
@@ -520,6 +521,7 @@ _TYPE_WORDS = frozenset({"list", "lists", "pair", "tuple", "triple", "set", "map
                          "float", "text", "bool", "boolean", "function", "newtype", "record",
                          "natural", "word", "char", "io", "either", "option"})
 _PRONOUNS = frozenset({"i", "we", "you", "they", "he", "she", "one", "someone", "somebody"})
+_ADDITIVE = frozenset({"new", "another", "extra", "additional", "fifth", "fourth", "third"})
 _CAUSATIVE = frozenset({"want", "let", "make", "like", "need", "expect", "allow", "have",
                         "get", "prefer", "rather"})
 
@@ -639,6 +641,7 @@ class _Tok:
     stop: bool = False  # an English word of the question's frame (never a name unless quoted)
     cue: bool = False  # carries evidence for an operation or names a kind of thing
     in_type: bool = False  # inside a Haskell type written in the question
+    prose: bool = False  # inside a quoted phrase ("for 'refresh or not'"): words, not names
     member_name: bool = False  # the name of a member next to its noun ("a flush method")
 
     @property
@@ -671,11 +674,18 @@ def _classify_op(text: str) -> str:
     return "op"
 
 
+_QUOTED_PROSE = re.compile(r"(?<![\w`])(['\"])[^'\"`]*\s[^'\"`]*\1(?![\w])")
+
+
 def _tokenise(text: str, code: bool = False) -> list[_Tok]:
     text = text.translate(_QUOTES)
     toks: list[_Tok] = []
     code_id = 0
+    prose = [m.span() for m in _QUOTED_PROSE.finditer(text)] if not code else []
     for m in _TOKEN.finditer(text):
+        if prose and any(a < m.start() < b for a, b in prose) and m.group("name") is not None:
+            toks.append(_Tok(m.group("name"), "name", prose=True))
+            continue
         if m.group("code") is not None:
             inner = [t for t in _tokenise(m.group("code"), code=True) if t.kind != "end"]
             for t in inner:
@@ -915,7 +925,8 @@ def _tag_tokens(toks: list[_Tok], lexicon: Lexicon) -> None:
         if (t.kind == "name" and noun in _MEMBER_NOUNS | {Noun.CLASS, Noun.FAMILY, Noun.SYNONYM}
                 and t.lemma not in _DETS and _NOUN_CUES.get(t.lemma) is None
                 and t.i > 0 and toks[t.i - 1].lemma in _DETS):
-            t.member_name = True
+            # "the ExtensionClass class" names the container itself, not a member
+            t.member_name = noun in _MEMBER_NOUNS
             t.cue = False
             t.stop = False
 
@@ -1175,6 +1186,8 @@ def _evidence(toks: list[_Tok], syn: _Syntax, lexicon: Lexicon) -> _Evidence:
             continue
         if t.lemma == "case" and k > 0 and lemmas[k - 1] in ("in", "just"):
             continue
+        if t.lemma == "without" and not _name_follows(toks, t.i):
+            continue  # "a method without a default", "without breaking": not a removal
         for op, weight in _VERB_CUES.get(t.lemma, ()):
             ev.add(op, weight, t.lower)
         noun = _NOUN_CUES.get(t.lemma)
@@ -1289,6 +1302,13 @@ def _type_complement(toks: list[_Tok], i: int, skip_name: bool) -> bool:
         t.kind == "name" and t.upper and not (t.stop or t.cue) and not t.sentence_start)
 
 
+def _name_follows(toks: list[_Tok], i: int) -> bool:
+    k = i + 1
+    while k < len(toks) and toks[k].lemma in _DETS:
+        k += 1
+    return k < len(toks) and bool(toks[k].senses) and not toks[k].stop
+
+
 def _only_fillers_between(toks: list[_Tok], a: int, b: int) -> bool:
     return all(toks[k].kind == "name" and toks[k].lemma in _FILLERS for k in range(a + 1, b))
 
@@ -1313,7 +1333,8 @@ def _role(toks: list[_Tok], i: int) -> tuple[str, str]:
                                  and toks[k].text in "()"):
             k += 1
         nxt = toks[k] if k < len(toks) else None
-        if toks[i].possessive or nxt is not None and nxt.kind == "name" and not nxt.senses and (
+        if toks[i].possessive or nxt is not None and nxt.kind == "name" and (
+                not nxt.senses or nxt.stop or nxt.cue) and (
                 nxt.lemma in _AUX or nxt.lemma in _VERB_CUES or nxt.lemma in _STOP
                 or nxt.lower.endswith(("s", "ed"))):
             return "subject", nxt.lemma if nxt is not None else ""
@@ -1532,7 +1553,7 @@ _ADDED = frozenset({ChangeKind.ADD_CONSTRUCTOR, ChangeKind.ADD_FIELD, ChangeKind
 
 
 def _role_fit(op: Op, change: ChangeKind, role: str, governor: str, t: _Tok,
-              ev: _Evidence, syn: _Syntax) -> float:
+              ev: _Evidence, syn: _Syntax, toks: list[_Tok]) -> float:
     """How well a name's place in the sentence suits it as the target of ``change``."""
     if any(head == t.i for head, _ in syn.data_decls):
         return 3.0  # `data T = ...` written out: T is what changes
@@ -1544,6 +1565,8 @@ def _role_fit(op: Op, change: ChangeKind, role: str, governor: str, t: _Tok,
         return 3.0
     if t.member_name:
         return -2.0 if change in _ADDED else 1.0
+    if change in _ADDED and t.i > 0 and toks[t.i - 1].lemma in _ADDITIVE:
+        return 2.0  # "a new StateExtension flavour": something new of this type
     if change in _ADDED:
         if Noun.SUB in ev.nouns and change is ChangeKind.ADD_SUPERCLASS:
             # "make X a subclass of Y": X is the class that gains Y
@@ -1621,7 +1644,7 @@ def _candidates(toks: list[_Tok], loose: bool) -> list[_Tok]:
     for t in toks:
         if not t.senses or t.module:
             continue
-        if t.in_type and not loose:
+        if (t.in_type or t.prose) and not loose:
             continue
         if (t.stop or t.cue) and not t.member_name:
             if not loose or _role(toks, t.i)[0] not in ("object", "dest", "source"):
@@ -1658,7 +1681,7 @@ def _read(toks: list[_Tok], lexicon: Lexicon, syn: _Syntax, ev: _Evidence,
                         ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR,
                         ChangeKind.REMOVE_EXPORT)):
                     continue  # `data Config = Config`: the name means the type
-                score = weight + _role_fit(op, change, role, governor, t, ev, syn) + weak
+                score = weight + _role_fit(op, change, role, governor, t, ev, syn, toks) + weak
                 if sense.folded:
                     score -= 1.5
                 if change is not ChangeKind.CHANGE and op is not Op.GENERIC and weight >= 1.5:
