@@ -527,9 +527,13 @@ def _open_folder(ls: ScoutServer, root: Path) -> None:
         async def begin() -> None:
             try:
                 await ls.work_done_progress.create_async(token)
+                cancelled = ls.work_done_progress.tokens.get(token)
+                if cancelled is not None:  # the user pressed Cancel on the progress
+                    cancelled.add_done_callback(lambda f: f.cancelled() and folder.load_token
+                                                .cancel("indexing was cancelled by the user"))
                 ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
                     title="Semantic Scout: indexing", message=root.name, percentage=0,
-                    cancellable=False))
+                    cancellable=True))
             except Exception as exc:  # progress is a courtesy; indexing goes on
                 log.info("progress not shown: %s", exc)
         assert ls.loop is not None
@@ -568,6 +572,7 @@ def _end(ls: ScoutServer, token: str, message: str) -> None:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
     except Exception:
         pass
+    ls.work_done_progress.tokens.pop(token, None)  # pygls never forgets a token by itself
 
 
 async def _watch_files(ls: ScoutServer) -> None:
@@ -737,7 +742,12 @@ async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *
     except AmbiguousTarget as exc:
         return _ambiguous(folder, exc)
     except (QuestionError, ExploreError) as exc:
-        return {"status": "not_understood", "message": str(exc),
+        snapshot = folder.snapshot()
+        message = str(exc)
+        if snapshot is not None and not snapshot.complete:
+            message += (f" (the index is still being built: {len(snapshot.summaries)} of "
+                        f"{snapshot.expected_files} files so far)")
+        return {"status": "not_understood", "message": message,
                 "understood": getattr(exc, "understood", None),
                 "suggestion": getattr(exc, "suggestion", None),
                 "candidates": list(getattr(exc, "candidates", ()) or ())}
