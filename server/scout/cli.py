@@ -61,7 +61,10 @@ def _seconds(value: str) -> float:
 
 
 def _root(value: str) -> Path:
-    path = Path(value).expanduser()
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:  # `~name` for a user this machine does not know
+        raise CliError(f"workspace root {value}: no such user's home; pass --root DIR") from None
     if not path.exists():
         raise CliError(f"workspace root {value} does not exist: pass --root DIR with your "
                        "Haskell project")

@@ -193,7 +193,10 @@ def _path(value: Any, where: str) -> Path | None:
         return None
     if not isinstance(value, str | Path) or "\0" in str(value):
         raise SettingsError(f"{where}: expected a path, got {value!r}")
-    return Path(value).expanduser()
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as exc:  # `~name` for a user this machine does not know
+        raise SettingsError(f"{where}: {value!r}: {exc} (no such user's home)") from None
 
 
 def _workers(value: Any, where: str) -> int | None:

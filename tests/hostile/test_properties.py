@@ -230,3 +230,14 @@ def test_property_inputs_cover_argparse_types() -> None:
                  if a.dest == "limit")
     with pytest.raises(argparse.ArgumentTypeError):
         label.type("-5")
+
+
+@pytest.mark.parametrize("value", ["~0", "~nosuchuser/db", "~\u202e/x"])
+def test_a_home_of_no_such_user_is_one_line(value: str, tmp_path: Path) -> None:
+    # found by test_the_environment_resolves_or_fails_with_one_line: expanduser() raised
+    with pytest.raises(SettingsError, match="no such user"):
+        resolve_settings(None, environ={"SCOUT_DB": value}, user_config=tmp_path / "none")
+    with pytest.raises(CliError, match="no such user"):
+        from scout.cli import _root
+
+        _root(value)

@@ -406,7 +406,10 @@ def make_server() -> ScoutServer:
     async def export(ls: ScoutServer, *args: Any) -> dict[str, Any]:
         arg = _argument(args)
         fmt = _string(arg, "format")
-        out = Path(_string(arg, "folder")).expanduser()
+        try:
+            out = Path(_string(arg, "folder")).expanduser()
+        except RuntimeError:  # `~name` for a user this machine does not know
+            raise JsonRpcInvalidParams("folder: no such user's home") from None
         from scout.export.formats import FORMATS
 
         if fmt not in FORMATS:
