@@ -176,3 +176,18 @@ def test_an_ollama_answer_with_no_node_scored_is_not_a_success(home: Home) -> No
     data = json.loads(run.stdout)  # still exactly one object
     assert all(n["rubric"] is None and "unreachable" in n["error"] for n in data["nodes"])
     assert "10 of 10 node(s) have no score" in run.stderr and "unreachable" in run.stderr
+
+
+def test_a_change_that_cannot_apply_to_the_target_is_refused(home: Home) -> None:
+    # the oracle refuses `--target costOf --change add_constructor` (costOf is a function);
+    # the query answered it anyway, with places that cannot break that way
+    run = home.run("query", "--target", "costOf", "--change", "add_constructor", "--root",
+                   str(EXAMPLE), "--scorer", "heuristic", "--no-log")
+    assert run.returncode == 2 and run.stdout == ""
+    assert "costOf is a function" in run.stderr and "add_constructor" in run.stderr
+    run = home.run("query", "--target", "costOf", "--change", "add_constructor", "--root",
+                   str(EXAMPLE), "--scorer", "heuristic", "--no-log", "--json")
+    assert run.returncode == 2
+    ok = home.run("query", "--target", "costOf", "--change", "change_arity", "--root",
+                  str(EXAMPLE), "--scorer", "heuristic", "--no-log")
+    assert ok.returncode == 0, ok.stderr

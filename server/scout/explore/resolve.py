@@ -32,6 +32,7 @@ from scout.haskell.model import Definition, DefKind
 
 __all__ = [
     "AmbiguousTarget",
+    "NotApplicable",
     "ExploreError",
     "TARGET_KINDS",
     "UnknownSymbol",
@@ -57,6 +58,20 @@ class UnknownSymbol(ExploreError):
         hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
         super().__init__(f"no symbol named {name!r} is defined in the indexed workspace.{hint} "
                          "Check the spelling, or pass --root at the project that defines it.")
+
+
+class NotApplicable(ExploreError):
+    """A name whose every definition is of a kind the change cannot apply to (a constructor
+    added to a function): refused, as the compiler-backed oracle refuses it, never answered."""
+
+    def __init__(self, name: str, change: ChangeKind, found: list[Definition]) -> None:
+        self.name = name
+        self.change = change
+        kinds = sorted({d.kind.value for d in found})
+        allowed = " or ".join(k.value for k in TARGET_KINDS[change])
+        super().__init__(f"{name} is a {' and a '.join(kinds)}: '{change.value}' applies to a "
+                         f"{allowed}, so there is nothing to answer. Name one of those, or ask "
+                         "about another change.")
 
 
 class AmbiguousTarget(ExploreError):
@@ -297,6 +312,9 @@ def resolve_name(index: Index, name: str, change: ChangeKind = ChangeKind.CHANGE
     if not found:
         bare = parse_target_name(split_namespace(name)[1])[1]
         raise UnknownSymbol(name, suggestions(index, bare))
+    allowed = TARGET_KINDS.get(change)
+    if allowed is not None and not any(d.kind in allowed for d in found):
+        raise NotApplicable(name, change, found)
     if len(found) > 1:
         raise AmbiguousTarget(name, found)
     chosen = found[0]
