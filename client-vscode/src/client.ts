@@ -1,14 +1,16 @@
 // The language client: starts `scout serve` over stdio, declares and answers the HLS hover
 // bridge, forwards settings, and tells the rest of the extension when results or status change.
 
+import { spawn } from "node:child_process";
 import * as os from "node:os";
 import * as vscode from "vscode";
 import {
+  CloseAction,
   DidChangeConfigurationNotification,
+  ErrorAction,
   ExecuteCommandRequest,
   LanguageClient,
   State,
-  TransportKind,
   type ClientCapabilities,
   type FeatureState,
   type LanguageClientOptions,
@@ -87,6 +89,11 @@ export class ScoutClient implements vscode.Disposable {
   /** Fires when the answers changed (and once after every start). */
   readonly onDidChangeResults = this.resultsEmitter.event;
   private shownProblems = "";
+  /** The server's last lines on stderr: what a start-up failure message quotes. */
+  private stderrTail: string[] = [];
+  /** Has the current server process completed initialization? */
+  private initialized = false;
+  private exitedWhileStarting: (reason: Error) => void = () => undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -132,14 +139,22 @@ export class ScoutClient implements vscode.Disposable {
       });
       this.setState({ phase: "starting", detail: launch.description });
       this.log.info(`starting the language server: ${launch.description}`);
+      const exited = new Promise<never>((_, reject) => (this.exitedWhileStarting = reject));
       const client = await this.createClient(launch.command, launch.args);
       this.client = client;
-      await client.start();
+      // The client's start() can stay pending when the process dies during initialize.
+      await Promise.race([client.start(), exited]);
+      this.initialized = true;
       this.setState({ phase: "running" });
       void this.refreshStatus();
       this.resultsEmitter.fire(undefined);
     } catch (e) {
-      const message = e instanceof LaunchError ? e.message : `the language server did not start: ${(e as Error).message}`;
+      const message =
+        e instanceof LaunchError
+          ? e.message
+          : this.stderrTail.length
+            ? `the language server exited while starting: ${this.stderrTail.slice(-3).join(" ")}`
+            : `the language server did not start: ${(e as Error).message}`;
       this.log.error(message);
       this.setState({ phase: "failed", message });
       const actions = ["Show Server Log", "Restart Server"];
@@ -159,16 +174,54 @@ export class ScoutClient implements vscode.Disposable {
     const key = await this.context.secrets.get(API_KEY_SECRET);
     if (key) env.ANTHROPIC_API_KEY = key;
     const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const serverOptions: ServerOptions = {
-      command,
-      args,
-      transport: TransportKind.stdio,
-      options: { env, cwd },
+    this.stderrTail = [];
+    this.initialized = false;
+    // Spawned here (not by the client) to keep the last lines of stderr for error messages;
+    // the client still copies stderr into the output channel.
+    const serverOptions: ServerOptions = async () => {
+      const child = spawn(command, args, { env, cwd, stdio: "pipe", windowsHide: true });
+      let rest = "";
+      child.stderr.on("data", (chunk: Buffer) => {
+        const lines = (rest + chunk.toString("utf8")).split(/\r?\n/);
+        rest = lines.pop() ?? "";
+        for (const line of lines) if (line.trim()) this.stderrTail.push(line.trim());
+        this.stderrTail.splice(0, Math.max(0, this.stderrTail.length - 20));
+      });
+      return child;
     };
     const initial = currentServerConfig();
     this.showProblems(initial.problems);
+    const crashes: number[] = [];
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_SELECTOR,
+      // A failed initialize: no retry and no second notification; doStart reports it.
+      initializationFailedHandler: (error) => {
+        this.log.error(`initialize failed: ${error instanceof Error ? error.message : String(error)}`);
+        return false;
+      },
+      // Restart a server that crashes after it ran, at most 4 times in 3 minutes (the client's
+      // default policy); one that cannot even start would only fail again: doStart says why.
+      errorHandler: {
+        error: (_error, _message, count) => ({ action: count && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown }),
+        closed: () => {
+          if (!this.initialized) {
+            this.exitedWhileStarting(new Error("the server process exited"));
+            return { action: CloseAction.DoNotRestart, handled: true };
+          }
+          const now = Date.now();
+          crashes.push(now);
+          while (crashes.length && now - crashes[0] > 180_000) crashes.shift();
+          const why = this.stderrTail.slice(-2).join(" ");
+          if (crashes.length <= 4) {
+            this.log.warn(`the language server stopped${why ? ` (${why})` : ""}: restarting it`);
+            return { action: CloseAction.Restart, handled: true };
+          }
+          return {
+            action: CloseAction.DoNotRestart,
+            message: `The Semantic Scout server stopped 5 times in 3 minutes and will not be restarted${why ? `: ${why}` : ""}. See the output channel, then run Restart Server.`,
+          };
+        },
+      },
       outputChannel: this.log,
       initializationOptions: initial.config,
       middleware: {
@@ -195,6 +248,7 @@ export class ScoutClient implements vscode.Disposable {
       },
     };
     const client = new LanguageClient("semanticScout", "Semantic Scout", serverOptions, clientOptions);
+
     client.registerFeature(new ScoutHoverCapability());
     client.onRequest(Method.hover, async (params: HoverParams) => {
       try {
@@ -208,7 +262,8 @@ export class ScoutClient implements vscode.Disposable {
     client.onNotification(Method.statusChanged, (status: Status) => this.setState({ phase: "running", status }));
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped && this.client === client && this._state.phase === "running") {
-        this.setState({ phase: "failed", message: "the language server stopped (see the Semantic Scout output channel)" });
+        const why = this.stderrTail.slice(-2).join(" ");
+        this.setState({ phase: "failed", message: `the language server stopped${why ? `: ${why}` : ""} (see the Semantic Scout output channel)` });
       } else if (e.newState === State.Running && this.client === client && this._state.phase === "failed") {
         this.setState({ phase: "running" });
         void this.refreshStatus();
