@@ -259,7 +259,12 @@ export class ScoutClient implements vscode.Disposable {
       }
     });
     client.onNotification(Method.resultsChanged, (params: ResultsChangedParams) => this.resultsEmitter.fire(params));
-    client.onNotification(Method.statusChanged, (status: Status) => this.setState({ phase: "running", status }));
+    // The server sends the whole Status, or only what changed (`{"index": ...}` after a folder
+    // is indexed): then the rest is asked for, since folders may have opened meanwhile.
+    client.onNotification(Method.statusChanged, (status: Partial<Status>) => {
+      this.mergeStatus(status);
+      if (!("scorer" in status)) void this.refreshStatus();
+    });
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped && this.client === client && this._state.phase === "running") {
         const why = this.stderrTail.slice(-2).join(" ");
@@ -349,7 +354,13 @@ export class ScoutClient implements vscode.Disposable {
   }
 
   setStatus(status: Status): void {
-    if (this._state.phase === "running") this.setState({ phase: "running", status });
+    this.mergeStatus(status);
+  }
+
+  private mergeStatus(status: Partial<Status>): void {
+    if (this._state.phase !== "running") return;
+    const merged = { ...(this._state.status ?? {}), ...status } as Status;
+    this.setState({ phase: "running", status: merged });
   }
 
   async stop(): Promise<void> {

@@ -16,7 +16,7 @@ import {
 } from "./answers";
 import { API_KEY_SECRET, type ScoutClient } from "./client";
 import { EXPORT_FORMATS, SCORERS, ServerCommand, type Answer, type Status } from "./protocol";
-import { RESULTS_VIEW, type ResultsView } from "./resultsView";
+import type { ResultsView } from "./resultsView";
 import type { ResultItem } from "./results";
 import { indexText } from "./status";
 
@@ -80,10 +80,11 @@ export class Commands {
           vscode.window.setStatusBarMessage(`$(telescope) ${outcome.message}`, 8000);
           if (outcome.result.coverage?.partial) void vscode.window.showWarningMessage(`Semantic Scout: ${outcome.message}`);
         } else if (command === ServerCommand.showResults) {
-          if (outcome.answer.results) this.results.update(outcome.answer.results);
+          // A lens asks for its own answer ({key}): the view keeps every answer and selects it.
+          await this.refreshResults();
           const key = (arg as { key?: unknown } | undefined)?.key;
           if (typeof key === "number") await this.results.reveal(key);
-          else await vscode.commands.executeCommand(`${RESULTS_VIEW}.focus`);
+          else await this.results.show();
         }
         return;
       }
@@ -116,8 +117,25 @@ export class Commands {
     }
   }
 
-  async refreshResults(): Promise<void> {
-    this.results.update(await this.scout.results());
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+
+  /** Fetch `scout/results` into the view. Calls during a fetch coalesce into one more fetch, so
+   * the view never gets two trees at once. */
+  refreshResults(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        this.results.update(await this.scout.results());
+      } while (this.refreshAgain);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   private haskellEditor(): vscode.TextEditor | undefined {
@@ -167,8 +185,9 @@ export class Commands {
         new vscode.Range(position, position),
         "refactor.scout",
       )) ?? [];
+    // A Command has a string `command`; a CodeAction may carry a Command in `command`.
     const picks = changePicks(
-      actions.map((a) => ({ title: a.title, command: a instanceof vscode.CodeAction ? a.command : (a as vscode.Command) })),
+      actions.map((a) => ({ title: a.title, command: typeof a.command === "string" ? (a as vscode.Command) : a.command })),
       ServerCommand.scoutAt,
     );
     let arg: unknown = { uri: uri.toString(), position: { line: position.line, character: position.character } };
@@ -186,8 +205,8 @@ export class Commands {
   }
 
   private async showResults(): Promise<void> {
-    await vscode.commands.executeCommand(`${RESULTS_VIEW}.focus`);
     await this.refreshResults();
+    await this.results.show();
   }
 
   private async clearResults(): Promise<void> {

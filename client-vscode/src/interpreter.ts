@@ -145,18 +145,18 @@ export const INSTALL_HINT =
 
 function settingMessage(c: Candidate, outcome: ProbeOutcome): string {
   if (!outcome.ok) {
-    return `Semantic Scout cannot run the interpreter set in semanticScout.server.interpreter (${c.command}): ${outcome.error}. Fix the setting, or clear it to use python3.`;
+    return `cannot run the interpreter set in semanticScout.server.interpreter (${c.command}): ${outcome.error}. Fix the setting, or clear it to use python3.`;
   }
-  return `Python ${versionText(outcome.probe.version)} at ${outcome.probe.executable} (semanticScout.server.interpreter) is too old: Semantic Scout's language server needs Python ${MIN_PYTHON_TEXT} or newer. Point the setting at a Python ${MIN_PYTHON_TEXT}+ interpreter.`;
+  return `Python ${versionText(outcome.probe.version)} at ${outcome.probe.executable} (semanticScout.server.interpreter) is too old: the language server needs Python ${MIN_PYTHON_TEXT} or newer. Point the setting at a Python ${MIN_PYTHON_TEXT}+ interpreter.`;
 }
 
 function noPythonMessage(tried: Array<{ candidate: Candidate; outcome: ProbeOutcome }>): string {
   const old = tried.find((t) => t.outcome.ok && !isSupported(t.outcome.probe.version));
   if (old && old.outcome.ok) {
-    return `Python ${versionText(old.outcome.probe.version)} at ${old.outcome.probe.executable} is too old: Semantic Scout's language server needs Python ${MIN_PYTHON_TEXT} or newer. ${INSTALL_HINT}, or set semanticScout.server.interpreter to one.`;
+    return `Python ${versionText(old.outcome.probe.version)} at ${old.outcome.probe.executable} is too old: the language server needs Python ${MIN_PYTHON_TEXT} or newer. ${INSTALL_HINT}, or set semanticScout.server.interpreter to one.`;
   }
   const names = tried.map((t) => [t.candidate.command, ...t.candidate.args].join(" ")).join(", ");
-  return `Semantic Scout needs Python ${MIN_PYTHON_TEXT} or newer to run its language server, and found none (tried ${names}). ${INSTALL_HINT}, or set semanticScout.server.interpreter to one.`;
+  return `the language server needs Python ${MIN_PYTHON_TEXT} or newer, and none was found (tried ${names}). ${INSTALL_HINT}, or set semanticScout.server.interpreter to one.`;
 }
 
 /** When the chosen Python cannot create the extension's virtual environment. */

@@ -75,6 +75,7 @@ export interface FileGroup {
 }
 
 export interface RiskGroup {
+  /** 1..5; 0 (or null) for places no scorer rated. */
   risk: number | null;
   files: FileGroup[];
 }
@@ -122,11 +123,12 @@ export interface IndexStatus {
 }
 
 export interface Status {
-  scorer: string;
+  /** null when no workspace folder is open. */
+  scorer: string | null;
   answering?: string;
   why?: string | null;
   ollama?: { host?: string; reachable?: boolean | null; model?: string };
-  shadow?: { enabled?: boolean; model?: string; keyPresent?: boolean };
+  shadow?: { enabled?: boolean; model?: string; keyPresent?: boolean; error?: string | null };
   database?: string;
   index?: IndexStatus;
 }

@@ -11,7 +11,8 @@ export interface Icon {
 }
 
 export interface ResultItem {
-  /** Stable across refreshes, so the view keeps expansion and selection. */
+  /** Stable across refreshes, so the view keeps expansion and selection. No "/" in it: VS Code
+   * 1.100 mixes up revealed tree items whose ids contain slashes (the e2e test saw it). */
   id: string;
   kind: ItemKind;
   label: string;
@@ -38,6 +39,11 @@ const RISK_NAMES: Record<number, string> = {
   2: "unlikely to break",
   1: "safe",
 };
+
+/** Rated 1..5; 0 or null means no scorer rated the place. */
+export function isRated(risk: number | null | undefined): risk is number {
+  return risk != null && risk >= 1;
+}
 
 export function riskName(risk: number | null | undefined): string {
   return risk != null && RISK_NAMES[risk] ? RISK_NAMES[risk] : "not scored";
@@ -142,14 +148,14 @@ function dirname(p: string): string {
 }
 
 function fileItem(result: Result, risk: RiskGroup, file: FileGroup, parentId: string): ResultItem {
-  const id = `${parentId}/f:${file.path}`;
+  const id = `${parentId}|f:${encodeURIComponent(file.path)}`;
   const nodes = file.nodes.map((node, i): ResultItem => ({
-    id: `${id}/n:${i}`,
+    id: `${id}|n:${i}`,
     kind: "node",
     label: nodeLabel(node),
     description: node.line == null ? "line edited away" : `line ${node.line + 1}`,
     tooltip: nodeTooltip(node),
-    icon: riskIcon(node.rubric?.risk ?? risk.risk),
+    icon: riskIcon(node.rubric ? node.rubric.risk : risk.risk),
     expanded: false,
     open: node.line == null ? undefined : { uri: node.uri, line: node.line },
     json: node,
@@ -174,16 +180,16 @@ function fileItem(result: Result, risk: RiskGroup, file: FileGroup, parentId: st
 export function queryItem(result: Result): ResultItem {
   const id = `q:${result.key}`;
   const risks = result.groups.map((group): ResultItem => {
-    const rid = `${id}/r:${group.risk ?? "none"}`;
+    const rid = `${id}|r:${group.risk ?? "none"}`;
     const n = countNodes(group.files);
     return {
       id: rid,
       kind: "risk",
-      label: group.risk != null ? `risk ${group.risk} · ${riskName(group.risk)}` : riskName(null),
+      label: isRated(group.risk) ? `risk ${group.risk} · ${riskName(group.risk)}` : riskName(null),
       description: `${n} ${n === 1 ? "place" : "places"}`,
       tooltip: `${n} ${n === 1 ? "place" : "places"} rated ${riskName(group.risk)}`,
       icon: riskIcon(group.risk),
-      expanded: group.risk != null && group.risk >= 3,
+      expanded: isRated(group.risk) && group.risk >= 3,
       json: group,
       key: result.key,
       children: group.files.map((f) => fileItem(result, group, f, rid)),
@@ -223,4 +229,15 @@ export function findItem(items: readonly ResultItem[], id: string): ResultItem |
 /** Node count per risk level over all answers (for tests and the view's message). */
 export function nodeCount(results: readonly Result[]): number {
   return results.reduce((n, r) => n + countNodes(r.groups), 0);
+}
+
+/** What the view shows of a tree (not the JSON behind it): equal signatures need no redraw. */
+export function treeSignature(items: readonly ResultItem[]): string {
+  const parts: string[] = [];
+  const walk = (item: ResultItem) => {
+    parts.push(JSON.stringify([item.id, item.label, item.description, item.tooltip, item.icon, item.open, item.expanded, item.children.length]));
+    item.children.forEach(walk);
+  };
+  items.forEach(walk);
+  return parts.join("\n");
 }

@@ -3,7 +3,7 @@
 import * as vscode from "vscode";
 
 import type { Result } from "./protocol";
-import { buildTree, findItem, type ResultItem } from "./results";
+import { buildTree, findItem, treeSignature, type ResultItem } from "./results";
 
 export const RESULTS_VIEW = "semanticScout.results";
 
@@ -14,9 +14,25 @@ export class ResultsProvider implements vscode.TreeDataProvider<ResultItem> {
   private readonly changed = new vscode.EventEmitter<ResultItem | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  setResults(results: Result[]): void {
+  /** Returns false when the view would look the same (then only the JSON behind it changes). */
+  setResults(results: Result[]): boolean {
+    const items = buildTree(results);
     this.results = results;
-    this.items = buildTree(results);
+    if (treeSignature(items) === treeSignature(this.items)) {
+      const fresh = new Map<string, ResultItem>();
+      const collect = (item: ResultItem) => {
+        fresh.set(item.id, item);
+        item.children.forEach(collect);
+      };
+      items.forEach(collect);
+      const refresh = (item: ResultItem) => {
+        item.json = fresh.get(item.id)?.json ?? item.json;
+        item.children.forEach(refresh);
+      };
+      this.items.forEach(refresh);
+      return false;
+    }
+    this.items = items;
     this.parents.clear();
     const walk = (item: ResultItem) => {
       for (const child of item.children) {
@@ -26,6 +42,7 @@ export class ResultsProvider implements vscode.TreeDataProvider<ResultItem> {
     };
     this.items.forEach(walk);
     this.changed.fire(undefined);
+    return true;
   }
 
   get all(): Result[] {
@@ -67,7 +84,11 @@ export class ResultsProvider implements vscode.TreeDataProvider<ResultItem> {
     return tree;
   }
 
+  /** When the view last asked for children (see ResultsView.settled). */
+  lastFetch = 0;
+
   getChildren(item?: ResultItem): ResultItem[] {
+    this.lastFetch = Date.now();
     return item ? item.children : this.items;
   }
 
@@ -99,14 +120,26 @@ export class ResultsView implements vscode.Disposable {
     this.view.badge = high ? { value: high, tooltip: `${high} places likely to break` } : undefined;
   }
 
+  /** Make the view visible and wait until it has fetched what it shows. Revealing an item while
+   * the view is still loading its tree makes VS Code 1.100 put one group's children under
+   * another (the e2e test caught it): reveal only a settled view. */
+  async show(): Promise<void> {
+    if (!this.view.visible) await vscode.commands.executeCommand(`${RESULTS_VIEW}.focus`);
+    await this.settled();
+  }
+
+  private async settled(quietMs = 200, maxMs = 3000): Promise<void> {
+    const until = Date.now() + maxMs;
+    while (Date.now() < until && Date.now() - this.provider.lastFetch < quietMs) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** Show the view with one answer selected. */
   async reveal(key: number): Promise<void> {
+    await this.show();
     const item = this.provider.find(`q:${key}`);
-    if (item) {
-      await this.view.reveal(item, { select: true, focus: false, expand: 2 });
-    } else {
-      await vscode.commands.executeCommand(`${RESULTS_VIEW}.focus`);
-    }
+    if (item) await this.view.reveal(item, { select: true, focus: false });
   }
 
   dispose(): void {

@@ -20,7 +20,7 @@ export interface StatusView {
 const USES_OLLAMA = new Set(["ollama", "hybrid"]);
 
 export function ollamaPart(status: Status): string | null {
-  if (!USES_OLLAMA.has(status.scorer)) return null;
+  if (!status.scorer || !USES_OLLAMA.has(status.scorer)) return null;
   const reachable = status.ollama?.reachable;
   if (reachable === true) return "Ollama $(check)";
   if (reachable === false) return "Ollama $(x)";
@@ -69,6 +69,13 @@ export function statusView(state: ClientState): StatusView {
 function runningView(status: Status | undefined): StatusView {
   if (!status) {
     return { text: "$(telescope) Scout", tooltip: "Semantic Scout: running", severity: "normal" };
+  }
+  if (!status.scorer) {
+    return {
+      text: "$(telescope) Scout: no folder",
+      tooltip: `Semantic Scout: ${status.why ?? "no workspace folder is open"}. Open a Haskell project folder.`,
+      severity: "normal",
+    };
   }
   const spin = status.index?.state === "indexing" ? "$(sync~spin)" : "$(telescope)";
   const parts = [`${spin} Scout: ${status.scorer}`];

@@ -70,7 +70,7 @@ describe("choose", () => {
   it("says how to fix a missing Python", () => {
     const c = choose([{ candidate: path3, outcome: { ok: false, error: "not found" } }]);
     assert.ok("message" in c);
-    assert.match(c.message, /needs Python 3\.11 or newer .* found none \(tried python3\)/);
+    assert.match(c.message, /needs Python 3\.11 or newer, and none was found \(tried python3\)/);
     assert.match(c.message, /apt-get install python3 python3-venv/);
     assert.match(c.message, /semanticScout\.server\.interpreter/);
   });

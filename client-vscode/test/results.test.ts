@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import type { Result } from "../src/protocol";
-import { buildTree, findItem, nodeCount, nodeLabel, nodeTooltip, riskIcon, type ResultItem } from "../src/results";
+import { buildTree, findItem, nodeCount, nodeLabel, nodeTooltip, riskIcon, treeSignature, type ResultItem } from "../src/results";
 
 const FIXTURES = path.join(__dirname, "..", "..", "test", "fixtures");
 const result: Result = JSON.parse(fs.readFileSync(path.join(FIXTURES, "protocol-result.json"), "utf8"));
@@ -93,6 +93,20 @@ describe("results tree", () => {
   });
 });
 
+describe("unrated places", () => {
+  it("group risk 0 reads 'not scored' with a neutral icon", () => {
+    const unrated: Result = {
+      ...result,
+      groups: [{ risk: 0, files: [{ path: "a.hs", uri: "file:///a.hs", nodes: [{ location: "a.hs:3", path: "a.hs", uri: "file:///a.hs", line: 2, rubric: null, lens: "not scored · timed out" }] }] }],
+    };
+    const [group] = buildTree([unrated])[0].children;
+    assert.equal(group.label, "not scored");
+    assert.deepEqual(group.icon, { id: "circle-outline" });
+    assert.deepEqual(group.children[0].children[0].icon, { id: "circle-outline" });
+    assert.equal(group.children[0].children[0].label, "not scored · timed out");
+  });
+});
+
 describe("node helpers", () => {
   it("nodeLabel falls back to the facts, then the location", () => {
     assert.equal(nodeLabel({ location: "a.hs:1", path: "a.hs", uri: "file:///a.hs", line: 0, lens: "risk 4 · x" }), "x");
@@ -101,5 +115,15 @@ describe("node helpers", () => {
   it("an unscored node says so", () => {
     assert.match(nodeTooltip({ location: "a.hs:1", path: "a.hs", uri: "file:///a.hs", line: 0, rubric: null, error: "model timed out" }), /\*\*not scored\*\*[\s\S]*error: model timed out/);
     assert.deepEqual(riskIcon(null), { id: "circle-outline" });
+  });
+});
+
+describe("treeSignature", () => {
+  it("ignores what the view does not show, and sees what it does", () => {
+    const a = treeSignature(buildTree([result]));
+    const logged = { ...result, log: { queryId: 7 } } as Result;
+    assert.equal(treeSignature(buildTree([logged])), a);
+    const stale = { ...result, stale: true };
+    assert.notEqual(treeSignature(buildTree([stale])), a);
   });
 });

@@ -53,3 +53,10 @@ describe("status bar", () => {
     assert.match(failed.tooltip, /Python 3\.9\.2 is too old/);
   });
 });
+
+describe("status bar without a folder", () => {
+  it("says no folder is open", () => {
+    const v = statusView({ phase: "running", status: { scorer: null, answering: undefined, why: "no workspace folder is open" } });
+    assert.equal(v.text, "$(telescope) Scout: no folder");
+  });
+});

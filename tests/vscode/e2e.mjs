@@ -106,12 +106,21 @@ function expectedTypesLines() {
     { encoding: "utf8", env: { ...process.env, SCOUT_DB: path.join(scratch, "cli.db") } },
   );
   const nodes = JSON.parse(out).nodes;
+  const groups = {}; // risk -> sorted file names, as the Results view must show them
+  const perRisk = {}; // risk -> number of places
+  for (const n of nodes) {
+    const risk = n.rubric ? n.rubric.risk : 0;
+    perRisk[risk] = (perRisk[risk] ?? 0) + 1;
+    const file = n.location.replace(/:\d+$/, "").split("/").pop();
+    (groups[risk] ??= new Set()).add(file);
+  }
+  for (const risk of Object.keys(groups)) groups[risk] = [...groups[risk]].sort();
   const lines = new Set();
   for (const n of nodes) {
     const m = /^src\/LLM\/Types\.hs:(\d+)$/.exec(n.location);
     if (m) lines.add(Number(m[1]));
   }
-  return { lines: [...lines].sort((a, b) => a - b), total: nodes.length };
+  return { lines: [...lines].sort((a, b) => a - b), total: nodes.length, groups, perRisk };
 }
 
 function freePort() {
@@ -258,6 +267,28 @@ const statusItem = page.locator(".statusbar-item").filter({ hasText: /Scout/ });
 const lenses = page.locator(".monaco-editor .codelens-decoration a, .monaco-editor .codelens-decoration span");
 const notifications = page.locator(".notifications-toasts .notification-toast");
 
+/** Drag the sash between the side bar and the editor to `x` (so tree labels fit). */
+async function widenSideBar(x) {
+  const sidebar = await page.locator(".part.sidebar").boundingBox();
+  if (!sidebar) return;
+  const edge = sidebar.x + sidebar.width;
+  const sashes = await page.locator(".monaco-sash.vertical").evaluateAll((els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { x: r.x + r.width / 2, y: r.y + r.height / 2, h: r.height };
+    }),
+  );
+  const sash = sashes.filter((s) => Math.abs(s.x - edge) < 6 && s.h > 200)[0];
+  if (!sash) throw new Error(`no sash at the side bar's edge (x=${edge}): ${JSON.stringify(sashes)}`);
+  await page.mouse.move(sash.x, sash.y);
+  await page.mouse.down();
+  await page.mouse.move(sash.x + 20, sash.y, { steps: 2 });
+  await page.mouse.move(x, sash.y, { steps: 8 });
+  await page.mouse.up();
+  const wider = await page.locator(".part.sidebar").boundingBox();
+  if (!wider || wider.x + wider.width < x - 20) throw new Error(`the side bar did not widen (edge at ${wider && wider.x + wider.width})`);
+}
+
 /** Every visible code lens with the editor line it stands above. */
 async function lensLines() {
   return page.evaluate(() => {
@@ -280,12 +311,36 @@ async function lensLines() {
   });
 }
 
-/** Rows of the Results view: [{label, level}]. */
+/** Rows of the Results view in display order: [{label, level}]. */
 async function resultRows() {
   const pane = page.locator(".pane").filter({ has: page.locator(".pane-header", { hasText: /Results/ }) });
-  return pane.locator(".monaco-list-row").evaluateAll((rows) =>
-    rows.map((r) => ({ label: r.getAttribute("aria-label") ?? r.textContent, level: Number(r.getAttribute("aria-level")) })),
+  const rows = await pane.locator(".monaco-list-row").evaluateAll((els) =>
+    els.map((r) => ({
+      label: r.getAttribute("aria-label") ?? r.textContent,
+      level: Number(r.getAttribute("aria-level")),
+      index: Number(r.getAttribute("data-index")),
+    })),
   );
+  return rows.sort((a, b) => a.index - b.index);
+}
+
+/** The files the view lists under each risk group: {risk: [file names]}. */
+function filesByRisk(rows) {
+  const out = {};
+  let risk = null;
+  for (const row of rows) {
+    if (row.level === 2) {
+      const m = /^risk (\d)/.exec(row.label);
+      risk = m ? m[1] : "0";
+      out[risk] = [];
+    } else if (row.level === 3 && risk !== null) {
+      out[risk].push(row.label.split(/\s/)[0]);
+    } else if (row.level < 2) {
+      risk = null;
+    }
+  }
+  for (const r of Object.keys(out)) out[r].sort();
+  return out;
 }
 
 async function waitFor(fn, what, timeout = 30_000) {
@@ -335,15 +390,11 @@ await step("opening a Haskell file activates the extension and starts the server
 await step("Scout Breaking Changes at Cursor on data LLMKind puts risk lenses on the expected lines", async () => {
   await page.keyboard.press("Escape");
   await goTo(35, 7);
+  // One change applies to a sum type (add a constructor): the command asks it at once.
   await palette("Semantic Scout: Scout Breaking Changes at Cursor...");
-  // Several changes apply to a type: the server's code actions become a pick list.
-  const pick = quickInput.locator(".monaco-list-row").filter({ hasText: /add a constructor to LLMKind/ }).first();
-  await pick.waitFor({ state: "visible" });
-  await shot("02-pick-change");
-  await pick.click();
   await waitFor(async () => (await lensLines()).some((l) => /^risk \d/.test(l.text)), "risk code lenses");
   // See the whole file at once, so every lens is rendered.
-  await page.setViewportSize({ width: 1440, height: 3200 });
+  await page.setViewportSize({ width: 1440, height: 3600 });
   await goTo(1, 1);
   const seen = await waitFor(async () => {
     const all = await lensLines();
@@ -358,10 +409,13 @@ await step("Scout Breaking Changes at Cursor on data LLMKind puts risk lenses on
   }
   const summary = seen.find((l) => l.line === 35 && /\d+ break · \d+ silent · \d+ safe/.test(l.text));
   if (!summary) throw new Error(`no summary lens on data LLMKind (line 35): ${JSON.stringify(seen.filter((l) => l.line === 35))}`);
-  log(`lenses: ${seen.map((l) => `${l.line}: ${l.text}`).join(" | ")}`);
+  log(`lenses in Types.hs: ${seen.map((l) => `${l.line}: ${l.text}`).join(" | ")}`);
   await page.setViewportSize({ width: 1440, height: 900 });
+  await widenSideBar(560);
   await goTo(99, 1);
-  await shot("03-lenses");
+  await page.mouse.move(1000, 600);
+  await page.waitForTimeout(300);
+  await shot("02-lenses-and-results");
 });
 
 await step("the results view lists the answer: query, risk, file, node", async () => {
@@ -372,28 +426,78 @@ await step("the results view lists the answer: query, risk, file, node", async (
   const query = rows.filter((r) => r.level === 1);
   if (query.length !== 1 || !/LLMKind/.test(query[0].label)) throw new Error(`query rows: ${JSON.stringify(query)}`);
   if (!rows.some((r) => r.level === 2 && /risk 5/.test(r.label))) throw new Error(`no risk 5 group: ${JSON.stringify(rows)}`);
-  if (!rows.some((r) => r.level === 3 && /Types\.hs/.test(r.label))) throw new Error(`no Types.hs file row: ${JSON.stringify(rows)}`);
-  log(`results view: ${rows.length} rows, ${rows.filter((r) => r.level === 4).length} nodes visible`);
-  // Clicking a node opens its location.
-  const node = page.locator(".pane .monaco-list-row[aria-level='4']").first();
-  await node.click();
+  for (const file of ["Types.hs", "Pricing.hs", "Router.hs"]) {
+    if (!rows.some((r) => r.level === 3 && r.label.includes(file))) throw new Error(`no ${file} row: ${JSON.stringify(rows)}`);
+  }
+  // Every row rendered at once, then the tree must match the engine's answer group by group.
+  await page.setViewportSize({ width: 1440, height: 3600 });
   await page.waitForTimeout(500);
-  await shot("04-results-view");
+  const all = await resultRows();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const nodes = all.filter((r) => r.level === 4);
+  log(`results view: ${all.length} rows, ${nodes.length} node rows (of ${expected.total} places)`);
+  // Groups of risk 3 and more are expanded, lower ones collapsed until clicked.
+  const shown = filesByRisk(all);
+  for (const [risk, files] of Object.entries(expected.groups)) {
+    if (!(risk in shown)) throw new Error(`no risk ${risk} group in the Results view: ${JSON.stringify(shown)}`);
+    const want = Number(risk) >= 3 ? files : [];
+    if (JSON.stringify(shown[risk]) !== JSON.stringify(want)) {
+      throw new Error(`risk ${risk} lists files ${JSON.stringify(shown[risk])}, expected ${JSON.stringify(want)} (all groups: ${JSON.stringify(shown)})`);
+    }
+  }
+  const expanded = Object.entries(expected.perRisk).filter(([risk]) => Number(risk) >= 3).reduce((n, [, c]) => n + c, 0);
+  if (nodes.length !== expanded) throw new Error(`${nodes.length} node rows, expected ${expanded} (the places of risk 3 or more)`);
+  // Clicking a node opens its file at its line.
+  const pricing = page.locator(".pane .monaco-list-row[aria-level='3']", { hasText: "Pricing.hs" }).first();
+  const index = Number(await pricing.getAttribute("data-index"));
+  await page.locator(`.pane .monaco-list-row[data-index='${index + 1}'][aria-level='4']`).first().click();
+  await page.locator(".tab.active", { hasText: "Pricing.hs" }).waitFor({ state: "visible" });
+  await shot("03-node-opened");
+  // Clicking a lens runs scout.showResults: the view selects that answer.
+  // Clicking the question opens its target (data LLMKind in Types.hs).
+  await page.locator(".pane .monaco-list-row[aria-level='1']").first().click();
+  await page.locator(".tab.active", { hasText: "Types.hs" }).waitFor({ state: "visible" });
+  // Select a risk group (two clicks: it collapses, then expands again), then click the lens.
+  const group = page.locator(".pane .monaco-list-row[aria-level='2']").first();
+  await group.click();
+  await group.click();
+  await waitFor(async () => (await page.locator(".pane .monaco-list-row.selected[aria-level='2']").count()) === 1, "a selected risk row");
+  await page.locator(".codelens-decoration a", { hasText: /break · .* silent · .* safe/ }).first().click();
+  await waitFor(
+    async () => (await page.locator(".pane .monaco-list-row.selected[aria-level='1']").count()) === 1,
+    "the lens's answer to be selected in the Results view",
+  );
 });
 
-await step("the code action on data LLMKind asks the server too", async () => {
-  await page.locator(".tab", { hasText: "Types.hs" }).first().click();
+await step("the code action on data LLMKind asks the server", async () => {
   await goTo(35, 7);
   await palette("Refactor...");
-  const action = page.locator(".action-widget .monaco-list-row, .context-view .action-item").filter({ hasText: /Scout: what breaks if I/ });
+  const menu = page.locator(".action-widget .monaco-list-row, .action-widget .action-item");
+  const action = menu.filter({ hasText: /Scout: what breaks if I/ });
   await action.first().waitFor({ state: "visible" });
-  const titles = await action.allInnerTexts();
-  log(`code actions: ${titles.map((t) => t.trim()).join(" | ")}`);
-  await shot("05-code-actions");
-  const other = action.filter({ hasNotText: /add a constructor/ }).first();
-  await ((await other.count()) ? other : action.first()).click();
+  const titles = (await action.allInnerTexts()).map((t) => t.trim());
+  log(`code actions on data LLMKind: ${titles.join(" | ")}`);
+  if (!titles.some((t) => /add a constructor to LLMKind/.test(t))) throw new Error(`code actions: ${JSON.stringify(titles)}`);
+  await shot("04-code-action");
+  const wanted = action.filter({ hasText: /add a constructor to LLMKind/ }).first();
+  // The menu takes keys, not clicks, here: move the focus to the action, then Enter.
+  for (let i = 0; i < 10 && !/focused/.test((await wanted.getAttribute("class")) ?? ""); i++) await page.keyboard.press("ArrowDown");
+  if (!/focused/.test((await wanted.getAttribute("class")) ?? "")) throw new Error("could not focus the code action");
+  await page.keyboard.press("Enter");
   await waitFor(async () => (await resultRows()).filter((r) => r.level === 1).length === 2, "a second answer in the Results view");
-  await shot("06-code-action-answer");
+});
+
+await step("Scout Breaking Changes at Cursor on the constructor Opus offers the changes that apply", async () => {
+  await goTo(35, 26);
+  await palette("Semantic Scout: Scout Breaking Changes at Cursor...");
+  const picks = quickInput.locator(".monaco-list-row");
+  await picks.filter({ hasText: /Opus/ }).first().waitFor({ state: "visible" });
+  const labels = (await picks.allInnerTexts()).map((t) => t.trim().split("\n")[0]);
+  log(`changes offered on Opus: ${labels.join(" | ")}`);
+  if (labels.length < 2) throw new Error(`expected a pick list of changes, got ${JSON.stringify(labels)}`);
+  await shot("05-pick-change");
+  await picks.filter({ hasText: /remove/i }).first().click();
+  await waitFor(async () => (await resultRows()).some((r) => r.level === 1 && /Opus/.test(r.label)), "the answer about Opus");
 });
 
 await step("palette: Show Index Status reports the indexed workspace", async () => {
@@ -402,13 +506,30 @@ await step("palette: Show Index Status reports the indexed workspace", async () 
   await toast.waitFor({ state: "visible" });
   const text = await toast.innerText();
   if (!/7 files indexed/.test(text)) throw new Error(`index status: ${JSON.stringify(text)}`);
-  await shot("07-index-status");
+  await shot("06-index-status");
 });
 
 await step("palette: Clear Results empties the view and removes the lenses", async () => {
+  await page.keyboard.press("Escape");
   await palette("Semantic Scout: Clear Results");
   await waitFor(async () => (await resultRows()).length === 0, "an empty Results view");
   await waitFor(async () => !(await lensLines()).some((l) => /^risk \d/.test(l.text)), "the lenses to go");
+});
+
+await step("a broken interpreter setting restarts the server and says how to fix it", async () => {
+  // As a user would: the Settings editor, search, type a path that does not exist.
+  await palette("Preferences: Open User Settings");
+  const search = page.locator(".settings-editor .settings-header .suggest-input-container textarea, .settings-editor .settings-header textarea").first();
+  await search.waitFor({ state: "visible" });
+  await search.fill("semanticScout.server.interpreter");
+  const input = page.locator(".settings-editor .setting-item-contents", { hasText: /Interpreter/ }).locator("input").first();
+  await input.waitFor({ state: "visible" });
+  await input.fill("/nonexistent/python3");
+  await input.press("Tab");
+  const toast = notifications.filter({ hasText: /cannot run the interpreter set in semanticScout\.server\.interpreter/ }).first();
+  await toast.waitFor({ state: "visible", timeout: 30_000 });
+  await waitFor(async () => /not running/.test(await statusItem.first().innerText()), "the status bar to say the server is not running");
+  await shot("07-broken-interpreter");
 });
 
 await browser.close();
