@@ -250,9 +250,11 @@ export class ScoutClient implements vscode.Disposable {
     const client = new LanguageClient("semanticScout", "Semantic Scout", serverOptions, clientOptions);
 
     client.registerFeature(new ScoutHoverCapability());
-    client.onRequest(Method.hover, async (params: HoverParams) => {
+    client.onRequest(Method.hover, async (params: HoverParams, token: vscode.CancellationToken) => {
       try {
-        return await hoverText(params);
+        // The server stops waiting after timeouts.hover and cancels: answer null at once then.
+        const cancelled = new Promise<null>((resolve) => token.onCancellationRequested(() => resolve(null)));
+        return await Promise.race([hoverText(params), cancelled]);
       } catch (e) {
         this.log.warn(`scout/hover: ${(e as Error).message}`);
         return null;
