@@ -27,6 +27,9 @@ const CHROMIUM = process.env.SCOUT_CHROMIUM || "/usr/lib/chromium/chromium";
 const VSIX = path.join(ROOT, "client-vscode", "semantic-scout.vsix");
 const ARTIFACTS = process.env.SCOUT_E2E_ARTIFACTS || path.join(HERE, "artifacts");
 const REQUIRED = ["1", "true", "yes"].includes(String(process.env.CI ?? "").toLowerCase()) || process.env.SCOUT_REQUIRE_E2E === "1";
+// Typed into Set Anthropic API Key; never sent anywhere (no question is asked with shadowing on),
+// and it must not appear in any log.
+const FAKE_KEY = "sk-ant-e2e-not-a-real-key-0123456789";
 // First start installs the server with pip: allow for a slow package index.
 const SERVER_READY_MS = Number(process.env.SCOUT_E2E_SERVER_TIMEOUT_MS || 300_000);
 
@@ -509,11 +512,63 @@ await step("palette: Show Index Status reports the indexed workspace", async () 
   await shot("06-index-status");
 });
 
+await step("palette: Export Training Data writes the logged answers as a dataset", async () => {
+  const out = path.join(scratch, "dataset");
+  fs.mkdirSync(out);
+  await palette("Semantic Scout: Export Training Data...");
+  await quickInput.locator(".monaco-list-row", { hasText: "functiongemma" }).first().waitFor({ state: "visible" });
+  await quickInputBox.fill("json");
+  await quickInput.locator(".monaco-list-row").first().waitFor({ state: "visible" });
+  await quickInputBox.press("Enter");
+  // The web editor's folder dialog is a quick input: type the folder, then "Export Here".
+  await page.waitForTimeout(500);
+  await quickInputBox.waitFor({ state: "visible" });
+  await quickInputBox.fill(out);
+  await page.waitForTimeout(500);
+  await shot("07-export-folder");
+  await quickInput.locator(".monaco-button", { hasText: "Export Here" }).first().click();
+  const toast = notifications.filter({ hasText: /exported \d+ examples/ }).first();
+  await toast.waitFor({ state: "visible" });
+  const text = await toast.innerText();
+  const files = fs.readdirSync(out, { recursive: true }).map(String);
+  log(`export: ${/exported[^\n]*/.exec(text)?.[0]}; files: ${files.join(", ")}`);
+  if (!/exported [1-9]\d* examples/.test(text)) throw new Error(`export: ${JSON.stringify(text)}`);
+  if (!files.some((f) => f.endsWith(".jsonl") || f.endsWith(".json"))) throw new Error(`no dataset files in ${out}: ${files}`);
+  await page.keyboard.press("Escape");
+});
+
 await step("palette: Clear Results empties the view and removes the lenses", async () => {
   await page.keyboard.press("Escape");
+  await page.setViewportSize({ width: 1440, height: 3600 });
+  await page.waitForTimeout(500);
+  const answers = (await resultRows()).filter((r) => r.level === 1).length;
+  await page.setViewportSize({ width: 1440, height: 900 });
+  if (answers !== 3) throw new Error(`expected three answers before clearing, the view lists ${answers}`);
   await palette("Semantic Scout: Clear Results");
   await waitFor(async () => (await resultRows()).length === 0, "an empty Results view");
   await waitFor(async () => !(await lensLines()).some((l) => /^risk \d/.test(l.text)), "the lenses to go");
+});
+
+await step("shadowing: a warning without a key; Set Anthropic API Key restarts the server with it", async () => {
+  await palette("Notifications: Clear All Notifications");
+  await palette("Semantic Scout: Toggle Haiku Shadowing");
+  await notifications.filter({ hasText: /no Anthropic API key is set/ }).first().waitFor({ state: "visible" });
+  await waitFor(async () => !/shadow off/.test(await statusItem.first().innerText()), "the status bar to show shadowing on");
+  await palette("Notifications: Clear All Notifications");
+  await palette("Semantic Scout: Set Anthropic API Key");
+  await quickInputBox.waitFor({ state: "visible" });
+  if ((await quickInputBox.getAttribute("type")) !== "password") throw new Error("the API key box does not hide what is typed");
+  await quickInputBox.fill(FAKE_KEY);
+  await quickInputBox.press("Enter");
+  await notifications.filter({ hasText: /API key stored/ }).first().waitFor({ state: "visible" });
+  // The server restarts with the key in its environment; shadowing is back to the setting (off).
+  await waitFor(async () => /Scout: heuristic · shadow off/.test(await statusItem.first().innerText()), "the restarted server", 120_000);
+  await palette("Notifications: Clear All Notifications");
+  await palette("Semantic Scout: Toggle Haiku Shadowing");
+  await notifications.filter({ hasText: /Haiku shadowing is on \(claude-haiku-4-5\)/ }).first().waitFor({ state: "visible" });
+  await shot("08-shadowing-on");
+  await palette("Semantic Scout: Toggle Haiku Shadowing");
+  await notifications.filter({ hasText: /Haiku shadowing is off/ }).first().waitFor({ state: "visible" });
 });
 
 await step("a broken interpreter setting restarts the server and says how to fix it", async () => {
@@ -540,6 +595,20 @@ const logs = path.join(userData, "logs");
 if (fs.existsSync(logs)) {
   for (const file of fs.readdirSync(logs, { recursive: true })) {
     if (String(file).endsWith("Semantic Scout.log")) fs.copyFileSync(path.join(logs, file), path.join(ARTIFACTS, "semantic-scout.log"));
+  }
+}
+// Secrets are never logged: look for the key in every log the editor and the server wrote.
+if (!failed && fs.existsSync(logs)) {
+  const leaks = fs
+    .readdirSync(logs, { recursive: true })
+    .map((f) => path.join(logs, String(f)))
+    .filter((f) => fs.statSync(f).isFile() && fs.readFileSync(f, "utf8").includes(FAKE_KEY));
+  results.push({ name: "the API key appears in no log", status: leaks.length ? "failed" : "passed" });
+  if (leaks.length) {
+    failed = true;
+    log(`FAIL the API key appears in ${leaks.join(", ")}`);
+  } else {
+    log("ok   the API key appears in no log");
   }
 }
 if (failed) {
