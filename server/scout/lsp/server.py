@@ -15,12 +15,14 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from scout import __version__
@@ -44,20 +46,57 @@ COMMANDS = ("scout.ask", "scout.scoutAt", "scout.showResults", "scout.clearResul
             "scout.indexStatus", "scout.status")
 
 
+@dataclass(frozen=True, slots=True)
+class _Malformed:
+    """A request whose params did not match its method's type: answered with the error."""
+
+    id: Any
+    method: str
+    error: JsonRpcException
+    jsonrpc: str = "2.0"
+
+
+class ScoutProtocol(LanguageServerProtocol):
+    """pygls drops a request whose params fail validation (it logs and answers nothing, and
+    the client waits forever); JSON-RPC wants an InvalidParams answer. This answers it."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and isinstance(data.get("method"), str):
+                return _Malformed(data["id"], data["method"], exc)
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Malformed):
+            log.warning("malformed %s request answered with an error", message.method)
+            self._send_response(message.id, None, JsonRpcInvalidParams(
+                f"malformed params for {message.method}").to_response_error())
+            return
+        super().handle_message(message)
+
+
 class ScoutServer(LanguageServer):
     """Holds the editor's folders; every feature is a function of ``make_server``."""
 
     def __init__(self) -> None:
         super().__init__("semantic-scout", __version__,
-                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=ScoutProtocol)
         self.folders = Folders()
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scout-work")
         self.init_options: dict[str, Any] = {}
         self.editor_config: dict[str, dict[str, Any]] = {}  # folder root -> section
         self.lines = present.LineTracker()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._debounce: dict[str, asyncio.TimerHandle] = {}
+        self.debounce: dict[str, asyncio.TimerHandle] = {}
         self._status_cache: dict[str, Any] = {}
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A malformed notification or an internal error outside a request: logged (to
+        stderr and the editor's output), not thrown at the user as a dialog."""
+        log.warning("server error (%s): %s", getattr(source, "__name__", source), error)
 
     # -- client capabilities ------------------------------------------------------------
     @property
@@ -108,9 +147,8 @@ class ScoutServer(LanguageServer):
             self.from_thread(lambda: self.workspace_code_lens_refresh(None))
 
     def on_session_event(self, key: int, what: str) -> None:
-        reason = {"answer": "answer", "shadow": "shadow", "cleared": "cleared",
-                  "logged": "logged"}.get(what, what)
-        self.notify_safe("scout/resultsChanged", {"key": key, "reason": reason})
+        """An answer arrived, was logged, got its teacher's labels, or answers were cleared."""
+        self.notify_safe("scout/resultsChanged", {"key": key, "reason": what})
         if what in ("answer", "cleared", "shadow"):
             self.refresh_lenses()
 
@@ -122,7 +160,7 @@ class ScoutServer(LanguageServer):
         except SettingsError as exc:
             self.show(f"Semantic Scout: {exc}; using the defaults until it is fixed.",
                       types.MessageType.Error)
-            settings = resolve_settings(root, environ={}, user_config=Path("/nonexistent"))
+            settings = Settings()
         for warning in settings.warnings:
             log.warning("%s", warning)
         return settings
@@ -488,9 +526,13 @@ def _open_folder(ls: ScoutServer, root: Path) -> None:
         async def begin() -> None:
             try:
                 await ls.work_done_progress.create_async(token)
+                cancelled = ls.work_done_progress.tokens.get(token)
+                if cancelled is not None:  # the user pressed Cancel on the progress
+                    cancelled.add_done_callback(lambda f: f.cancelled() and folder.load_token
+                                                .cancel("indexing was cancelled by the user"))
                 ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
                     title="Semantic Scout: indexing", message=root.name, percentage=0,
-                    cancellable=False))
+                    cancellable=True))
             except Exception as exc:  # progress is a courtesy; indexing goes on
                 log.info("progress not shown: %s", exc)
         assert ls.loop is not None
@@ -529,6 +571,7 @@ def _end(ls: ScoutServer, token: str, message: str) -> None:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
     except Exception:
         pass
+    ls.work_done_progress.tokens.pop(token, None)  # pygls never forgets a token by itself
 
 
 async def _watch_files(ls: ScoutServer) -> None:
@@ -557,16 +600,23 @@ def _schedule_edit(ls: ScoutServer, uri: str, *, from_editor: bool) -> None:
     folder, rel = located
     if ls.loop is None:
         ls.loop = asyncio.get_running_loop()
-    pending = ls._debounce.pop(uri, None)
+    pending = ls.debounce.pop(uri, None)
     if pending is not None:
         pending.cancel()
 
     def flush() -> None:
-        ls._debounce.pop(uri, None)
+        ls.debounce.pop(uri, None)
         document = ls.workspace.text_documents.get(uri)
         text = document.source.encode("utf-8") if from_editor and document is not None else None
-        folder.edit(rel, text, lambda _rel: ls.refresh_lenses())
-    ls._debounce[uri] = ls.loop.call_later(EDIT_DEBOUNCE, flush)
+        folder.edit(rel, text, lambda _rel: _after_edit(ls, folder))
+    ls.debounce[uri] = ls.loop.call_later(EDIT_DEBOUNCE, flush)
+
+
+def _after_edit(ls: ScoutServer, folder: Folder) -> None:
+    """Lenses and the results view follow the edit (lines move, edited lines drop out)."""
+    ls.refresh_lenses()
+    if folder.session.results():
+        ls.notify_safe("scout/resultsChanged", {"key": 0, "reason": "edit"})
 
 
 def _lenses(ls: ScoutServer, folder: Folder, rel: str) -> list[types.CodeLens]:
@@ -698,7 +748,12 @@ async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *
     except AmbiguousTarget as exc:
         return _ambiguous(folder, exc)
     except (QuestionError, ExploreError) as exc:
-        return {"status": "not_understood", "message": str(exc),
+        snapshot = folder.snapshot()
+        message = str(exc)
+        if snapshot is not None and not snapshot.complete:
+            message += (f" (the index is still being built: {len(snapshot.summaries)} of "
+                        f"{snapshot.expected_files} files so far)")
+        return {"status": "not_understood", "message": message,
                 "understood": getattr(exc, "understood", None),
                 "suggestion": getattr(exc, "suggestion", None),
                 "candidates": list(getattr(exc, "candidates", ()) or ())}
@@ -767,6 +822,17 @@ def _hover_bridge(ls: ScoutServer, folder: Folder, cancel: CancelToken
     return hovers
 
 
+def _expected_errors(record: logging.LogRecord) -> bool:
+    """pygls logs every error answer with a traceback, even "invalid params": keep only the
+    unexpected ones (internal errors), which are worth a traceback."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError):
+        return False
+    cause = error.__cause__ if error is not None else None
+    return not (isinstance(error, JsonRpcException) and cause is not None and
+                type(cause).__name__ == "ClassValidationError")
+
+
 class _ClientLog(logging.Handler):
     """Forwards log records to the editor's output (``window/logMessage``), from any thread."""
 
@@ -791,7 +857,9 @@ def serve(*, tcp: str | None = None) -> int:
     output, never stdout (the protocol channel)."""
     logging.basicConfig(level=os.environ.get("SCOUT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
+    pygls_log = logging.getLogger("pygls")
+    pygls_log.setLevel(logging.WARNING)  # it logs every message at INFO
+    pygls_log.addFilter(_expected_errors)
     server = make_server()
     client_log = _ClientLog(server)
     client_log.setFormatter(logging.Formatter("%(name)s: %(message)s"))
