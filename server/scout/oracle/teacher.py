@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import ChangeKind, EdgeKind, Node, Question
 from scout.oracle.oracle import BreakSite, OracleResult
 from scout.scoring.heuristic import DEFINITION, KEEPS_WORKING, SILENT, guidance_rule
@@ -115,7 +116,8 @@ class GhcTeacher:
         return rule.rubric(f"GHC type-checks this place after the change, but "
                            f"{detail or 'it may still need a look'}.")
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
         out = []
         for node in nodes:
             try:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from scout.cancel import NEVER, CancelToken
 from scout.scoring.model import LabelSource, Scored
 from scout.tasks import TaskDefinition
 
@@ -44,16 +45,25 @@ class Breaker:
 
 
 def run_batches(items: Sequence[T], work: Callable[[T, Breaker], Scored], *,
-                concurrency: int, batch_size: int = MAX_BATCH) -> list[Scored]:
+                concurrency: int, batch_size: int = MAX_BATCH,
+                cancel: CancelToken = NEVER) -> list[Scored]:
     """``work`` for every item, in order, ``concurrency`` at a time, ``batch_size`` per batch;
-    one breaker for the whole call."""
+    one breaker for the whole call. Once ``cancel`` fires (the user cancelled, or the question's
+    model deadline passed) the breaker trips: items not yet sent come back "not sent"."""
     breaker = Breaker()
+    cancel.on_cancel(lambda: breaker.trip(cancel.reason or "cancelled"))
+
+    def guarded(item: T) -> Scored:
+        if cancel.cancelled:
+            breaker.trip(cancel.reason or "cancelled")
+        return work(item, breaker)
+
     results: list[Scored] = []
     workers = max(1, min(concurrency, batch_size, len(items) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scout-score") as pool:
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
-            results.extend(pool.map(lambda item: work(item, breaker), chunk))
+            results.extend(pool.map(guarded, chunk))
     return results
 
 

@@ -2,8 +2,8 @@
 
 Version 1 is the first released layout: queries carried their workspace and comma-separated
 tags directly, rubrics lacked the cache-token, task and fallback columns, and there were no
-codebases or batch jobs. Version 3 adds the plans of ``scout gen-training``. Rubrics are rows, one per answer (scorer x node), never
-overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 (current) adds codebases (so one database spans many
+codebases or batch jobs. Version 4 adds the plans of ``scout gen-training``. Rubrics are rows,
+one per answer (scorer x node), never overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 (current) adds codebases (so one database spans many
 workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs.
 Migrations run inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening an old
 database at once migrate it exactly once.
@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Kept verbatim: the migration test builds a version-1 database from it.
 SCHEMA_V1 = """
@@ -239,9 +239,15 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
         (json.dumps([t.strip() for t in tags.split(",") if t.strip()]), qid) for qid, tags in rows])
 
 
-# Version 3: the plans of `scout gen-training` (one row per run key, one per planned question),
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    # Which source supplied a node's hover: "index" (its declaration text) or "hls" (the type
+    # the Haskell Language Server inferred, asked through the editor).
+    conn.execute("ALTER TABLE nodes ADD COLUMN hover_source TEXT NOT NULL DEFAULT 'index'")
+
+
+# Version 4: the plans of `scout gen-training` (one row per run key, one per planned question),
 # so an interrupted run resumes where it stopped and a finished one is not done twice.
-SCHEMA_V3_TRAINING = """
+SCHEMA_V4_TRAINING = """
 CREATE TABLE training_runs (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,        -- digest of the workspaces and the seed
@@ -277,13 +283,14 @@ CREATE INDEX training_items_run ON training_items(run_id, status);
 """
 
 
-def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
-    run_script(conn, SCHEMA_V3_TRAINING)
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    run_script(conn, SCHEMA_V4_TRAINING)
 
 
-# MIGRATIONS[v] turns a version-v database into version v+1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2,
-                                                                2: _migrate_2_to_3}
+# MIGRATIONS[v] turns a version-v database into version v+1. A new database is created at
+# version 2 and migrated up, so every change to the schema is written once, here.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -296,4 +303,5 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 
 def create_current(conn: sqlite3.Connection) -> None:
     run_script(conn, SCHEMA_V2)
-    run_script(conn, SCHEMA_V3_TRAINING)
+    for version in range(2, SCHEMA_VERSION):
+        MIGRATIONS[version](conn)
