@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scout.cancel import CancelToken, Cancelled
+from scout.cancel import Cancelled, CancelToken
 from scout.cli import main
 from scout.explore.model import ChangeKind, Tag
 from scout.haskell.index import WorkspaceIndex
