@@ -54,7 +54,7 @@ DERIVED = GuidanceRule("derived-instance", 3, 1, 4, "a derived instance the comp
                        "regenerates")
 LISTING = GuidanceRule("import-export-list", 1, 1, 5, "1 barely relevant (an import or export "
                        "list")
-KEEPS_WORKING = GuidanceRule("keeps-working", 2, 1, 4, "1 no changes needed (it keeps working)")
+KEEPS_WORKING = GuidanceRule("keeps-working", 2, 1, 4, "1 no changes needed (it keeps working")
 
 RULES: tuple[GuidanceRule, ...] = (DEFINITION, PROVEN_BREAK, TYPE_REWORK, SILENT, UNSPECIFIED,
                                    FURTHER_HOP, HAND_INSTANCE, DERIVED, LISTING, KEEPS_WORKING)
