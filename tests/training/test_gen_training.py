@@ -24,6 +24,14 @@ EXAMPLE = REPO / "examples" / "llm-service"
 SHAPES = REPO / "tests" / "fixtures" / "oracle" / "shapes"
 
 
+@pytest.fixture
+def haiku_server(fake_anthropic, monkeypatch):
+    """The loopback Anthropic server, with the client pointed at it."""
+    server = fake_anthropic()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    return server
+
+
 def options(count: int, *teachers: str, **extra) -> GenOptions:
     return GenOptions(count=count, roots=(EXAMPLE,),
                       teachers=tuple(build_teacher(t) for t in teachers or ("heuristic",)),
@@ -123,10 +131,8 @@ def test_a_misread_is_counted_and_logged_with_the_intended_reading(tmp_path: Pat
     assert json.loads(intended)["change"] == first.reading.change.value
 
 
-def test_cost_is_estimated_and_capped_with_a_paid_teacher(tmp_path: Path, fake_anthropic,
-                                                          monkeypatch) -> None:
-    server = fake_anthropic()
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+def test_cost_is_estimated_and_capped_with_a_paid_teacher(tmp_path: Path, haiku_server) -> None:
+    server = haiku_server
     db = tmp_path / "gen.db"
     with Store.open(db, environ={}) as store:
         planner = TrainingRun(store, options(5, "heuristic", "haiku", max_cost=1.0))
@@ -151,10 +157,8 @@ def test_cost_is_estimated_and_capped_with_a_paid_teacher(tmp_path: Path, fake_a
         len(server.server.requests)
 
 
-def test_a_label_source_added_later_labels_the_done_questions(tmp_path: Path, fake_anthropic,
-                                                              monkeypatch) -> None:
-    server = fake_anthropic()
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+def test_a_label_source_added_later_labels_the_done_questions(tmp_path: Path,
+                                                              haiku_server) -> None:
     db = tmp_path / "gen.db"
     with Store.open(db, environ={}) as store:
         TrainingRun(store, options(3)).execute()
