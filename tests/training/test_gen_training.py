@@ -15,7 +15,7 @@ from scout.cli import main
 from scout.explore.model import ChangeKind, Tag
 from scout.haskell.index import WorkspaceIndex
 from scout.store import Store
-from scout.training.generate import GenOptions, TrainingRun, summarise
+from scout.training.generate import GenOptions, GenReport, TrainingRun, summarise
 from scout.training.plan import Workspace, plan
 from scout.training.teachers import build_teacher
 
@@ -107,6 +107,20 @@ def test_interrupted_run_resumes_and_a_finished_one_does_nothing(tmp_path: Path)
     assert summary.questions == Counter({"done": 26})
     assert summary.examples == rows(db, "SELECT count(*) FROM nodes")[0][0]
     assert sum(summary.per_risk[r]["heuristic"] for r in summary.per_risk) == summary.examples
+
+
+def test_a_question_another_process_finished_is_not_stored_twice(tmp_path: Path) -> None:
+    db = tmp_path / "gen.db"
+    with Store.open(db, environ={}) as store:
+        run = TrainingRun(store, options(2))
+        run_id = run._run_id()
+        run.extend_plan(run_id, [])
+        item = run.items(run_id)[0]
+        report = GenReport(run_id, run.key)
+        run._ask(item, report)
+        run._ask(item, report)  # as a second process with the same plan would
+    assert report.done_now == 1
+    assert rows(db, "SELECT count(*) FROM queries") == [(1,)]
 
 
 def test_a_misread_is_counted_and_logged_with_the_intended_reading(tmp_path: Path) -> None:

@@ -41,8 +41,8 @@ class GenerationError(Exception):
     """The run cannot start or go on; the message says what to do."""
 
 
-class CostCapReached(GenerationError):
-    pass
+class _DoneElsewhere(Exception):
+    """Another process stored this question first (raised inside its transaction)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,18 +270,27 @@ class TrainingRun:
             report.seconds = time.monotonic() - started
         return report
 
+    def _labelled(self, query_id: int) -> dict[str, set[int]]:
+        """label source -> ids of the query's nodes it labelled (errors do not count)."""
+        out: dict[str, set[int]] = {}
+        for source, node_id in self.store.rows(
+                "SELECT r.label_source, r.node_id FROM rubrics r JOIN nodes n ON n.id = r.node_id "
+                "WHERE n.query_id = ? AND r.relevance IS NOT NULL", (query_id,)):
+            out.setdefault(source, set()).add(node_id)
+        return out
+
     def _missing_sources(self, item: ItemRow) -> list[Teacher]:
+        """Label sources asked for that have not labelled every node of a done question (and
+        did not say why they cannot)."""
         if item.query_id is None:
             return []
-        have = {row[0] for row in self.store.rows(
-            "SELECT DISTINCT r.label_source FROM rubrics r JOIN nodes n ON n.id = r.node_id "
-            "WHERE n.query_id = ? AND r.relevance IS NOT NULL", (item.query_id,))}
         nodes = self.store.rows("SELECT count(*) FROM nodes WHERE query_id = ?",
                                 (item.query_id,))[0][0]
         if not nodes:
             return []
+        have = self._labelled(item.query_id)
         return [t for t in self.options.label_sources
-                if t.label_source not in have
+                if len(have.get(t.label_source, ())) < nodes
                 and (t.name not in item.teacher_errors or self.options.retry_failed)]
 
     def _read_back(self, item: ItemRow, ws: Workspace, intended: Exploration
@@ -305,16 +314,18 @@ class TrainingRun:
     def _label(self, teacher: Teacher, ws: Workspace, question: Question, reading: Reading,
                nodes: Sequence[Node], errors: dict[str, str]) -> list[Scored] | None:
         try:
-            return teacher.label(ws, question, reading, nodes)
+            scored = teacher.label(ws, question, reading, nodes, self.token)
         except TeacherUnavailable as exc:
             errors[teacher.name] = str(exc)
             return None
+        self.token.check()  # a model scorer stops sending once cancelled: keep nothing partial
+        return scored
 
     def _ask(self, item: ItemRow, report: GenReport) -> None:
         ws = self.workspace(item.root)
         question = item.reading.question(item.text, item.budget)
         try:
-            exploration = explore(ws.index, question)
+            exploration = explore(ws.index, question, cancel=self.token)
         except ExploreError as exc:
             self._fail(item, f"the engine could not explore the intended question: {exc}")
             report.failed_now += 1
@@ -333,12 +344,19 @@ class TrainingRun:
         now = now_utc()
 
         def mark_done(conn: Any, query_id: int) -> None:
-            conn.execute(
+            cursor = conn.execute(
                 "UPDATE training_items SET status = 'done', query_id = ?, parsed = ?, "
-                "misread = ?, teacher_errors = ?, error = NULL, updated_at = ? WHERE id = ?",
+                "misread = ?, teacher_errors = ?, error = NULL, updated_at = ? "
+                "WHERE id = ? AND status != 'done'",
                 (query_id, json.dumps(parsed), int(misread), json.dumps(errors), now, item.id))
+            if cursor.rowcount == 0:
+                raise _DoneElsewhere  # rolls the query back: no duplicate
 
-        self.store.record(exploration, per_node, root=Path(item.root), also=mark_done)
+        try:
+            self.store.record(exploration, per_node, root=Path(item.root), also=mark_done)
+        except _DoneElsewhere:
+            self.say(f"question {item.position} was finished by another process meanwhile")
+            return
         report.done_now += 1
         report.misread_now += int(misread)
         report.examples_now += len(exploration.nodes)
@@ -359,12 +377,17 @@ class TrainingRun:
         nodes = [node_from_row(row) for row in rows]
         errors = dict(item.teacher_errors)
         answers: list[tuple[int, Scored]] = []
+        have = self._labelled(int(item.query_id or 0))
         for teacher in self._missing_sources(item):
             errors.pop(teacher.name, None)
-            scored = self._label(teacher, ws, question, item.reading, nodes, errors)
+            done = have.get(teacher.label_source, set())
+            todo = [(row, node) for row, node in zip(rows, nodes, strict=True)
+                    if row["node_id"] not in done]
+            scored = self._label(teacher, ws, question, item.reading, [n for _, n in todo],
+                                 errors)
             if scored is None:
                 continue
-            answers += [(row["node_id"], s) for row, s in zip(rows, scored, strict=True)]
+            answers += [(row["node_id"], s) for (row, _), s in zip(todo, scored, strict=True)]
             report.labels_now[teacher.label_source] += sum(1 for s in scored if s.rubric)
             report.spent_now += sum(s.cost_usd or 0.0 for s in scored)
         if answers:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 from scout.scoring.heuristic import HeuristicScorer
 from scout.scoring.model import Scored, Scorer
@@ -38,7 +39,7 @@ class Teacher(Protocol):
     paid: bool
 
     def label(self, ws: Workspace, question: Question, reading: Reading,
-              nodes: Sequence[Node]) -> list[Scored]: ...
+              nodes: Sequence[Node], cancel: CancelToken = NEVER) -> list[Scored]: ...
 
 
 @dataclass(slots=True)
@@ -52,8 +53,8 @@ class ScorerTeacher:
     model: str | None = None
 
     def label(self, ws: Workspace, question: Question, reading: Reading,
-              nodes: Sequence[Node]) -> list[Scored]:
-        return self.scorer.score(question, nodes)
+              nodes: Sequence[Node], cancel: CancelToken = NEVER) -> list[Scored]:
+        return self.scorer.score(question, nodes, cancel=cancel)
 
 
 @dataclass(slots=True)
@@ -94,7 +95,7 @@ class GhcLabels:
         return frozenset(oracle.layout.modules.values())  # type: ignore[attr-defined]
 
     def label(self, ws: Workspace, question: Question, reading: Reading,
-              nodes: Sequence[Node]) -> list[Scored]:
+              nodes: Sequence[Node], cancel: CancelToken = NEVER) -> list[Scored]:
         from scout.oracle.mutate import SUPPORTED_CHANGES, MutationError
         from scout.oracle.oracle import OracleError
         from scout.oracle.targets import mutation_for
@@ -109,7 +110,8 @@ class GhcLabels:
             result = oracle.check(mutation)  # type: ignore[attr-defined]
         except (MutationError, OracleError) as exc:
             raise TeacherUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        return GhcTeacher(result).score(question, nodes)
+        cancel.check()
+        return GhcTeacher(result).score(question, nodes, cancel=cancel)
 
 
 def build_teacher(name: str, *, anthropic_model: str = "claude-haiku-4-5",
