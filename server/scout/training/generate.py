@@ -74,6 +74,7 @@ class ItemRow:
     query_id: int | None
     predicted: dict[str, Any]
     teacher_errors: dict[str, str]
+    target_module: str = ""
 
 
 @dataclass(slots=True)
@@ -156,10 +157,11 @@ class TrainingRun:
     def items(self, run_id: int) -> list[ItemRow]:
         rows = self.store.rows(
             "SELECT id, position, root, text, phrasing, intended, budget, status, query_id, "
-            "predicted, teacher_errors FROM training_items WHERE run_id = ? ORDER BY position",
-            (run_id,))
+            "predicted, teacher_errors, target_module FROM training_items WHERE run_id = ? "
+            "ORDER BY position", (run_id,))
         return [ItemRow(r[0], r[1], r[2], r[3], r[4], Reading.from_json(json.loads(r[5])), r[6],
-                        r[7], r[8], json.loads(r[9] or "{}"), json.loads(r[10] or "{}"))
+                        r[7], r[8], json.loads(r[9] or "{}"), json.loads(r[10] or "{}"),
+                        r[11] or "")
                 for r in rows]
 
     def extend_plan(self, run_id: int, existing: list[ItemRow]) -> int:
@@ -169,7 +171,8 @@ class TrainingRun:
             return 0
         balance = Balance()
         for item in existing:
-            balance.add(item.root, "", item.reading, item.predicted.get("risks", ()))
+            balance.add(item.root, item.target_module, item.reading,
+                        item.predicted.get("risks", ()))
         workspaces = [self.workspace(str(root)) for root in self.roots]
         self.progress("planning", 0, wanted)
         counted = Counter[str]()
