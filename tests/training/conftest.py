@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scoring"))
-from scoring_fakes import API_KEY, FakeAnthropic, anthropic_message  # noqa: E402
+from scoring_fakes import API_KEY, FakeAnthropic, FakeOllama, anthropic_message  # noqa: E402
+
+from scout.functiongemma import render_call  # noqa: E402
 
 
 def answer(body: dict) -> dict:
@@ -34,3 +36,12 @@ def fake_anthropic(monkeypatch):
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def fake_student():
+    """A loopback Ollama serving a "student" that always answers risk 3."""
+    server = FakeOllama(lambda body: render_call("score_node", {
+        "relevance": 3, "risk": 3, "confidence": 2, "reasoning": "The student's guess."}))
+    yield server
+    server.close()

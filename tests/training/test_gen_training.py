@@ -183,6 +183,18 @@ def test_a_label_source_added_later_labels_the_done_questions(tmp_path: Path,
         ("haiku", nodes), ("heuristic", nodes)]
 
 
+def test_the_student_labels_beside_the_teachers(tmp_path: Path, fake_student) -> None:
+    db = tmp_path / "gen.db"
+    student = build_teacher("ollama", ollama_host=fake_student.url)
+    with Store.open(db, environ={}) as store:
+        report = TrainingRun(store, options(3, student=student)).execute()
+    nodes = rows(db, "SELECT count(*) FROM nodes")[0][0]
+    assert report.labels_now == Counter({"heuristic": nodes, "model": nodes})
+    assert rows(db, "SELECT DISTINCT risk, scorer FROM rubrics WHERE label_source = 'model'") \
+        == [(3, "ollama")]
+    assert any(r.path == "/api/generate" for r in fake_student.server.requests)
+
+
 def test_cli_requires_a_cap_for_paid_teachers_and_prints_a_summary(tmp_path: Path, capsys
                                                                    ) -> None:
     db = tmp_path / "gen.db"
