@@ -122,18 +122,21 @@ def main(argv: list[str] | None = None) -> int:
                                    cache_dir=str(args.out / "hf-cache"))
     rows = {split: loaded[split].num_rows for split in loaded}
     examples = sum(rows.values())
+    seeds = datasets.load_dataset(  # the binding seed format: counts read from its fields
+        "json", data_files={s: str(dataset / "json" / f"{s}.json")
+                            for s in ("train", "validation", "test")},
+        cache_dir=str(args.out / "hf-cache"))
     tags: dict[str, int] = {}
     risks: dict[str, int] = {}
-    for split in loaded:
-        for text in loaded[split]["text"]:
-            risk = re.search(r"risk:(\d)", text.rsplit("<start_function_call>", 1)[1])
-            risks[risk.group(1)] = risks.get(risk.group(1), 0) + 1  # type: ignore[union-attr]
-            tag_line = re.search(r"\ntags: ([^\n]*)\n", text)
-            for tag in (tag_line.group(1).split(", ") if tag_line else ()):
+    for split in seeds:
+        for query, rubric in zip(seeds[split]["query"], seeds[split]["rubric"], strict=True):
+            risks[str(rubric["risk"])] = risks.get(str(rubric["risk"]), 0) + 1
+            for tag in query["tags"]:
                 tags[tag] = tags.get(tag, 0) + 1
     codebases = sorted({c for split in loaded for c in loaded[split]["codebase"]})
-    run([str(SCOUT), "eval", "--agreement", "--db", str(db), "--plot",
-         str(args.out / "agreement.png")])
+    table = run([str(SCOUT), "eval", "--agreement", "--db", str(db), "--plot",
+                 str(args.out / "agreement.png")], capture=True).stdout
+    (args.out / "agreement.txt").write_text(table)
     agreement = json.loads(run([str(SCOUT), "eval", "--agreement", "--db", str(db), "--json"],
                                capture=True).stdout)
     pair = next((p for p in agreement["pairs"]
