@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packages", nargs="+", default=list(PACKAGES))
     parser.add_argument("--holdout", nargs="+", default=list(HOLDOUT),
                         help="codebases (directory names) that form the test split")
-    parser.add_argument("--questions", type=int, default=1200,
-                        help="questions in the plan (about 10 examples each)")
+    parser.add_argument("--questions", type=int, default=1300,
+                        help="questions in the plan (about 9 examples each)")
     parser.add_argument("--out", type=Path, default=BENCH / ".cache" / "corpus-recipe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--install-deps", action="store_true",
