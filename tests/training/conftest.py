@@ -23,19 +23,13 @@ def answer(body: dict) -> dict:
 
 
 @pytest.fixture
-def fake_anthropic(monkeypatch):
-    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+def haiku_server(monkeypatch):
+    """A loopback Anthropic server, with the key set and the client pointed at it."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
-    servers: list[FakeAnthropic] = []
-
-    def start() -> FakeAnthropic:
-        server = FakeAnthropic(answer)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+    server = FakeAnthropic(answer)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -24,14 +24,6 @@ EXAMPLE = REPO / "examples" / "llm-service"
 SHAPES = REPO / "tests" / "fixtures" / "oracle" / "shapes"
 
 
-@pytest.fixture
-def haiku_server(fake_anthropic, monkeypatch):
-    """The loopback Anthropic server, with the client pointed at it."""
-    server = fake_anthropic()
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-    return server
-
-
 def options(count: int, *teachers: str, **extra) -> GenOptions:
     return GenOptions(count=count, roots=(EXAMPLE,),
                       teachers=tuple(build_teacher(t) for t in teachers or ("heuristic",)),
@@ -109,12 +101,18 @@ def test_interrupted_run_resumes_and_a_finished_one_does_nothing(tmp_path: Path)
     assert sum(summary.per_risk[r]["heuristic"] for r in summary.per_risk) == summary.examples
 
 
+def planned(store: Store, count: int, *teachers: str, **extra) -> tuple[TrainingRun, int]:
+    """A run whose plan is stored and nothing asked yet."""
+    run = TrainingRun(store, options(count, *teachers, **extra))
+    run_id = run._run_id()
+    run.extend_plan(run_id, [])
+    return run, run_id
+
+
 def test_a_question_another_process_finished_is_not_stored_twice(tmp_path: Path) -> None:
     db = tmp_path / "gen.db"
     with Store.open(db, environ={}) as store:
-        run = TrainingRun(store, options(2))
-        run_id = run._run_id()
-        run.extend_plan(run_id, [])
+        run, run_id = planned(store, 2)
         item = run.items(run_id)[0]
         report = GenReport(run_id, run.key)
         run._ask(item, report)
@@ -126,9 +124,7 @@ def test_a_question_another_process_finished_is_not_stored_twice(tmp_path: Path)
 def test_a_misread_is_counted_and_logged_with_the_intended_reading(tmp_path: Path) -> None:
     db = tmp_path / "gen.db"
     with Store.open(db, environ={}) as store:
-        run = TrainingRun(store, options(4))
-        run_id = run._run_id()
-        run.extend_plan(run_id, [])
+        run, run_id = planned(store, 4)
         first = run.items(run_id)[0]
         # A text about another change: question understanding reads it otherwise.
         store.transaction(lambda c: c.execute(
@@ -149,9 +145,7 @@ def test_cost_is_estimated_and_capped_with_a_paid_teacher(tmp_path: Path, haiku_
     server = haiku_server
     db = tmp_path / "gen.db"
     with Store.open(db, environ={}) as store:
-        planner = TrainingRun(store, options(5, "heuristic", "haiku", max_cost=1.0))
-        run_id = planner._run_id()
-        planner.extend_plan(run_id, [])
+        planner, run_id = planned(store, 5, "heuristic", "haiku", max_cost=1.0)
         cap = planner.estimate(planner.items(run_id)[:3])  # enough for about three questions
         assert cap is not None and cap > 0
         run = TrainingRun(store, options(5, "heuristic", "haiku", max_cost=cap))
