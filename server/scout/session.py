@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -73,6 +74,7 @@ class QueryResult:
     scored: list[list[Scored]]  # per node: the primary answer first, then shadows/teachers
     seconds: float
     revision: int = 0  # the index revision the answer was computed on
+    index_complete: bool = True  # False: asked while the first build was running
     # The affected files' lines as the answer saw them: lenses follow later edits from here.
     texts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     log: LogOutcome = field(default_factory=LogOutcome)
@@ -155,6 +157,7 @@ class ScoutSession:
         self._scorers = scorers
         self._scorer_error: str | None = None
         self._shadow: ShadowRunner | None = None
+        self._answering: tuple[tuple, float, dict[str, Any]] | None = None
         self._closed = False
 
     # -- settings and scorers ---------------------------------------------------------------
@@ -198,6 +201,45 @@ class ScoutSession:
     def scorer_error(self) -> str | None:
         return self._scorer_error
 
+    def answering(self, *, max_age: float = 30.0) -> dict[str, Any]:
+        """Who answers questions now, and why: the chosen scorer, or the heuristics when the
+        local model cannot (probed at most every ``max_age`` seconds; the probe is a network
+        call with a short timeout, so callers run this off any event loop)."""
+        s = self._settings
+        cached = self._answering
+        if cached is not None and cached[0] == _scorer_options(s) and \
+                time.monotonic() - cached[1] < max_age:
+            return cached[2]
+        ollama: dict[str, Any] = {"host": s.ollama_host or "http://127.0.0.1:11434",
+                                  "model": s.ollama_model, "reachable": None, "message": None}
+        if s.scorer == "heuristic":
+            who, why = "heuristic", "the heuristic scorer was chosen"
+        elif s.scorer == "haiku":
+            key = "ANTHROPIC_API_KEY" in os.environ
+            who, why = ("haiku", "Claude Haiku was chosen") if key else (
+                "nobody", "Claude Haiku was chosen but ANTHROPIC_API_KEY is not set")
+        else:
+            from scout.scoring.ollama import OllamaScorer
+
+            try:
+                status = OllamaScorer(host=s.ollama_host, model=s.ollama_model,
+                                      timeout=min(2.0, s.model_timeout)).check()
+                ollama.update(host=status.host, reachable=status.reachable,
+                              present=status.model_present, message=status.message)
+                ok, message = status.ok, status.message
+            except ValueError as exc:
+                ok, message = False, str(exc)
+                ollama.update(reachable=False, message=message)
+            if ok:
+                who, why = "ollama", message
+            elif s.scorer == "hybrid":
+                who, why = "heuristic", f"the heuristics answer: {message}"
+            else:
+                who, why = "nobody", message
+        answer = {"answering": who, "why": why, "ollama": ollama}
+        self._answering = (_scorer_options(s), time.monotonic(), answer)
+        return answer
+
     # -- the index ------------------------------------------------------------------------
     @property
     def index(self) -> WorkspaceIndex:
@@ -213,12 +255,17 @@ class ScoutSession:
 
     def load_index(self, *, progress: Progress | None = None,
                    cancel: CancelToken = NEVER) -> WorkspaceIndex:
+        """Build the index (once; again only if an earlier build was cancelled). Readers that
+        come meanwhile get the partial revisions the build publishes."""
         with self._index_lock:
-            if self._index is None:
+            if self._index is None or not self._index.snapshot().complete:
+                if not self.root.is_dir():
+                    raise NotADirectoryError(f"workspace root {self.root} is not a directory")
+                index = self._index or WorkspaceIndex(self.root)
+                self._index = index
                 s = self._settings
-                self._index = WorkspaceIndex.build(
-                    self.root, cache_dir=s.cache_dir, use_cache=s.use_cache,
-                    workers=s.workers, progress=progress, cancel=cancel)
+                index.load(cache_dir=s.cache_dir, use_cache=s.use_cache, workers=s.workers,
+                           progress=progress, cancel=cancel)
             return self._index
 
     def snapshot(self) -> IndexSnapshot:
@@ -239,17 +286,25 @@ class ScoutSession:
 
     def ask(self, question: Question | str | Mapping[str, Any], *,
             budget: int | str | None = None, cancel: CancelToken = NEVER,
+            superseded_by: CancelToken | None = None,
             hovers: HoverProvider | None = None, log: bool | None = None) -> QueryResult:
         """Explore and score one question, and return the answer at once; logging and the
         shadow teacher follow in the background (``result.logged``, ``result.shadow``).
 
         ``cancel`` stops the work (``Cancelled``); the model scorers additionally stop at the
         settings' deadline and the heuristics answer for what did not arrive, with the reason.
+        ``superseded_by`` stops only the exploration (cheap to redo): a server cancels it when
+        an edit arrives, and asks again on the new revision.
         """
         question = self.understand(question, budget=budget)
         started = time.perf_counter()
         snapshot = self.index.snapshot()
-        exploration = explore(snapshot, question, cancel=cancel)
+        explore_cancel = cancel
+        if superseded_by is not None:
+            explore_cancel = cancel.child()
+            superseded_by.on_cancel(
+                lambda: explore_cancel.cancel(superseded_by.reason or "superseded"))
+        exploration = explore(snapshot, question, cancel=explore_cancel)
         if hovers is not None and exploration.nodes:
             exploration.nodes = _with_hovers(exploration.nodes, hovers)
         cancel.check()
@@ -261,7 +316,7 @@ class ScoutSession:
                  for path in {n.path for n in exploration.nodes}}
         result = QueryResult(next(self._keys), exploration, scored,
                              time.perf_counter() - started, revision=snapshot.revision,
-                             texts=texts)
+                             index_complete=snapshot.complete, texts=texts)
         self._remember(result)
         logging_on = self._settings.log if log is None else log
         if logging_on or teacher is not None:

@@ -161,9 +161,13 @@ class IndexSnapshot:
                  bodies: dict[str, _Body], skipped: dict[str, SkippedFile],
                  texts: dict[str, bytes], decoded: _DecodedBodies,
                  base: IndexSnapshot | None = None, changed: frozenset[str] = frozenset(),
-                 build_seconds: float = 0.0, cached_files: int = 0) -> None:
+                 build_seconds: float = 0.0, cached_files: int = 0, complete: bool = True,
+                 expected_files: int | None = None) -> None:
         self.root = root
         self.revision = revision
+        # False while the first build is still running: answers may miss files (and say so).
+        self.complete = complete
+        self.expected_files = len(summaries) if expected_files is None else expected_files
         self.summaries: Mapping[str, FileSummary] = MappingProxyType(summaries)
         self.skipped: Mapping[str, SkippedFile] = MappingProxyType(skipped)
         self.files = LazyFiles(self)
@@ -385,7 +389,7 @@ class WorkspaceIndex:
         self._summary_blobs: dict[str, bytes] = {}
         self._decoded = _DecodedBodies(self.DECODED_LIMIT)
         self._current = IndexSnapshot(self.root, 0, summaries={}, bodies={}, skipped={},
-                                      texts={}, decoded=self._decoded)
+                                      texts={}, decoded=self._decoded, complete=False)
 
     def snapshot(self) -> IndexSnapshot:
         """The current revision (atomic: a reference read)."""
@@ -400,7 +404,8 @@ class WorkspaceIndex:
         "summaries", "skipped", "files", "definitions", "definitions_of_kind",
         "all_definitions", "files_referencing", "references", "constructors_of",
         "type_of_constructor", "match_sites_mentioning", "module_of", "files_of_module",
-        "source_lines", "text", "is_edited", "stats", "build_seconds", "cached_files"})
+        "source_lines", "text", "is_edited", "stats", "build_seconds", "cached_files",
+        "complete"})
 
     def __getattr__(self, name: str) -> object:
         if name in WorkspaceIndex._READS:
@@ -416,52 +421,69 @@ class WorkspaceIndex:
         ``cancel`` stops the build between files (raising ``Cancelled``)."""
         if not root.is_dir():
             raise NotADirectoryError(f"workspace root {root} is not a directory")
-        started = time.perf_counter()
         index = cls(root)
+        index.load(cache_dir=cache_dir, use_cache=use_cache, workers=workers,
+                   progress=progress, cancel=cancel)
+        return index
+
+    def load(self, *, cache_dir: Path | None = None, use_cache: bool = True,
+             workers: int | None = None, progress: Progress | None = None,
+             cancel: CancelToken = NEVER, publish_every: float = 0.5) -> None:
+        """Fill this (empty) index from disk. While it runs, readers see partial revisions
+        (``snapshot().complete`` is False) published every ``publish_every`` seconds, so a
+        language server can answer with what is indexed so far, and say so."""
+        started = time.perf_counter()
         summaries: dict[str, FileSummary] = {}
         bodies: dict[str, _Body] = {}
         skipped: dict[str, SkippedFile] = {}
         cached_files = 0
+        last_publish = time.monotonic()
 
         def adopt(summary_blob: bytes, body: bytes) -> None:
             summary: FileSummary = pickle.loads(summary_blob)
             summaries[summary.path] = summary
-            index._summary_blobs[summary.path] = summary_blob
+            self._summary_blobs[summary.path] = summary_blob
             bodies[summary.path] = body
 
-        with gc_paused():  # hundreds of thousands of objects arrive, all of them live
-            paths = discover(index.root)
-            cache_file = index._cache_file(cache_dir) if use_cache else None
+        def publish(complete: bool, total: int) -> None:
+            self._current = IndexSnapshot(
+                self.root, self._current.revision + 1, summaries=dict(summaries),
+                bodies=dict(bodies), skipped=dict(skipped), texts={}, decoded=self._decoded,
+                build_seconds=time.perf_counter() - started, cached_files=cached_files,
+                complete=complete, expected_files=total)
+
+        with self._lock, gc_paused():  # hundreds of thousands of objects arrive, all live
+            paths = discover(self.root)
+            cache_file = self._cache_file(cache_dir) if use_cache else None
             cached = _load_cache(cache_file) if cache_file else {}
             todo: list[str] = []
             for rel in paths:
                 cancel.check()
                 entry = cached.get(rel)
                 try:
-                    st = (index.root / rel).stat()
+                    st = (self.root / rel).stat()
                 except OSError as exc:
                     skipped[rel] = SkippedFile(rel, f"unreadable: {exc.strerror or exc}")
                     continue
-                index._stat[rel] = (st.st_mtime_ns, st.st_size)
+                self._stat[rel] = (st.st_mtime_ns, st.st_size)
                 if entry is not None and entry.mtime_ns == st.st_mtime_ns and entry.size == st.st_size:
                     adopt(entry.summary, entry.body)
                     cached_files += 1
                 else:
                     todo.append(rel)
-            for result in _run(index.root, todo, workers, progress, cancel,
+            for result in _run(self.root, todo, workers, progress, cancel,
                                already=len(paths) - len(todo), total=len(paths)):
                 if isinstance(result, SkippedFile):
                     skipped[result.path] = result
-                    index._stat.pop(result.path, None)
+                    self._stat.pop(result.path, None)
                 else:
                     adopt(*result)
-            index._current = IndexSnapshot(
-                index.root, 1, summaries=summaries, bodies=bodies, skipped=skipped, texts={},
-                decoded=index._decoded, build_seconds=time.perf_counter() - started,
-                cached_files=cached_files)
+                if time.monotonic() - last_publish >= publish_every:
+                    publish(False, len(paths))
+                    last_publish = time.monotonic()
+            publish(True, len(paths))
             if cache_file and (todo or len(cached) != len(summaries)):
-                index.save_cache(cache_file)
-        return index
+                self.save_cache(cache_file)
 
     def _cache_file(self, cache_dir: Path | None) -> Path:
         key = hashlib.blake2b(str(self.root).encode(), digest_size=8).hexdigest()
@@ -520,7 +542,8 @@ class WorkspaceIndex:
         self._current = IndexSnapshot(
             self.root, old.revision + 1, summaries=summaries, bodies=bodies, skipped=skips,
             texts=texts, decoded=self._decoded, base=base, changed=pending,
-            build_seconds=old.build_seconds, cached_files=old.cached_files)
+            build_seconds=old.build_seconds, cached_files=old.cached_files,
+            complete=old.complete, expected_files=old.expected_files)
         return self._current
 
     def update_file(self, rel: str, text: bytes | None, *,
@@ -638,9 +661,11 @@ def _run(root: Path, todo: list[str], workers: int | None, progress: Progress | 
     sized = sorted(todo, key=lambda rel: -_size(root / rel))
     n_chunks = n_workers * 8
     chunks = [sized[i::n_chunks] for i in range(n_chunks)]
-    # forkserver, not fork: the caller may be a threaded process (the language server), and a
-    # forked child inherits other threads' locks in whatever state they were.
-    context = multiprocessing.get_context("forkserver")
+    # A threaded process (the language server) must not fork: the child would inherit other
+    # threads' locks in whatever state they were. It uses a fork server; a single-threaded
+    # one (the CLI, a script without a __main__ guard) forks, which is faster and safe there.
+    context = multiprocessing.get_context("fork" if threading.active_count() == 1
+                                          else "forkserver")
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
         futures = [pool.submit(_index_chunk, str(root), chunk) for chunk in chunks if chunk]
         cancel.on_cancel(lambda: [f.cancel() for f in futures])
