@@ -147,5 +147,8 @@ def phrase(change: ChangeKind, target: str, subject: str | None, module: str,
     options = PHRASINGS[change]
     choices = [i for i, template in enumerate(options) if subject or "{s}" not in template]
     index = rng.choice(choices)
-    text = options[index].format(t=target, s=subject or target, m=module or "its module")
+    template = options[index]
+    if "{m}" in template and module and target.startswith(module + "."):
+        target = target[len(module) + 1:]  # "M no longer exports f", not "... exports M.f"
+    text = template.format(t=target, s=subject or target, m=module or "its module")
     return Phrasing(text, f"{change.value}/{index}")
