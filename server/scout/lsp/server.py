@@ -425,19 +425,30 @@ def make_server() -> ScoutServer:
         return await ls.blocking(work)
 
     @server.command("scout.agreement")
-    async def agreement(ls: ScoutServer, *args: Any) -> dict[str, Any]:
+    async def agreement_command(ls: ScoutServer, *args: Any) -> dict[str, Any]:
         folder = _folder_for(ls, _argument(args, optional=True).get("uri"))
 
+        arg = _argument(args, optional=True)
+        field = arg.get("field", "risk")
+        from scout.agreement import FIELDS, agreement, table
+
+        if field not in FIELDS:
+            raise JsonRpcInvalidParams(f"field must be one of {', '.join(FIELDS)}")
+
         def work(cancel: CancelToken) -> dict[str, Any]:
+            from scout.store import StoreError
+
             try:
-                from scout.agreement import agreement_report  # type: ignore[import-not-found]
-            except ImportError:
-                return _error("the teacher/student agreement report is not available in this "
-                              "version of semantic-scout")
-            try:
-                return {"status": "ok", "report": agreement_report(folder.session.store())}
-            except Exception as exc:  # the store's errors: reported, not raised
-                return _error(f"{type(exc).__name__}: {exc}")
+                store = folder.session.store()
+                reports = agreement(store, field)
+            except StoreError as exc:
+                return _error(str(exc))
+            text = table(reports, field) if reports else (
+                f"no two label sources labelled the same node in {store.path} yet: turn on "
+                "shadowing or run `scout label` / `scout gen-training` with a teacher")
+            return {"status": "ok", "report": {
+                "field": field, "database": str(store.path),
+                "pairs": [r.as_json() for r in reports], "text": text}}
         return await ls.blocking(work)
 
     @server.command("scout.indexStatus")
