@@ -855,6 +855,23 @@ def _expected_errors(record: logging.LogRecord) -> bool:
                 type(cause).__name__ == "ClassValidationError")
 
 
+def _limit_malloc_arenas() -> None:
+    """glibc gives each thread that allocates its own malloc arena, and a long-running server
+    with an owner thread per folder and a work pool keeps their freed memory resident (RSS
+    grew ~25 MB over an hour of scripted edits while live Python objects stayed flat). Two
+    arenas are plenty here. Elsewhere (no glibc) this does nothing."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or "libc.so" not in name:
+        return
+    try:
+        ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 class _ClientLog(logging.Handler):
     """Forwards log records to the editor's output (``window/logMessage``), from any thread."""
 
@@ -879,6 +896,7 @@ def serve(*, tcp: str | None = None) -> int:
     output, never stdout (the protocol channel)."""
     logging.basicConfig(level=os.environ.get("SCOUT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _limit_malloc_arenas()
     pygls_log = logging.getLogger("pygls")
     pygls_log.setLevel(logging.WARNING)  # it logs every message at INFO
     pygls_log.addFilter(_expected_errors)
