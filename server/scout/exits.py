@@ -114,6 +114,8 @@ def _stop_on_signals() -> Iterator[None]:
 
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            continue  # `nohup scout ...`: the user asked for this signal to be ignored
         try:
             previous[signum] = signal.signal(signum, stop)
         except (ValueError, OSError):

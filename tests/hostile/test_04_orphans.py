@@ -112,3 +112,20 @@ def test_workers_from_a_fork_server_die_with_a_threaded_owner(home: Home, big: P
         kill_tree(proc.pid)
         for pid in running(everything):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_nohup_still_means_no_hangup(home: Home, big: Path) -> None:
+    # the CLI turns SIGHUP into an orderly stop, but not when the user ran it under nohup
+    proc = subprocess.Popen(["nohup", sys.executable, "-m", "scout.cli", "index", "--root",
+                             str(big), "--no-cache", "--workers", "2"], env=home.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        workers = _workers_of(proc, 2)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert proc.poll() is None, "SIGHUP stopped a nohup'd index"
+    finally:
+        kill_tree(proc.pid)
+        for pid in running(workers):
+            os.kill(pid, signal.SIGKILL)

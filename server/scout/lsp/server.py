@@ -924,7 +924,8 @@ def _stop_on_signals(server: ScoutServer, grace: float = 5.0) -> None:
 
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, stop)
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup stays nohup
+                signal.signal(signum, stop)
 
 
 class _RepairingStdin:
