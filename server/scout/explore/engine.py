@@ -97,6 +97,11 @@ class Explorer:
         self.context = ContextReader(index)
         self._lookups: dict[str, ConstructorLookup] = {}
         self._exporters: dict[tuple[str, str], frozenset[str]] = {}
+        # Per-file answers, so a module with thousands of uses costs linear time.
+        self._own_names: dict[str, frozenset[str]] = {}
+        self._refers: dict[tuple[str, str | None, str, str, str], bool] = {}
+        self._visible: dict[tuple[str, str, str, str], bool] = {}
+        self._functions: dict[str, dict[str, Definition]] = {}
 
     # -- constructor sets for the exhaustiveness check --------------------------------
     def lookup_for(self, path: str) -> ConstructorLookup:
@@ -604,20 +609,37 @@ class Explorer:
         found = self._exporters[key] = frozenset(result)
         return found
 
+    def _own_bindings(self, path: str) -> frozenset[str]:
+        """Names the file itself binds at top level (instances and modules bind nothing)."""
+        found = self._own_names.get(path)
+        if found is None:
+            fi = self.index.summaries.get(path)
+            found = self._own_names[path] = frozenset(
+                x.name for x in (fi.definitions if fi else ()) if x.kind not in _NOT_BINDINGS)
+        return found
+
     def _refers_to(self, ref: Reference, d: Definition) -> bool:
         """Does this use of the name refer to ``d``? Qualified uses must go through an import
         of a module that exports ``d``; unqualified ones need such an import (respecting import
-        lists and `hiding`) and no definition of their own with that name."""
-        fi = self.index.summaries.get(ref.path)
+        lists and `hiding`) and no definition of their own with that name. (Local binders that
+        shadow the name are not references at all: the index drops those uses.)"""
+        key = (ref.path, ref.qualifier, d.module, d.name, d.kind.value)
+        found = self._refers.get(key)
+        if found is None:
+            found = self._refers[key] = self._resolves_to(ref.path, ref.qualifier, d)
+        return found
+
+    def _resolves_to(self, path: str, qualifier: str | None, d: Definition) -> bool:
+        fi = self.index.summaries.get(path)
         if fi is None:
             return False
         exporters = self.exporters(d)
-        if ref.qualifier:
+        if qualifier:
             return any(imp.module in exporters for imp in fi.imports
-                       if ref.qualifier in (imp.alias, imp.module))
-        if ref.path == d.path:
+                       if qualifier in (imp.alias, imp.module))
+        if path == d.path:
             return True
-        if any(x.name == d.name and x.kind not in _NOT_BINDINGS for x in fi.definitions):
+        if d.name in self._own_bindings(path):
             return False  # the file's own top-level definition of that name
         return any(imp.module in exporters and not imp.qualified and _imports_name(imp, d)
                    for imp in fi.imports)
@@ -632,21 +654,30 @@ class Explorer:
         """Can code in ``path`` name ``d`` at all (qualified or not)?"""
         if path == d.path:
             return True
-        fi = self.index.summaries.get(path)
-        if fi is None or any(x.name == d.name and x.kind not in _NOT_BINDINGS
-                             for x in fi.definitions):
-            return False
-        exporters = self.exporters(d)
-        return any(imp.module in exporters and _imports_name(imp, d) for imp in fi.imports)
+        key = (path, d.module, d.name, d.kind.value)
+        found = self._visible.get(key)
+        if found is None:
+            fi = self.index.summaries.get(path)
+            if fi is None or d.name in self._own_bindings(path):
+                found = False
+            else:
+                exporters = self.exporters(d)
+                found = any(imp.module in exporters and _imports_name(imp, d)
+                            for imp in fi.imports)
+            self._visible[key] = found
+        return found
 
     def _enclosing_def(self, ref: Reference) -> Definition | None:
         if not ref.enclosing:
             return None
-        fi = self.index.summaries.get(ref.path)
-        for d in fi.definitions if fi else ():
-            if d.name == ref.enclosing and d.kind is DefKind.FUNCTION:
-                return d
-        return None
+        functions = self._functions.get(ref.path)
+        if functions is None:
+            fi = self.index.summaries.get(ref.path)
+            functions = self._functions[ref.path] = {}
+            for d in fi.definitions if fi else ():
+                if d.kind is DefKind.FUNCTION:
+                    functions.setdefault(d.name, d)
+        return functions.get(ref.enclosing)
 
     def _line_mentions(self, path: str, line: int, name: str) -> bool:
         lines = self.context.lines(path)

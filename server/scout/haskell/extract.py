@@ -38,10 +38,11 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
-_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR = range(9)
+(_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
+ _R_BINDPAT) = range(10)
 _REGION_CODES = {
     "r.pattern": _R_PATTERN,
     "r.type": _R_TYPE,
@@ -52,6 +53,7 @@ _REGION_CODES = {
     "r.import": _R_IMPORT,
     "r.export": _R_EXPORT,
     "r.expr": _R_EXPR,
+    "r.bindpat": _R_BINDPAT,  # the pattern of a pattern binding `(a, b) = …`
 }
 
 REFERENCE_QUERY = r"""
@@ -65,7 +67,8 @@ REFERENCE_QUERY = r"""
 (function (infix) @r.pattern)
 (pattern_synonym) @r.pattern
 (alternative pattern: (_) @r.pattern)
-(bind pattern: (_) @r.pattern)
+(bind pattern: (_) @r.pattern !match)
+(bind pattern: (_) @r.bindpat match: (_))
 (generator pattern: (_) @r.pattern)
 (pattern_guard pattern: (_) @r.pattern)
 (view_pattern expression: (_) @r.expr)
@@ -90,17 +93,26 @@ REFERENCE_QUERY = r"""
 (record constructor: (_) @rec.pattern)
 (projection field: (field_name) @rec.project)
 (field_name (variable) @skip.field)
-(function name: (_) @skip.def)
+(function name: (_) @skip.def.fn)
 (bind name: (_) @skip.def)
-(signature name: (_) @skip.def)
-(signature names: (binding_list (_) @skip.def))
+(signature name: (_) @skip.sig)
+(signature names: (binding_list (_) @skip.sig))
+(field_pattern !pattern field: (field_name (variable) @bind.pun))
+(function) @scope
+(bind match: (_)) @scope
+(lambda) @scope
+(alternative) @scope
+(let_in) @scope
+(do) @scope
+(list_comprehension) @scope
+(apply) @app
 """
 
 _NAME_ROLES = {_R_CONTEXT: Role.CONTEXT, _R_DERIVING: Role.DERIVING, _R_IHEAD: Role.INSTANCE_HEAD,
                _R_SIG: Role.SIGNATURE}
-_CON_ROLES = {_R_PATTERN: Role.PATTERN, _R_TYPE: Role.TYPE, _R_SIG: Role.TYPE,
+_CON_ROLES = {_R_PATTERN: Role.PATTERN, _R_BINDPAT: Role.PATTERN, _R_TYPE: Role.TYPE, _R_SIG: Role.TYPE,
               _R_CONTEXT: Role.TYPE, _R_IHEAD: Role.TYPE, _R_DERIVING: Role.TYPE}
-_VAR_SKIP_REGIONS = frozenset({_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_IHEAD, _R_DERIVING})
+_VAR_SKIP_REGIONS = frozenset({_R_PATTERN, _R_BINDPAT, _R_TYPE, _R_SIG, _R_CONTEXT, _R_IHEAD, _R_DERIVING})
 
 
 def _first(item: tuple[int, int, Node]) -> int:
@@ -280,6 +292,8 @@ class _Extractor:
         if decls is None:
             return
         pending_sigs: dict[str, str] = {}
+        pending_params: dict[str, tuple[str, ...]] = {}
+        pattern_sigs: dict[str, str] = {}
         prev_fn: Definition | None = None
         for d in decls.named_children:
             self.top_starts.append(d.start_byte)
@@ -294,14 +308,16 @@ class _Extractor:
                     self.exclude(self._function_name_node(d))
                     self.top_names.append(name)
                     continue
-                prev_fn = self._function(d, name, pending_sigs)
+                prev_fn = self._function(d, name, pending_sigs, pending_params)
                 self.top_names.append(name)
                 continue
             prev_fn = None
             if t == "signature":
                 sig_text = _one_line(_text(d))
+                params = _arrow_params(d.child_by_field_name("type"))
                 for nn in self._signature_names(d):
                     pending_sigs[_text(nn)] = sig_text
+                    pending_params[_text(nn)] = params
                     self.exclude(nn)
                 name = _ident(self._signature_names(d)[0]) if self._signature_names(d) else None
             elif t in ("data_type", "newtype"):
@@ -330,7 +346,7 @@ class _Extractor:
             elif t == "deriving_instance":
                 name = self._standalone_deriving(d)
             elif t == "pattern_synonym":
-                name = self._pattern_synonym(d)
+                name = self._pattern_synonym(d, pattern_sigs)
             elif t == "foreign_import":
                 sig = d.child_by_field_name("signature")
                 if sig is not None and self._signature_names(sig):
@@ -345,6 +361,12 @@ class _Extractor:
                 sig = pending_sigs.get(definition.name)
                 if sig:
                     definition.signature = sig
+                    definition.mentions = _names_in_sig(sig)
+                    definition.parameters = pending_params.get(definition.name, ())
+            elif (definition.kind is DefKind.PATTERN_SYNONYM
+                  and definition.name in pattern_sigs
+                  and definition.signature != pattern_sigs[definition.name]):
+                definition.signature = pattern_sigs[definition.name]
 
     def _signature_names(self, sig: Node) -> list[Node]:
         n = sig.child_by_field_name("name")
@@ -369,7 +391,8 @@ class _Extractor:
     def _function_name(self, d: Node) -> str | None:
         return _ident(self._function_name_node(d))
 
-    def _function(self, d: Node, name: str | None, sigs: dict[str, str]) -> Definition | None:
+    def _function(self, d: Node, name: str | None, sigs: dict[str, str],
+                  params: dict[str, tuple[str, ...]]) -> Definition | None:
         arity = 0
         if d.type == "function":
             pats = d.child_by_field_name("patterns")
@@ -377,8 +400,8 @@ class _Extractor:
         sig = sigs.get(name or "")
         nn = self._function_name_node(d)
         return self.add(name, DefKind.FUNCTION, d, nn if nn is not d else None, signature=sig,
-                        arity=arity, clauses=1,
-                        mentions=_names_in_sig(sig))
+                        arity=arity, clauses=1, mentions=_names_in_sig(sig),
+                        parameters=params.get(name or "", ()) if sig else ())
 
     def _simple(self, d: Node, kind: DefKind) -> str | None:
         nn = d.child_by_field_name("name")
@@ -430,21 +453,27 @@ class _Extractor:
         if c.type == "data_constructor":
             c = c.child_by_field_name("constructor") or c
         if c.type == "gadt_constructor":
-            names = ([c.child_by_field_name("name")] if c.child_by_field_name("name") is not None
-                     else list((c.child_by_field_name("names") or c).named_children))
+            # `names` first: tree-sitter also answers `name` with the first of `D, E :: …`
+            several = c.child_by_field_name("names")
+            names = (list(several.named_children) if several is not None
+                     else [n for n in (c.child_by_field_name("name"),) if n is not None])
             ty = c.child_by_field_name("type")
             fields: tuple[str, ...] = ()
             arity = 0
+            result: Node | None = None
             if ty is not None and ty.type == "record":
                 fields = self._fields(ty.child_by_field_name("fields"), names and _text(names[0]))
                 arity = len(fields)
+                result = ty.child_by_field_name("type")
             elif ty is not None:
                 inner = ty.child_by_field_name("type") or ty
                 arity = _arrow_arity(inner)
+                result = _arrow_result(inner)
+            indices = _type_arguments(result)
             for n in names:
                 d = self.add(_ident(n), DefKind.CONSTRUCTOR, c, n, parent=type_name,
                              signature=_one_line(_text(c)), fields=fields, arity=arity,
-                             mentions=_names_in(ty))
+                             mentions=_names_in(ty), indices=indices)
                 if d:
                     out.append(d)
             return out
@@ -539,17 +568,20 @@ class _Extractor:
                     self._simple(decl, DefKind.TYPE_FAMILY if decl.type == "type_family"
                                  else DefKind.DATA_FAMILY)
         head = self._head_text(d, body)
-        minimal = None
+        minimal = minimal_line = None
         for part in [*d.named_children, *(body.named_children if body is not None else ())]:
             if part.type == "pragma" and "MINIMAL" in _text(part):
                 minimal = _one_line(_text(part)).removeprefix("{-#").removesuffix("#-}").strip()
                 minimal = minimal.removeprefix("MINIMAL").strip()
+                minimal_line = part.start_point[0] + 1
         self.add(name, DefKind.CLASS, d, nn, signature=_one_line(head), methods=tuple(methods),
-                 defaults=tuple(defaults), superclasses=supers, minimal=minimal)
+                 defaults=tuple(defaults), superclasses=supers, minimal=minimal,
+                 minimal_line=minimal_line)
         for decl, sn, m in method_defs:
             ty = decl.child_by_field_name("type")
             self.add(m, DefKind.METHOD, decl, sn, parent=name, signature=_one_line(_text(decl)),
-                     mentions=_names_in(ty), arity=_arrow_arity(ty) if ty is not None else None)
+                     mentions=_names_in(ty), arity=_arrow_arity(ty) if ty is not None else None,
+                     parameters=_arrow_params(ty))
         return name
 
     def _head_text(self, d: Node, body: Node | None) -> str:
@@ -580,18 +612,34 @@ class _Extractor:
                  mentions=_names_in(d.child_by_field_name("context")))
         return f"instance {cls} {' '.join(types)}".strip() if cls else None
 
-    def _pattern_synonym(self, d: Node) -> str | None:
+    def _pattern_synonym(self, d: Node, sigs: dict[str, str]) -> str | None:
+        """`pattern P :: T` records the signature of P (no definition of its own: the
+        equation is the one definition); `pattern P x = …` / `pattern P <- … where P = …`
+        defines P."""
         eq = d.named_children[0] if d.named_child_count else None
         if eq is None:
             return None
         syn = eq.child_by_field_name("synonym")
         if syn is None:
             return None
-        head = syn.child_by_field_name("function") if syn.type == "apply" else syn
-        while head is not None and head.type == "apply":
-            head = head.child_by_field_name("function")
+        if eq.type == "signature":
+            heads = list(syn.named_children) if syn.type == "binding_list" else [syn]
+            text = _one_line(_text(d))
+            for h in heads:
+                if _ident(h):
+                    sigs[_ident(h)] = text
+                    self.exclude(h)
+            return _ident(heads[0]) if heads else None
+        head = _synonym_head(syn)
         name = _ident(head)
-        self.add(name, DefKind.PATTERN_SYNONYM, d, head, signature=_one_line(_text(d)))
+        cons = eq.child_by_field_name("constructors")  # `where P … = …`: P's builder clauses
+        if cons is not None:
+            for clause in cons.named_children:
+                builder = _synonym_head(clause.child_by_field_name("pattern"))
+                if builder is not None and _ident(builder) == name:
+                    self.exclude(builder)
+        self.add(name, DefKind.PATTERN_SYNONYM, d, head,
+                 signature=sigs.get(name or "") or _one_line(_text(d)))
         return name
 
     # -- references ---------------------------------------------------------------------
@@ -609,10 +657,12 @@ class _Extractor:
                 regions.append((n.start_byte, -n.end_byte, code))
         regions.sort()
         qualifier_at: dict[int, str] = {}  # id start byte -> module qualifier text
+        qual_start: dict[int, int] = {}  # id start byte -> start of the qualified name
         for m in caps.get("qmod", ()):
             sib = m.next_named_sibling
             if sib is not None:
                 qualifier_at[sib.start_byte] = _text(m).rstrip(".")
+                qual_start[sib.start_byte] = m.start_byte
         special: dict[int, int] = {}  # start byte -> forced role
         for rec in caps.get("rec.expr", ()):
             # `C { f = e }` constructs, `r { f = e }` updates: the head decides
@@ -640,13 +690,26 @@ class _Extractor:
             for n in caps.get(cap, ()):
                 idents.append((n.start_byte, kind, n))
         idents.sort(key=_first)
-        # field names outside record syntax, and local definitions (where/let) are not uses
+        # field names outside record syntax, and local definitions (where/let) are not uses;
+        # local definitions and pattern variables bind names in a scope (shadowing)
         field_name_vars = {n.start_byte for n in caps.get("skip.field", ())}
-        for n in caps.get("skip.def", ()):
-            if n.type == "variable":
-                field_name_vars.add(n.start_byte)
-            else:
-                field_name_vars.update(leaf.start_byte for leaf in _leaves(n))
+        local_defs: dict[int, int] = {}  # start byte -> 1: function clause name, 0: bind name
+        # 1: the name sits in its own clause/binding, a scope of its own: its scope is the next
+        for cap, own_scope in (("skip.def.fn", 1), ("skip.def", 1), ("skip.sig", -1)):
+            for n in caps.get(cap, ()):
+                for leaf in ((n,) if n.type == "variable" else _leaves(n)):
+                    field_name_vars.add(leaf.start_byte)
+                    if own_scope >= 0:
+                        local_defs[leaf.start_byte] = own_scope
+        puns = {n.start_byte for n in caps.get("bind.pun", ())}
+        scopes = sorted(((n.start_byte, -n.end_byte) for n in caps.get("scope", ())))
+        # the last line of the application each head starts (`f a\n  b`: the line of b)
+        app_end: dict[int, int] = {}
+        for n in caps.get("app", ()):
+            b, row = n.start_byte, n.end_point[0]
+            if app_end.get(b, -1) < row:
+                app_end[b] = row
+        head_start = qual_start
 
         # Names are interned as bytes and decoded once each at the end.
         name_ids: dict[bytes, int] = {}
@@ -660,18 +723,22 @@ class _Extractor:
             return i
 
         data = array("i")
+        starts = array("q")  # start byte of each row, for the shadowing pass
+        binders: dict[int, list[tuple[int, int]]] = {}  # name id -> scopes (start, end byte)
         top_starts = self.top_starts
         top_ids = [intern(n.encode()) if n else -1 for n in self.top_names]
         qual_ids = {start: intern(q.encode()) for start, q in qualifier_at.items()}
         defining = self.def_name_bytes
         src = self.source
         # Region nodes nest (they are tree nodes), so the stack stays ordered by end byte
-        # and its top, after popping ended regions, is the innermost region.
+        # and its top, after popping ended regions, is the innermost region. Scopes likewise.
         stack: list[tuple[int, int]] = [(1 << 62, -1)]  # (end byte, code)
-        ri = 0
-        nregions = len(regions)
+        scope_stack: list[tuple[int, int]] = [(1 << 62, -1)]  # (end byte, start byte)
+        ri = si = 0
+        nregions, nscopes = len(regions), len(scopes)
         no_role = -1
         skip_var_regions = _VAR_SKIP_REGIONS
+        expression = Role.EXPRESSION
         for start, kind, node in idents:
             while ri < nregions and regions[ri][0] <= start:
                 region_start, neg_end, code = regions[ri]
@@ -681,12 +748,22 @@ class _Extractor:
                 ri += 1
             while stack[-1][0] <= start:
                 stack.pop()
+            while si < nscopes and scopes[si][0] <= start:
+                scope_start, neg_end = scopes[si]
+                while scope_stack[-1][0] <= scope_start:
+                    scope_stack.pop()
+                scope_stack.append((-neg_end, scope_start))
+                si += 1
+            while scope_stack[-1][0] <= start:
+                scope_stack.pop()
             region = stack[-1][1]
             if start in defining:
                 continue
             role = special.get(start, no_role)
             if role != no_role:
-                pass
+                if start in puns and len(scope_stack) > 1:  # `C {size}` binds size
+                    binders.setdefault(intern(src[start:node.end_byte]), []).append(
+                        (scope_stack[-1][1], scope_stack[-1][0]))
             elif region == _R_IMPORT:
                 role = Role.IMPORT
             elif region == _R_EXPORT:
@@ -696,14 +773,30 @@ class _Extractor:
             elif kind == 1:  # constructors
                 role = _CON_ROLES.get(region, Role.EXPRESSION)
             else:  # variables and operators
+                own = local_defs.get(start)
+                if region == _R_BINDPAT:
+                    own = 1  # `(a, b) = …` binds a and b around the binding, not inside it
+                if own is not None or region == _R_PATTERN and start not in field_name_vars:
+                    # a local binder: its scope is the innermost scope around it (for a local
+                    # function's name, the one around its own clause)
+                    depth = len(scope_stack) - 1 - (own or 0)
+                    if depth > 0:
+                        end_b, start_b = scope_stack[depth]
+                        binders.setdefault(intern(src[start:node.end_byte]), []).append(
+                            (start_b, end_b))
+                    continue
                 if region in skip_var_regions or start in field_name_vars:
                     continue  # binders, type variables, field names outside record syntax
-                role = Role.EXPRESSION
+                role = expression
             end = node.end_byte
             enc = bisect_right(top_starts, start) - 1
             row, col = node.start_point
+            last = app_end.get(head_start.get(start, start), row)
             data.extend((intern(src[start:end]), qual_ids.get(start, -1), row + 1, col, role,
-                         top_ids[enc] if enc >= 0 else -1))
+                         top_ids[enc] if enc >= 0 else -1, last + 1))
+            starts.append(start)
+        if binders:
+            data = _drop_shadowed(data, starts, binders, expression)
         names = [b.decode("utf-8", "replace") for b in raw_names]
         return RefsTable(names, data)
 
@@ -714,46 +807,72 @@ class _Extractor:
         for n in caps.get("case", ()):
             alts = n.child_by_field_name("alternatives")
             scrut = n.named_children[0] if n.named_child_count else None
-            sites.append(self._alt_site(MatchKind.CASE, n, alts,
-                                        _one_line(_text(scrut), 80) if scrut is not None and
-                                        scrut.type != "alternatives" else None))
+            self._alt_site(sites, MatchKind.CASE, n, alts,
+                           _one_line(_text(scrut), 80) if scrut is not None and
+                           scrut.type != "alternatives" else None)
         for n in caps.get("lambda_case", ()):
-            sites.append(self._alt_site(MatchKind.LAMBDA_CASE, n,
-                                        n.child_by_field_name("alternatives"), None))
+            self._alt_site(sites, MatchKind.LAMBDA_CASE, n,
+                           n.child_by_field_name("alternatives"), None)
         for n in caps.get("lambda", ()):
             pats = n.child_by_field_name("patterns")
             if pats is None:
                 continue
-            row = MatchRow(tuple(pattern(p) for p in pats.named_children), False,
-                           n.start_point[0] + 1)
-            sites.append(MatchSite(MatchKind.LAMBDA, self.path, _span(n), self._enclosing(n),
-                                   None, (row,)))
+            lazy: list[Pattern] = []
+            line = n.start_point[0] + 1
+            row = MatchRow(tuple(pattern(p, lazy) for p in pats.named_children), False, line)
+            site = MatchSite(MatchKind.LAMBDA, self.path, _span(n), self._enclosing(n), None,
+                             (row,))
+            sites.append(site)
+            _lazy_sites(sites, site, lazy, line)
         for n in caps.get("pattern_bind", ()):
             parent = n.parent
             if parent is None or parent.type not in ("local_binds", "declarations"):
                 continue  # do-binds desugar to `fail`, not an incomplete-pattern warning
             pat = n.child_by_field_name("pattern")
-            p = pattern(pat)
-            if p.kind is PatKind.WILD:
+            lazy = []
+            p = pattern(pat, lazy)
+            line = n.start_point[0] + 1
+            site = MatchSite(MatchKind.PATTERN_BINDING, self.path, _span(n),
+                             self._enclosing(n), None, (MatchRow((p,), False, line),))
+            if p.kind is not PatKind.WILD:
+                sites.append(site)
+            _lazy_sites(sites, site, lazy, line)
+        for n in caps.get("rec.expr", ()):
+            head = n.child_by_field_name("expression")
+            if _constructs(head):
                 continue
-            row = MatchRow((p,), False, n.start_point[0] + 1)
-            sites.append(MatchSite(MatchKind.PATTERN_BINDING, self.path, _span(n),
-                                   self._enclosing(n), None, (row,)))
+            fields = []
+            for upd in n.children_by_field_name("field"):
+                fname = _ident(upd.child_by_field_name("field"))
+                if fname:
+                    fields.append(fname)
+            if fields:  # GHC reports a partial update at the start of the whole expression
+                sites.append(MatchSite(MatchKind.RECORD_UPDATE, self.path, _span(n),
+                                       self._enclosing(n), None, (),
+                                       _one_line(_text(head), 80), tuple(fields)))
         sites.extend(self._function_groups(caps.get("function", ())))
         sites.sort(key=lambda s: (s.span.start_line, s.span.start_col))
         return sites
 
-    def _alt_site(self, kind: MatchKind, node: Node, alts: Node | None,
-                  scrutinee: str | None) -> MatchSite:
+    def _alt_site(self, sites: list[MatchSite], kind: MatchKind, node: Node, alts: Node | None,
+                  scrutinee: str | None) -> None:
         rows = []
+        lazy_rows: list[tuple[list[Pattern], int]] = []
         if alts is not None:
             for alt in alts.named_children:
                 if alt.type != "alternative":
                     continue
-                p = pattern(alt.child_by_field_name("pattern"))
-                rows.append(MatchRow((p,), _guarded(alt), alt.start_point[0] + 1))
-        return MatchSite(kind, self.path, _span(node), self._enclosing(node), None, tuple(rows),
+                lazy: list[Pattern] = []
+                p = pattern(alt.child_by_field_name("pattern"), lazy)
+                line = alt.start_point[0] + 1
+                rows.append(MatchRow((p,), _guarded(alt), line))
+                if lazy:
+                    lazy_rows.append((lazy, line))
+        site = MatchSite(kind, self.path, _span(node), self._enclosing(node), None, tuple(rows),
                          scrutinee)
+        sites.append(site)
+        for lazy, line in lazy_rows:
+            _lazy_sites(sites, site, lazy, line)
 
     def _function_groups(self, functions: Iterable[Node]) -> list[MatchSite]:
         # Each clause is its own `function` node: group consecutive same-name siblings.
@@ -770,9 +889,10 @@ class _Extractor:
                 groups.append(group)
             group.append(fn)
             group_of_last[fn.id] = group
-        sites = []
+        sites: list[MatchSite] = []
         for clauses in groups:
             rows = []
+            lazy: list[Pattern] = []
             for fn in clauses:
                 pats = fn.child_by_field_name("patterns")
                 if pats is not None:
@@ -781,15 +901,18 @@ class _Extractor:
                     inf = next((c for c in fn.named_children if c.type == "infix"), None)
                     pat_nodes = ([inf.child_by_field_name("left_operand"),
                                   inf.child_by_field_name("right_operand")] if inf else [])
-                patterns = tuple(pattern(p) for p in pat_nodes)
+                patterns = tuple(pattern(p, lazy) for p in pat_nodes)
                 guarded = _guarded(fn)
                 rows.extend(_pattern_guard_rows(fn, patterns) if guarded else
                             [MatchRow(patterns, False, fn.start_point[0] + 1)])
             first, last = clauses[0], clauses[-1]
             span = Span(first.start_point[0] + 1, first.start_point[1], last.end_point[0] + 1,
                         last.end_point[1])
-            sites.append(MatchSite(MatchKind.FUNCTION, self.path, span, self._enclosing(first),
-                                   self._function_name(first), tuple(rows)))
+            site = MatchSite(MatchKind.FUNCTION, self.path, span, self._enclosing(first),
+                             self._function_name(first), tuple(rows))
+            sites.append(site)
+            if lazy:
+                _lazy_sites(sites, site, lazy, span.start_line)
         return sites
 
     def _enclosing(self, node: Node) -> str | None:
@@ -813,6 +936,44 @@ class _Extractor:
         return out
 
 
+def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int, int]]],
+                   expression: int) -> array:
+    """Rows of uses that a local binder of the same name shadows (a parameter, a `where`
+    or `let` definition, a case alternative's variable) refer to that binder, not to any
+    top-level definition: drop them."""
+    # Scopes are tree nodes (nested or disjoint): per name, their union as sorted disjoint
+    # intervals answers "is this use inside one?" with one bisection.
+    merged: dict[int, tuple[list[int], list[int]]] = {}
+    for name, scopes in binders.items():
+        scopes.sort()
+        lo: list[int] = []
+        hi: list[int] = []
+        for s, e in scopes:
+            if hi and s < hi[-1]:
+                if e > hi[-1]:
+                    hi[-1] = e
+            else:
+                lo.append(s)
+                hi.append(e)
+        merged[name] = (lo, hi)
+    width = RefsTable.WIDTH
+    kept = array("i")
+    keep_from = 0
+    for i in range(0, len(data), width):
+        found = merged.get(data[i])
+        if found is None or data[i + 4] != expression:
+            continue
+        at = starts[i // width]
+        k = bisect_right(found[0], at) - 1
+        if k >= 0 and at < found[1][k]:
+            kept.extend(data[keep_from:i])
+            keep_from = i + width
+    if keep_from == 0:
+        return data
+    kept.extend(data[keep_from:])
+    return kept
+
+
 def _leaves(node: Node) -> list[Node]:
     out = []
     stack = [node]
@@ -826,11 +987,63 @@ def _leaves(node: Node) -> list[Node]:
     return out
 
 
+def _synonym_head(syn: Node | None) -> Node | None:
+    """The name node of a pattern synonym's left-hand side (`P x`, `x :> y`, `R{a, b}`)."""
+    while syn is not None and syn.type == "apply":
+        syn = syn.child_by_field_name("function")
+    if syn is None:
+        return None
+    if syn.type == "infix":
+        return syn.child_by_field_name("operator")
+    if syn.type == "record":
+        return syn.child_by_field_name("constructor")
+    return syn
+
+
 def _names_in_sig(sig: str | None) -> tuple[str, ...]:
     if not sig:
         return ()
     _, _, ty = sig.partition("::")
     return tuple(dict.fromkeys(re.findall(r"(?<![\w'.])([A-Z][\w']*)", ty)))
+
+
+def _strip_quantifiers(ty: Node | None) -> Node | None:
+    while ty is not None and ty.type in ("context", "forall", "parens", "prefix") \
+            and ty.child_by_field_name("type") is not None:
+        if ty.type == "parens" and ty.child_by_field_name("type").type not in (
+                "context", "forall", "function", "linear_function"):
+            break  # `(Maybe a)` is a type, not a wrapper around an arrow
+        ty = ty.child_by_field_name("type")
+    return ty
+
+
+def _arrow_params(ty: Node | None) -> tuple[str, ...]:
+    """Parameter types of a function type, as written on one line (contexts dropped)."""
+    out: list[str] = []
+    ty = _strip_quantifiers(ty)
+    while ty is not None and ty.type in ("function", "linear_function"):
+        out.append(_one_line(_text(ty.child_by_field_name("parameter")), 120))
+        ty = _strip_quantifiers(ty.child_by_field_name("result"))
+    return tuple(out)
+
+
+def _arrow_result(ty: Node | None) -> Node | None:
+    ty = _strip_quantifiers(ty)
+    while ty is not None and ty.type in ("function", "linear_function"):
+        ty = _strip_quantifiers(ty.child_by_field_name("result"))
+    return ty
+
+
+def _type_arguments(ty: Node | None) -> tuple[str, ...] | None:
+    """`Q Int (Maybe a)` -> ("Int", "(Maybe a)"); None when ``ty`` is not an application."""
+    if ty is None:
+        return None
+    args: list[str] = []
+    while ty is not None and ty.type == "apply":
+        args.append(_one_line(_text(ty.child_by_field_name("argument")), 120))
+        ty = ty.child_by_field_name("constructor")
+    args.reverse()
+    return tuple(args)
 
 
 def _arrow_arity(ty: Node | None) -> int:
@@ -905,8 +1118,31 @@ def _pattern_guard_rows(fn: Node, patterns: tuple[Pattern, ...]) -> list[MatchRo
 _TUPLE_NAMES = {n: "(" + "," * (n - 1) + ")" for n in range(2, 16)}
 
 
-def pattern(node: Node | None) -> Pattern:
-    """A tree-sitter pattern subtree reduced to the exhaustiveness model."""
+def _constructs(head: Node | None) -> bool:
+    """Is `head { f = e }` a construction (a constructor head) rather than an update?"""
+    if head is None:
+        return False
+    if head.type == "constructor":
+        return True
+    if head.type == "qualified":
+        name = _ident(head)
+        return bool(name) and name[0].isupper()
+    return False
+
+
+def _lazy_sites(sites: list[MatchSite], site: MatchSite, lazy: list[Pattern],
+                line: int) -> None:
+    """A lazy pattern `~p` matches anything where it stands, and GHC checks ``p`` on its own
+    as a pattern binding (-Wincomplete-uni-patterns), reported at the enclosing match."""
+    for p in lazy:
+        if p.kind is not PatKind.WILD:
+            sites.append(MatchSite(MatchKind.PATTERN_BINDING, site.path, site.span,
+                                   site.enclosing, site.name, (MatchRow((p,), False, line),)))
+
+
+def pattern(node: Node | None, lazy: list[Pattern] | None = None) -> Pattern:
+    """A tree-sitter pattern subtree reduced to the exhaustiveness model. The inner patterns
+    of lazy patterns (`~p`, which match anything) are appended to ``lazy`` when given."""
     if node is None:
         return WILDCARD
     t = node.type
@@ -918,25 +1154,28 @@ def pattern(node: Node | None) -> Pattern:
         return Pattern(PatKind.CON, _text(node))
     if t == "qualified":
         inner = node.child_by_field_name("id")
-        return pattern(inner)
+        return pattern(inner, lazy)
     if t in ("parens", "strict", "signature", "pattern"):
         inner = node.child_by_field_name("pattern") or (
             node.named_children[0] if node.named_child_count else None)
         if t == "signature":
             inner = node.child_by_field_name("pattern") or node.child_by_field_name("expression")
-        return pattern(inner)
-    if t == "irrefutable":
-        return WILDCARD  # ~p never fails to match
+        return pattern(inner, lazy)
+    if t == "irrefutable":  # ~p never fails to match; GHC checks p apart
+        inner_lazy = pattern(node.child_by_field_name("pattern"), lazy)
+        if lazy is not None:
+            lazy.append(inner_lazy)
+        return WILDCARD
     if t == "as":
-        return pattern(node.child_by_field_name("pattern"))
+        return pattern(node.child_by_field_name("pattern"), lazy)
     if t == "apply":
         args: list[Pattern] = []
         head = node
         while head is not None and head.type == "apply":
-            args.append(pattern(head.child_by_field_name("argument")))
+            args.append(pattern(head.child_by_field_name("argument"), lazy))
             head = head.child_by_field_name("function")
         args.reverse()
-        inner_head = pattern(head)
+        inner_head = pattern(head, lazy)
         if inner_head.kind is not PatKind.CON:
             return Pattern(PatKind.OPAQUE, _text(node))
         return Pattern(PatKind.CON, inner_head.name, tuple(args))
@@ -944,18 +1183,19 @@ def pattern(node: Node | None) -> Pattern:
         op = node.child_by_field_name("operator")
         name = _ident(op)
         if op is not None and op.type in ("constructor_operator", "qualified", "infix_id") and name:
-            return Pattern(PatKind.CON, name, (pattern(node.child_by_field_name("left_operand")),
-                                               pattern(node.child_by_field_name("right_operand"))))
+            return Pattern(PatKind.CON, name,
+                           (pattern(node.child_by_field_name("left_operand"), lazy),
+                            pattern(node.child_by_field_name("right_operand"), lazy)))
         return Pattern(PatKind.OPAQUE, _text(node))
     if t in ("tuple", "unboxed_tuple"):
-        elems = [pattern(c) for c in node.named_children]
+        elems = [pattern(c, lazy) for c in node.named_children]
         if len(elems) == 1:
             return elems[0]
         return Pattern(PatKind.CON, _TUPLE_NAMES.get(len(elems), "(,)"), tuple(elems))
     if t == "unit":
         return Pattern(PatKind.CON, "()")
     if t == "list":
-        elems = [pattern(c) for c in node.named_children]
+        elems = [pattern(c, lazy) for c in node.named_children]
         result = Pattern(PatKind.CON, "[]")
         for e in reversed(elems):
             result = Pattern(PatKind.CON, ":", (e, result))
@@ -963,13 +1203,13 @@ def pattern(node: Node | None) -> Pattern:
     if t in ("literal", "negation", "string", "integer", "char", "float"):
         return Pattern(PatKind.LIT, _text(node))
     if t == "record":
-        con = pattern(node.child_by_field_name("constructor"))
+        con = pattern(node.child_by_field_name("constructor"), lazy)
         fields: list[tuple[str, Pattern]] = []
         for fp in node.children_by_field_name("field"):
             fname = _ident(fp.child_by_field_name("field"))
             sub = fp.child_by_field_name("pattern")
             if fname:
-                fields.append((fname, pattern(sub) if sub is not None else WILDCARD))
+                fields.append((fname, pattern(sub, lazy) if sub is not None else WILDCARD))
         return Pattern(PatKind.CON, con.name, (), tuple(fields))
     return Pattern(PatKind.OPAQUE, _one_line(_text(node), 60))
 

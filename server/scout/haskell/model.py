@@ -68,12 +68,17 @@ class Definition:
     defaults: tuple[str, ...] = ()  # CLASS: methods with a default implementation
     superclasses: tuple[str, ...] = ()  # CLASS
     minimal: str | None = None  # CLASS: the {-# MINIMAL … #-} formula, when the class has one
+    minimal_line: int | None = None  # CLASS: the line of that pragma
     instance_types: tuple[str, ...] = ()  # INSTANCE / DERIVED_INSTANCE / TYPE_INSTANCE: head types
     implemented: tuple[str, ...] = ()  # INSTANCE: methods it defines
     mentions: tuple[str, ...] = ()  # type/class names in its signature or fields
     deriving_strategy: str | None = None  # DERIVED_INSTANCE: stock/newtype/anyclass/via
     standalone: bool = False  # DERIVED_INSTANCE: `deriving instance ...`
     clauses: int = 0  # FUNCTION: number of clauses in the group
+    # FUNCTION / METHOD with a signature: the parameter types, as written (contexts dropped)
+    parameters: tuple[str, ...] = ()
+    # CONSTRUCTOR in GADT syntax: the arguments of its result type (`Query Int` -> ("Int",))
+    indices: tuple[str, ...] | None = None
 
 
 class Role(IntEnum):
@@ -102,6 +107,12 @@ class Reference:
     col: int
     role: Role
     enclosing: str | None  # name of the top-level declaration the use sits in
+    # last line of the application the name heads (`f a\n  b` -> line + 1); else ``line``
+    end_line: int = 0
+
+    @property
+    def last_line(self) -> int:
+        return max(self.line, self.end_line)
 
 
 class PatKind(IntEnum):
@@ -135,7 +146,8 @@ class MatchKind(StrEnum):
     LAMBDA_CASE = "lambda_case"
     FUNCTION = "function"  # a clause group of one function (top-level, where, let, instance)
     LAMBDA = "lambda"
-    PATTERN_BINDING = "pattern_binding"  # `let (A x) = …` / `where Just y = …`
+    PATTERN_BINDING = "pattern_binding"  # `let (A x) = …` / `where Just y = …`, and `~p`
+    RECORD_UPDATE = "record_update"  # `r { f = e }`: no rows; ``fields`` names the fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +165,8 @@ class MatchSite:
     enclosing: str | None  # top-level declaration containing it
     name: str | None  # function name for FUNCTION groups
     rows: tuple[MatchRow, ...]
-    scrutinee: str | None = None  # text of the scrutinee for CASE
+    scrutinee: str | None = None  # text of the scrutinee for CASE (the record for updates)
+    fields: tuple[str, ...] = ()  # RECORD_UPDATE: the fields updated
 
     @property
     def constructors(self) -> frozenset[str]:
@@ -199,16 +212,20 @@ class ParseProblem(NamedTuple):  # NamedTuple: cheap to unpickle by the thousand
     message: str  # "syntax error near …" / "missing …"
 
 
+_ROLES = tuple(Role)  # Role(i) costs a Python call; indexing this does not
+
+
 class RefsTable:
     """References of one file, stored compactly: building millions of small objects is the
     cost that dominates indexing, so rows live in an ``array`` and become ``Reference`` objects
     only when a query asks for a name.
 
-    Row layout (5 ints): name id, qualifier id (-1: none), line, col, role, enclosing id (-1).
+    Row layout (7 ints): name id, qualifier id (-1: none), line, col, role, enclosing id (-1),
+    last line of the application the name heads (``line`` when it heads none).
     """
 
     __slots__ = ("names", "data", "_by_name")
-    WIDTH = 6
+    WIDTH = 7
 
     def __init__(self, names: list[str] | None = None, data: array | None = None) -> None:
         self.names: list[str] = names if names is not None else []
@@ -244,12 +261,12 @@ class RefsTable:
         rows = self._index().get(name)
         if not rows:
             return []
-        d, names = self.data, self.names
+        d, names, roles = self.data, self.names, _ROLES
         out = []
         for r in rows:
             q, enc = d[r + 1], d[r + 5]
             out.append(Reference(name, names[q] if q >= 0 else None, path, d[r + 2], d[r + 3],
-                                 Role(d[r + 4]), names[enc] if enc >= 0 else None))
+                                 roles[d[r + 4]], names[enc] if enc >= 0 else None, d[r + 6]))
         return out
 
     def all(self, path: str) -> list[Reference]:
