@@ -74,7 +74,7 @@ def test_references_carry_the_last_line_of_the_application_they_head():
         l = (3 `f`) "y"
         """)
     assert [(r.line, r.end_line) for r in fi.references.lookup("f", "M.hs")] == [
-        (4, 5), (6, 6), (7, 8), (9, 9)]
+        (4, 5), (6, 6), (7, 8), (9, 0)]  # an operator in a section heads no application
 
 
 def test_record_updates_are_match_sites_with_their_fields():

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from scout.explore.context import ContextReader
 from scout.explore.exhaustive import (
+    AddedConstructorVerdicts,
     ConstructorLookup,
     MatchShapeError,
     constructor_lookup,
-    verdict_for_added_constructor,
 )
 from scout.explore.model import (
     ChangeKind,
@@ -36,7 +36,7 @@ from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's er
     UnknownSymbol,
     resolve_target,
 )
-from scout.haskell.index import WorkspaceIndex
+from scout.haskell.index import WorkspaceIndex, _gc_paused
 from scout.haskell.model import (
     Definition,
     DefKind,
@@ -86,6 +86,7 @@ class _Candidate:
     facts: SiteFacts
     enclosing: str | None
     col: int = 0
+    end_line: int | None = None  # an application spanning lines: its last line
 
 
 class Explorer:
@@ -99,9 +100,10 @@ class Explorer:
         self._exporters: dict[tuple[str, str], frozenset[str]] = {}
         # Per-file answers, so a module with thousands of uses costs linear time.
         self._own_names: dict[str, frozenset[str]] = {}
-        self._refers: dict[tuple[str, str | None, str, str, str], bool] = {}
-        self._visible: dict[tuple[str, str, str, str], bool] = {}
+        self._refers: dict[tuple[str, str | None, int], bool] = {}  # (path, qualifier, id(d))
+        self._visible: dict[tuple[str, int], bool] = {}
         self._functions: dict[str, dict[str, Definition]] = {}
+        self._refs: dict[str, list[Reference]] = {}
 
     # -- constructor sets for the exhaustiveness check --------------------------------
     def lookup_for(self, path: str) -> ConstructorLookup:
@@ -111,8 +113,21 @@ class Explorer:
             found = self._lookups[path] = constructor_lookup(self.index, path=path)
         return found
 
+    def references(self, name: str) -> list[Reference]:
+        """Every use of ``name`` in the workspace (read once per question)."""
+        found = self._refs.get(name)
+        if found is None:
+            found = self._refs[name] = self.index.references(name)
+        return found
+
     # -- the exploration ---------------------------------------------------------------
     def run(self) -> Exploration:
+        # Exploring a busy type allocates tens of thousands of small acyclic objects that live
+        # until the end; the cyclic GC would rescan the whole decoded index for each batch.
+        with _gc_paused():
+            return self._run()
+
+    def _run(self) -> Exploration:
         target_def = resolve_target(self.index, self.question)
         refined = refine_for_target(self.question, target_def.kind.value)
         if refined != self.question:  # e.g. "change the type of cost" where cost is a field
@@ -135,7 +150,8 @@ class Explorer:
     def _node(self, c: _Candidate) -> Node:
         return Node(path=c.path, line=c.line, hover=self.context.hover(c.path, c.line, c.enclosing),
                     snippet=self.context.snippet(c.path, c.line), facts=c.facts,
-                    enclosing=c.enclosing, col=c.col)
+                    enclosing=c.enclosing, col=c.col,
+                    end_line=c.end_line if c.end_line and c.end_line > c.line else None)
 
     def _definition(self, d: Definition) -> Iterator[_Candidate]:
         yield _Candidate(d.path, d.name_span.start_line,
@@ -174,28 +190,27 @@ class Explorer:
         seen_sites: set[tuple[str, int, int]] = set()
         con_defs = [c for name in cons for c in self.index.definitions(
             name, (DefKind.CONSTRUCTOR,)) if c.module == t.module]
+        verdicts: dict[str, AddedConstructorVerdicts] = {}  # per file: its lookup, its memo
         for site in self.index.match_sites_mentioning(cons):
-            key = (site.path, site.span.start_line, site.span.start_col)
-            if key in seen_sites:
-                continue
-            seen_sites.add(key)
-            if not any(c.name in site.constructors and self._visible_in(site.path, c)
-                       for c in con_defs):
+            seen_sites.add((site.path, site.span.start_line, site.span.start_col))
+            named = site.constructors
+            if not any(c.name in named and self._visible_in(site.path, c) for c in con_defs):
                 continue  # another type's constructors of the same name
+            memo = verdicts.get(site.path)
+            if memo is None:
+                memo = verdicts[site.path] = AddedConstructorVerdicts(
+                    type_name, self.lookup_for(site.path))
             try:
-                verdict = verdict_for_added_constructor(site, type_name,
-                                                        self.lookup_for(site.path))
-            except MatchShapeError:
-                verdict = None
+                verdict = memo.verdict(site)
+            except MatchShapeError as err:
+                yield from self._unmodelled_site(site, type_name, str(err))
+                continue
             if verdict is None:
                 continue
             where = _site_name(site)
             if not verdict.decided:
-                yield _Candidate(site.path, site.span.start_line, SiteFacts(
-                    EdgeKind.MATCH_SITE, True, detail=(
-                        f"{_site_phrase(site, type_name)} is too large to check exactly: "
-                        "review it for the new constructor"), symbol=type_name),
-                                 site.enclosing, site.span.start_col)
+                yield from self._unmodelled_site(site, type_name, "; ".join(
+                    verdict.assumptions[-1:]) or "the pattern check gave up")
                 continue
             if verdict.breaks or verdict.already_incomplete:
                 detail = _no_catch_all(site, type_name)
@@ -206,28 +221,128 @@ class Explorer:
                     EdgeKind.MATCH_SITE, True, detail=detail, symbol=type_name,
                     missing=verdict.witnesses or verdict.missing_before),
                                  site.enclosing, site.span.start_col)
-            for line in verdict.absorbed_by_lines:
-                row = next((r for r in site.rows if r.line == line), None)
-                binder = _catch_all_name(row.patterns) if row else "_"
-                yield _Candidate(site.path, line, SiteFacts(
+            for i in verdict.absorbed_rows:
+                row = site.rows[i]
+                binder = _catch_all_name(row.patterns)
+                yield _Candidate(site.path, row.line, SiteFacts(
                     EdgeKind.CATCH_ALL, False, silent=True, detail=(
                         f"`{binder}` in {where} will silently take the new {type_name} "
                         "constructor: check that its answer is right for it"),
                     symbol=type_name), site.enclosing)
         yield from self._synonym_catch_alls(t, seen_sites)
+        yield from self._record_updates(t)
+        yield from self._field_selectors(t)
         yield from self._derived_instances(t)
         yield from self._instances_of_type(t)
         yield from self._enumerations(t)
         yield from self._constructor_expressions(t)
         yield from self._type_uses(t, hop=1)
 
+    def _unmodelled_site(self, site: MatchSite, type_name: str,
+                         why: str) -> Iterator[_Candidate]:
+        """A match the checker cannot model exactly still names the type's constructors: it
+        becomes a node whose facts say what was assumed (scorers lower their confidence)."""
+        phrase = _site_phrase(site, type_name)
+        catch_alls = [r for r in site.rows
+                      if not r.guarded and all(p.kind is PatKind.WILD for p in r.patterns)]
+        if catch_alls:
+            row = catch_alls[0]
+            assumption = (f"the rows of {phrase} could not be checked exactly ({why}); "
+                          f"assumed the catch-all on line {row.line} takes the new constructor")
+            yield _Candidate(site.path, row.line, SiteFacts(
+                EdgeKind.CATCH_ALL, False, silent=True, detail=(
+                    f"`{_catch_all_name(row.patterns)}` in {_site_name(site)} probably takes "
+                    f"the new {type_name} constructor silently"), symbol=type_name,
+                assumption=assumption), site.enclosing)
+            return
+        assumption = (f"the rows of {phrase} could not be checked exactly ({why}); assumed "
+                      "they name the constructors one by one, so the new one is unmatched")
+        yield _Candidate(site.path, site.span.start_line, SiteFacts(
+            EdgeKind.MATCH_SITE, True, detail=(
+                f"{phrase} names {type_name}'s constructors and has no catch-all: it probably "
+                "needs a case for the new one"), symbol=type_name, assumption=assumption),
+                         site.enclosing, site.span.start_col)
+
+    def _fields_of(self, t: Definition) -> tuple[list[Definition], dict[str, Definition]]:
+        """The type's constructors (in its module) and its record fields by name."""
+        cons = [c for name in t.constructors for c in self.index.definitions(
+            name, (DefKind.CONSTRUCTOR,)) if c.module == t.module and c.parent == t.name]
+        fields: dict[str, Definition] = {}
+        for con in cons:
+            for fname in con.fields:
+                for fdef in self.index.definitions(fname, (DefKind.FIELD,)):
+                    if fdef.module == t.module and fdef.parent == con.name:
+                        fields.setdefault(fname, fdef)
+        return cons, fields
+
+    def _record_updates(self, t: Definition) -> Iterator[_Candidate]:
+        """`r { f = x }` on the type: partial once a constructor without ``f`` exists, which
+        GHC reports with -Wincomplete-record-updates at the update (and it crashes at run
+        time on the new constructor). A new constructor is assumed to have none of the
+        fields."""
+        cons, fields = self._fields_of(t)
+        if not fields:
+            return
+        paths = sorted({p for f in fields for p in self.index.files_referencing(f)})
+        for path in paths:
+            fi = self.index.files[path]
+            # the file's update rows per field, by line: one lookup per field and file
+            rows: dict[str, dict[int, list[Reference]]] = {}
+            for site in fi.match_sites:
+                if site.kind is not MatchKind.RECORD_UPDATE or not fields.keys() & set(
+                        site.fields):
+                    continue
+                ours = []
+                for f in site.fields:
+                    if f not in fields:
+                        continue
+                    by_line = rows.get(f)
+                    if by_line is None:
+                        by_line = rows[f] = {}
+                        for r in fi.references.lookup(f, path):
+                            if r.role is Role.RECORD_UPDATE:
+                                by_line.setdefault(r.line, []).append(r)
+                    if any(self._refers_to(r, fields[f])
+                           for line in range(site.span.start_line, site.span.end_line + 1)
+                           for r in by_line.get(line, ())):
+                        ours.append(f)
+                if not ours:
+                    continue
+                partial = [c.name for c in cons if not set(ours) <= set(c.fields)]
+                names = ", ".join(ours)
+                detail = (f"record update of {names} on {site.scrutinee or 'a value'} in "
+                          f"{_site_name(site)} becomes partial: it fails at run time on the new "
+                          f"{t.name} constructor (-Wincomplete-record-updates)")
+                if partial:
+                    detail += f"; it already fails on {', '.join(partial)}"
+                yield _Candidate(path, site.span.start_line, SiteFacts(
+                    EdgeKind.RECORD_UPDATE, True, detail=detail, symbol=ours[0],
+                    missing=(f"<new {t.name} constructor>", *partial)),
+                                 site.enclosing, site.span.start_col)
+
+    def _field_selectors(self, t: Definition) -> Iterator[_Candidate]:
+        """A field used as a function (`size c`, `map size xs`, `c.size`) becomes a partial
+        selector: no compile error, a crash on the new constructor."""
+        _, fields = self._fields_of(t)
+        for fname, fdef in sorted(fields.items()):
+            for ref in self.references(fname):
+                if ref.role is not Role.EXPRESSION or not self._refers_to(ref, fdef):
+                    continue
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.FIELD_ACCESS, False, silent=True, detail=(
+                        f"{ref.enclosing or 'this code'} uses the field {fname} as a function: "
+                        f"it fails at run time on the new {t.name} constructor, with no "
+                        "compile error"), symbol=fname), ref.enclosing, ref.col)
+
     def _synonym_catch_alls(self, t: Definition,
                             seen: set[tuple[str, int, int]]) -> Iterator[_Candidate]:
         """Matches on pattern synonyms of the type (`pattern Flagship = Opus`) are invisible
         to the constructor check; their catch-all rows absorb a new constructor too."""
-        synonyms = {ref.enclosing for con in t.constructors for ref in self.index.references(con)
-                    if ref.enclosing and self.index.definitions(ref.enclosing,
-                                                                (DefKind.PATTERN_SYNONYM,))}
+        all_synonyms = {d.name for d in self.index.definitions_of_kind(DefKind.PATTERN_SYNONYM)}
+        if not all_synonyms:
+            return
+        synonyms = {ref.enclosing for con in t.constructors for ref in self.references(con)
+                    if ref.enclosing in all_synonyms}
         if not synonyms:
             return
         for site in self.index.match_sites_mentioning(synonyms):
@@ -277,7 +392,7 @@ class Explorer:
         """`[minBound ..]`, `[minBound .. maxBound]`, `enumFrom` inside declarations whose type
         mentions the target: they silently grow with a new constructor."""
         for name in ("minBound", "maxBound", "enumFrom", "enumFromTo", "universe"):
-            for ref in self.index.references(name):
+            for ref in self.references(name):
                 if ref.role is not Role.EXPRESSION:
                     continue
                 encl = self._enclosing_def(ref)
@@ -294,7 +409,7 @@ class Explorer:
         for con in t.constructors:
             cdef = next((c for c in self.index.definitions(con, (DefKind.CONSTRUCTOR,))
                          if c.module == t.module), None)
-            for ref in self.index.references(con):
+            for ref in self.references(con):
                 if cdef is not None and not self._refers_to(ref, cdef):
                     continue
                 if ref.role in (Role.EXPRESSION, Role.RECORD_CONSTRUCT):
@@ -307,7 +422,7 @@ class Explorer:
     # -- remove / rename a constructor -------------------------------------------------
     def _remove_constructor(self, c: Definition) -> Iterator[_Candidate]:
         verb = "removed" if self.question.change is ChangeKind.REMOVE_CONSTRUCTOR else "renamed"
-        for ref in self.index.references(c.name):
+        for ref in self.references(c.name):
             if not self._refers_to(ref, c):
                 continue
             edge, what = {
@@ -335,7 +450,7 @@ class Explorer:
 
     def _add_field(self, d: Definition) -> Iterator[_Candidate]:
         for con in self._record_constructors(d):
-            for ref in self.index.references(con.name):
+            for ref in self.references(con.name):
                 if not self._refers_to(ref, con):
                     continue
                 if ref.role in (Role.EXPRESSION, Role.PATTERN):
@@ -374,7 +489,7 @@ class Explorer:
         change = self.question.change
         verb = {ChangeKind.REMOVE_FIELD: "is removed", ChangeKind.RENAME_FIELD: "is renamed",
                 ChangeKind.CHANGE_FIELD_TYPE: "changes type"}[change]
-        for ref in self.index.references(f.name):
+        for ref in self.references(f.name):
             if ref.role in (Role.TYPE, Role.SIGNATURE) or not self._refers_to(ref, f):
                 continue
             edge = {Role.RECORD_CONSTRUCT: EdgeKind.RECORD_CONSTRUCT,
@@ -396,7 +511,7 @@ class Explorer:
             for con in self.index.definitions(f.parent or "", (DefKind.CONSTRUCTOR,)):
                 if con.module != f.module:
                     continue
-                for ref in self.index.references(con.name):
+                for ref in self.references(con.name):
                     if ref.role in (Role.EXPRESSION, Role.PATTERN) and self._refers_to(ref, con):
                         yield _Candidate(ref.path, ref.line, SiteFacts(
                             EdgeKind.CONSTRUCTOR_USE, True, detail=(
@@ -407,16 +522,24 @@ class Explorer:
     # -- functions ---------------------------------------------------------------------
     def _function_change(self, fn: Definition) -> Iterator[_Candidate]:
         arity = self.question.change is ChangeKind.CHANGE_ARITY
-        for ref in self.index.references(fn.name):
+        for ref in self.references(fn.name):
             if not self._refers_to(ref, fn):
                 continue
             if ref.role is Role.EXPRESSION:
-                detail = (f"{ref.enclosing or 'this code'} calls {fn.name}: "
-                          + ("it must pass the new argument" if arity else
-                             "its arguments or result must fit the new type"))
+                if ref.end_line:  # it heads an application
+                    detail = (f"{ref.enclosing or 'this code'} calls {fn.name}: "
+                              + ("it must pass the new argument" if arity else
+                                 "its arguments or result must fit the new type"))
+                    edge = EdgeKind.CALL_SITE
+                else:
+                    detail = (f"{ref.enclosing or 'this code'} uses {fn.name} without applying "
+                              "it (as a value, an operator or a section): "
+                              + ("what receives it must expect one more argument"
+                                 if arity else "what receives it must accept the new type"))
+                    edge = EdgeKind.PARTIAL_APPLICATION
                 yield _Candidate(ref.path, ref.line, SiteFacts(
-                    EdgeKind.CALL_SITE, True, detail=detail, symbol=fn.name),
-                                 ref.enclosing, ref.col)
+                    edge, True, detail=detail, symbol=fn.name), ref.enclosing, ref.col,
+                                 ref.last_line)
             elif ref.role in (Role.IMPORT, Role.EXPORT):
                 yield _Candidate(ref.path, ref.line, SiteFacts(
                     EdgeKind.IMPORT if ref.role is Role.IMPORT else EdgeKind.EXPORT, False,
@@ -432,10 +555,10 @@ class Explorer:
                             "definition must follow the new type"), symbol=fn.name),
                                      inst.signature)
         # further hop: callers of the functions that call the target
-        callers = {ref.enclosing for ref in self.index.references(fn.name)
+        callers = {ref.enclosing for ref in self.references(fn.name)
                    if ref.role is Role.EXPRESSION and ref.enclosing and ref.enclosing != fn.name}
         for caller in sorted(callers):
-            for ref in self.index.references(caller):
+            for ref in self.references(caller):
                 if ref.role is Role.EXPRESSION and ref.enclosing != caller:
                     yield _Candidate(ref.path, ref.line, SiteFacts(
                         EdgeKind.CALLER, False, detail=(
@@ -446,25 +569,39 @@ class Explorer:
     # -- classes -----------------------------------------------------------------------
     def _class_change(self, cls: Definition) -> Iterator[_Candidate]:
         adding_method = self.question.change is ChangeKind.ADD_METHOD
-        if adding_method and cls.minimal is not None:
-            yield _Candidate(cls.path, cls.name_span.start_line, SiteFacts(
+        minimal = cls.minimal is not None
+        if adding_method and minimal:
+            yield _Candidate(cls.path, cls.span.start_line, SiteFacts(
                 EdgeKind.DEFINITION, True, detail=(
-                    f"{cls.name} has a MINIMAL pragma ({cls.minimal}) that does not mention the "
-                    "new method: GHC warns here until it does"), symbol=cls.name, hop=0),
-                             cls.name)
+                    f"{cls.name} has a MINIMAL pragma ({cls.minimal}) that does not require the "
+                    "new method, which has no default: GHC warns at the class until the "
+                    "pragma names it (then it warns at every instance instead)"),
+                symbol=cls.name, hop=0), cls.name)
+            if cls.minimal_line is not None and cls.minimal_line != cls.span.start_line:
+                yield _Candidate(cls.path, cls.minimal_line, SiteFacts(
+                    EdgeKind.DEFINITION, False, detail=(
+                        f"the MINIMAL pragma of {cls.name} ({cls.minimal}) decides where GHC "
+                        "warns about the new method: here if it leaves the method out, at "
+                        "every instance without it if it names it"), symbol=cls.name, hop=0),
+                                 cls.name)
         for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
             for inst in self.index.definitions_of_kind(kind):
                 if inst.parent != cls.name or not self._instance_of(inst, cls):
                     continue
                 head = inst.signature or f"instance {cls.name}"
-                if adding_method and cls.minimal is not None:
-                    # GHC checks instances against the MINIMAL formula, which does not name
-                    # the new method: they compile, and calling the method crashes.
+                if adding_method and minimal:
+                    # The instance must get the method: calling it there fails at run time.
+                    # Whether GHC says so here depends on the MINIMAL pragma.
+                    where = (f"line {cls.minimal_line}" if cls.minimal_line is not None
+                             else f"{cls.name}'s declaration")
                     yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
-                        EdgeKind.INSTANCE, False, silent=True, detail=(
-                            f"{head} compiles without the new method (the MINIMAL pragma does "
-                            "not require it), but calling it there fails at run time"),
-                        symbol=cls.name), head)
+                        EdgeKind.INSTANCE if kind is DefKind.INSTANCE
+                        else EdgeKind.DERIVED_INSTANCE, True, detail=(
+                            f"{head} does not define the new method, which has no default: "
+                            "calling it there fails at run time; GHC warns here "
+                            "(-Wmissing-methods) only if the MINIMAL pragma "
+                            f"({cls.minimal}, {where}) is made to require it"),
+                        symbol=cls.name, missing=("<new method>",)), head)
                 elif adding_method:
                     anyclass = kind is DefKind.DERIVED_INSTANCE
                     detail = (f"{head} must define the new method (no default): "
@@ -478,7 +615,7 @@ class Explorer:
                         EdgeKind.INSTANCE, True, detail=(
                             f"{head} needs an instance of the new superclass for the same type"),
                         symbol=cls.name), head)
-        for ref in self.index.references(cls.name):
+        for ref in self.references(cls.name):
             if ref.role is Role.CONTEXT and self._refers_to(ref, cls):
                 yield _Candidate(ref.path, ref.line, SiteFacts(
                     EdgeKind.CONSTRAINT_USE, False, detail=(
@@ -503,7 +640,7 @@ class Explorer:
     def _type_uses(self, d: Definition, *, hop: int,
                    risky: bool = False) -> Iterator[_Candidate]:
         name = d.name
-        for ref in self.index.references(name):
+        for ref in self.references(name):
             if ref.role not in (Role.SIGNATURE, Role.TYPE) or not self._refers_to(ref, d):
                 continue
             edge = EdgeKind.SIGNATURE if ref.role is Role.SIGNATURE else EdgeKind.TYPE_USE
@@ -563,7 +700,7 @@ class Explorer:
             target = d if name == d.name else next(
                 (c for c in self.index.definitions(name, (DefKind.CONSTRUCTOR,))
                  if c.module == d.module), d)
-            for ref in self.index.references(name):
+            for ref in self.references(name):
                 if ref.role in (Role.IMPORT, Role.EXPORT) or not self._refers_to(ref, target):
                     continue
                 edge = {Role.PATTERN: EdgeKind.MATCH_SITE, Role.SIGNATURE: EdgeKind.SIGNATURE,
@@ -623,7 +760,7 @@ class Explorer:
         of a module that exports ``d``; unqualified ones need such an import (respecting import
         lists and `hiding`) and no definition of their own with that name. (Local binders that
         shadow the name are not references at all: the index drops those uses.)"""
-        key = (ref.path, ref.qualifier, d.module, d.name, d.kind.value)
+        key = (ref.path, ref.qualifier, id(d))
         found = self._refers.get(key)
         if found is None:
             found = self._refers[key] = self._resolves_to(ref.path, ref.qualifier, d)
@@ -654,7 +791,7 @@ class Explorer:
         """Can code in ``path`` name ``d`` at all (qualified or not)?"""
         if path == d.path:
             return True
-        key = (path, d.module, d.name, d.kind.value)
+        key = (path, id(d))
         found = self._visible.get(key)
         if found is None:
             fi = self.index.summaries.get(path)
@@ -703,11 +840,15 @@ def _site_phrase(site: MatchSite, type_name: str) -> str:
     if site.kind is MatchKind.FUNCTION:
         return f"the clauses of {where} on {type_name}"
     kind = {MatchKind.CASE: "case", MatchKind.LAMBDA_CASE: "\\case", MatchKind.LAMBDA: "lambda",
-            MatchKind.PATTERN_BINDING: "pattern binding"}[site.kind]
+            MatchKind.PATTERN_BINDING: "pattern binding",
+            MatchKind.RECORD_UPDATE: "record update"}[site.kind]
     return f"{kind} on {type_name} in {where}"
 
 
 def _no_catch_all(site: MatchSite, type_name: str) -> str:
+    if site.kind in (MatchKind.PATTERN_BINDING, MatchKind.LAMBDA):
+        return (f"{_site_phrase(site, type_name)} matches one shape only: it fails at run time "
+                "on the new constructor (-Wincomplete-uni-patterns); match it with a case")
     added = "a clause" if site.kind is MatchKind.FUNCTION else "an alternative"
     verb = "have" if site.kind is MatchKind.FUNCTION else "has"
     return (f"{_site_phrase(site, type_name)} {verb} no catch-all: add {added} for the new "
@@ -740,14 +881,25 @@ def _rank(c: _Candidate) -> tuple:
 
 
 def _merge(candidates: list[_Candidate]) -> list[_Candidate]:
-    """One node per (file, line): the most severe fact about that line wins."""
+    """One node per (file, line): the most severe fact about that line wins; its span reaches
+    the last line of every application of the same severity that starts on that line."""
     best: dict[tuple[str, int], _Candidate] = {}
+    ends: dict[tuple[str, int, int], int] = {}
     for c in candidates:
         key = (c.path, c.line)
         cur = best.get(key)
         if cur is None or _rank(c) < _rank(cur):
             best[key] = c
-    return list(best.values())
+        if c.end_line:
+            sev = (c.path, c.line, _severity(c.facts))
+            ends[sev] = max(ends.get(sev, 0), c.end_line)
+    out = []
+    for (path, line), c in best.items():
+        end = ends.get((path, line, _severity(c.facts)))
+        if end is not None and end != c.end_line:
+            c = _Candidate(c.path, c.line, c.facts, c.enclosing, c.col, end)
+        out.append(c)
+    return out
 
 
 def explore(index: WorkspaceIndex, question: Question) -> Exploration:

@@ -98,6 +98,9 @@ class SiteFacts:
     symbol: str | None = None  # the name used at the site (constructor, field, function)
     missing: tuple[str, ...] = ()  # e.g. constructors not matched, methods not implemented
     hop: int = 1  # 0 = the definition itself, 1 = direct use, 2+ = further hops
+    # What the engine had to assume because it could not model the site exactly (a match
+    # whose rows it cannot line up, a search that gave up); scorers lower their confidence.
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -702,7 +702,7 @@ class _Extractor:
                     if own_scope >= 0:
                         local_defs[leaf.start_byte] = own_scope
         puns = {n.start_byte for n in caps.get("bind.pun", ())}
-        scopes = sorted(((n.start_byte, -n.end_byte) for n in caps.get("scope", ())))
+        scopes = sorted((n.start_byte, -n.end_byte) for n in caps.get("scope", ()))
         # the last line of the application each head starts (`f a\n  b`: the line of b)
         app_end: dict[int, int] = {}
         for n in caps.get("app", ()):
@@ -791,9 +791,9 @@ class _Extractor:
             end = node.end_byte
             enc = bisect_right(top_starts, start) - 1
             row, col = node.start_point
-            last = app_end.get(head_start.get(start, start), row)
             data.extend((intern(src[start:end]), qual_ids.get(start, -1), row + 1, col, role,
-                         top_ids[enc] if enc >= 0 else -1, last + 1))
+                         top_ids[enc] if enc >= 0 else -1,
+                         app_end.get(head_start.get(start, start), -1) + 1))
             starts.append(start)
         if binders:
             data = _drop_shadowed(data, starts, binders, expression)

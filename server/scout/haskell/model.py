@@ -98,8 +98,9 @@ class Role(IntEnum):
     SIGNATURE = 11  # name in a type signature's type (refined TYPE)
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(NamedTuple):
+    # A NamedTuple: a query over a busy name builds tens of thousands of these, and a frozen
+    # dataclass costs several times more to construct.
     name: str
     qualifier: str | None  # module alias used, e.g. "M" for M.size
     path: str
@@ -107,7 +108,8 @@ class Reference:
     col: int
     role: Role
     enclosing: str | None  # name of the top-level declaration the use sits in
-    # last line of the application the name heads (`f a\n  b` -> line + 1); else ``line``
+    # last line of the application the name heads (`f a\n  b` -> line + 1); 0 when it heads
+    # none (a bare name: passed as a value, an operator, a pattern, a type)
     end_line: int = 0
 
     @property
@@ -173,13 +175,16 @@ class MatchSite:
         """Every constructor named anywhere in the rows (any column, any depth)."""
         found: set[str] = set()
         stack = [p for row in self.rows for p in row.patterns]
+        pop, push, add, con = stack.pop, stack.extend, found.add, PatKind.CON
         while stack:
-            p = stack.pop()
-            if p.kind is PatKind.CON and p.name:
-                found.add(p.name)
-            stack.extend(p.args)
-            if p.fields:
-                stack.extend(sub for _, sub in p.fields)
+            p = pop()
+            if p.kind is con:  # only constructor patterns have sub-patterns
+                if p.name:
+                    add(p.name)
+                if p.args:
+                    push(p.args)
+                if p.fields:
+                    push([sub for _, sub in p.fields])
         return frozenset(found)
 
     @property
@@ -221,7 +226,7 @@ class RefsTable:
     only when a query asks for a name.
 
     Row layout (7 ints): name id, qualifier id (-1: none), line, col, role, enclosing id (-1),
-    last line of the application the name heads (``line`` when it heads none).
+    last line of the application the name heads (0 when it heads none).
     """
 
     __slots__ = ("names", "data", "_by_name")

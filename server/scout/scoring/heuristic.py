@@ -22,7 +22,7 @@ _CERTAIN_BREAKS = {ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR,
                    ChangeKind.REMOVE_EXPORT, ChangeKind.ADD_FIELD}
 
 _SILENT_RISK = {EdgeKind.CATCH_ALL: 3, EdgeKind.ENUMERATION: 3, EdgeKind.DERIVED_INSTANCE: 2,
-                EdgeKind.INSTANCE: 3}
+                EdgeKind.INSTANCE: 3, EdgeKind.FIELD_ACCESS: 3}
 
 _QUIET = {  # edge -> (relevance, risk) when the node neither breaks nor changes silently
     EdgeKind.DEFINITION: (5, 3),
@@ -40,6 +40,16 @@ _QUIET = {  # edge -> (relevance, risk) when the node neither breaks nor changes
 
 
 def rubric_for(question: Question, facts: SiteFacts) -> Rubric:
+    rubric = _rubric_for(question, facts)
+    if facts.assumption:  # the engine could not model the site exactly: say what it assumed
+        return Rubric(relevance=rubric.relevance, risk=rubric.risk,
+                      confidence=min(rubric.confidence, 2),
+                      reasoning=_sentence(f"{facts.detail.strip().rstrip('.')} (assumed: "
+                                          f"{facts.assumption})"))
+    return rubric
+
+
+def _rubric_for(question: Question, facts: SiteFacts) -> Rubric:
     if facts.breaks:
         certain = question.change in _CERTAIN_BREAKS
         if facts.edge in (EdgeKind.RECORD_CONSTRUCT,) and question.change is ChangeKind.ADD_FIELD:
