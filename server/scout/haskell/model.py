@@ -292,7 +292,7 @@ class FileIndex:
     imports: list[Import] = field(default_factory=list)
     exports: list[Export] | None = None  # None: no export list (everything exported)
     problems: list[ParseProblem] = field(default_factory=list)
-    language: str = "haskell"  # "haskell" or "literate"
+    language: str = "haskell"  # "haskell", "literate" or "hsc"
 
 
 @dataclass(slots=True)
