@@ -30,6 +30,7 @@ from scout.explore.model import (
     Target,
 )
 from scout.explore.question import refine_for_target
+from scout.explore.refine import refined, scrutinee_types
 from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's errors)
     AmbiguousTarget,
     ExploreError,
@@ -191,6 +192,7 @@ class Explorer:
         con_defs = [c for name in cons for c in self.index.definitions(
             name, (DefKind.CONSTRUCTOR,)) if c.module == t.module]
         verdicts: dict[str, AddedConstructorVerdicts] = {}  # per file: its lookup, its memo
+        gadt = any(c.indices is not None for c in con_defs)
         for site in self.index.match_sites_mentioning(cons):
             seen_sites.add((site.path, site.span.start_line, site.span.start_col))
             named = site.constructors
@@ -201,7 +203,7 @@ class Explorer:
                 memo = verdicts[site.path] = AddedConstructorVerdicts(
                     type_name, self.lookup_for(site.path))
             try:
-                verdict = memo.verdict(site)
+                verdict = memo.verdict(self._gadt_refined(site) if gadt else site)
             except MatchShapeError as err:
                 yield from self._unmodelled_site(site, type_name, str(err))
                 continue
@@ -222,6 +224,8 @@ class Explorer:
                     missing=verdict.witnesses or verdict.missing_before),
                                  site.enclosing, site.span.start_col)
             for i in verdict.absorbed_rows:
+                if i >= len(site.rows):
+                    continue  # a row the GADT refinement added
                 row = site.rows[i]
                 binder = _catch_all_name(row.patterns)
                 yield _Candidate(site.path, row.line, SiteFacts(
@@ -237,6 +241,50 @@ class Explorer:
         yield from self._enumerations(t)
         yield from self._constructor_expressions(t)
         yield from self._type_uses(t, hop=1)
+
+    def _gadt_refined(self, site: MatchSite) -> MatchSite:
+        """The site with the GADT constructors its scrutinee's written type rules out
+        covered (see ``refine``); unchanged when that type cannot be read."""
+        functions = self._top_functions(site.path)
+        if site.kind is MatchKind.FUNCTION:
+            if site.name is None or site.name != site.enclosing:
+                return site  # a where-bound helper: its type is not in the index
+            function, clauses = functions.get(site.name), None
+        elif site.kind is MatchKind.CASE and site.enclosing:
+            function = functions.get(site.enclosing)
+            clauses = next((s for s in self.index.files[site.path].match_sites
+                            if s.kind is MatchKind.FUNCTION and s.name == site.enclosing
+                            and s.span.start_line <= site.span.start_line <= s.span.end_line),
+                           None)
+        else:
+            return site
+        columns = scrutinee_types(site, function, clauses)
+        if not any(columns):
+            return site
+        return refined(site, columns, self._constructors_of, self._flexible_type)
+
+    def _constructors_of(self, type_name: str) -> list[Definition]:
+        out = []
+        for t in self.index.definitions(type_name, (DefKind.DATA, DefKind.NEWTYPE)):
+            out.extend(c for name in t.constructors
+                       for c in self.index.definitions(name, (DefKind.CONSTRUCTOR,))
+                       if c.module == t.module and c.parent == t.name)
+        return out
+
+    def _flexible_type(self, name: str) -> bool:
+        """A synonym or family: a written type naming it may be anything."""
+        return bool(self.index.definitions(name, (DefKind.TYPE_SYNONYM, DefKind.TYPE_FAMILY,
+                                                  DefKind.DATA_FAMILY)))
+
+    def _top_functions(self, path: str) -> dict[str, Definition]:
+        functions = self._functions.get(path)
+        if functions is None:
+            fi = self.index.summaries.get(path)
+            functions = self._functions[path] = {}
+            for d in fi.definitions if fi else ():
+                if d.kind is DefKind.FUNCTION:
+                    functions.setdefault(d.name, d)
+        return functions
 
     def _unmodelled_site(self, site: MatchSite, type_name: str,
                          why: str) -> Iterator[_Candidate]:
@@ -805,16 +853,7 @@ class Explorer:
         return found
 
     def _enclosing_def(self, ref: Reference) -> Definition | None:
-        if not ref.enclosing:
-            return None
-        functions = self._functions.get(ref.path)
-        if functions is None:
-            fi = self.index.summaries.get(ref.path)
-            functions = self._functions[ref.path] = {}
-            for d in fi.definitions if fi else ():
-                if d.kind is DefKind.FUNCTION:
-                    functions.setdefault(d.name, d)
-        return functions.get(ref.enclosing)
+        return self._top_functions(ref.path).get(ref.enclosing) if ref.enclosing else None
 
     def _line_mentions(self, path: str, line: int, name: str) -> bool:
         lines = self.context.lines(path)
