@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import re
 from array import array
-from bisect import bisect_right
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from tree_sitter import Node, QueryCursor, Tree
 
@@ -38,7 +40,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 (_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
@@ -185,18 +187,75 @@ def _names_in(node: Node | None, kinds: Iterable[str] = ("name",)) -> tuple[str,
     return tuple(dict.fromkeys(out))
 
 
+_COMMENTS = frozenset({"comment", "haddock", "pragma", "cpp"})
+
+
+@dataclass(slots=True)
+class _Part:
+    """One top-level declaration (or the header: everything before the declarations) as
+    extracted on its own. Nothing in a part depends on another part; ``_link`` joins them into
+    a ``FileIndex`` (function clauses into groups, signatures onto functions), and an edit
+    re-extracts only the parts it touches (``extract_incremental``)."""
+
+    start: int  # byte range of its node (the header: from 0)
+    end: int
+    first_row: int  # 0-based rows of its node
+    last_row: int
+    node_type: str
+    top_name: str | None = None  # the declaration that encloses the uses inside it
+    # A syntax error inside: error recovery can change such a subtree without tree-sitter
+    # reporting a changed range, so it is never reused.
+    broken: bool = False
+    defs: list[Definition] = field(default_factory=list)  # complete definitions
+    fn: tuple | None = None  # function/bind: (name, node type, arity, span, name span)
+    sigs: tuple = ()  # a signature: ((name, text, parameter types, type names), ...)
+    psigs: tuple = ()  # a pattern synonym signature: ((name, text), ...)
+    syn: tuple | None = None  # a pattern synonym: (name, span, name span, text)
+    sites: list[MatchSite] = field(default_factory=list)  # its own match sites, in order
+    clause: tuple | None = None  # a top-level function clause: (rows, lazy patterns)
+    exports: list[Export] | None = None  # the header only
+    imports: list[Import] = field(default_factory=list)  # the header only
+    module: str = ""  # the header only
+
+
+@dataclass(slots=True)
+class _State:
+    """What ``extract_incremental`` needs of the previous extraction of a file."""
+
+    parts: list[_Part]
+    bounds: list[int]  # parts[i]'s reference rows are rows bounds[i] .. bounds[i+1]
+    name_ids: dict[bytes, int]  # the interning table of the file's reference names
+    raw_names: list[bytes]
+    names: list[str]  # raw_names decoded (the RefsTable's names)
+    source: bytes  # what was extracted
+    full_names: int = 0  # names in the table after the last full extraction
+    broken: tuple[int, ...] = ()  # indices of the parts with a syntax error
+    data: array = field(default_factory=lambda: array("i"))  # the RefsTable's rows
+
+
 class _Extractor:
-    def __init__(self, path: str, source: bytes, tree: Tree) -> None:
+    """Extracts parts: the header, and declarations in batches (one query per batch)."""
+
+    def __init__(self, path: str, source: bytes, tree: Tree, module: str = "",
+                 name_ids: dict[bytes, int] | None = None,
+                 raw_names: list[bytes] | None = None) -> None:
         self.path = path
         self.source = source
         self.tree = tree
         self.root = tree.root_node
-        self.module = ""
-        self.defs: list[Definition] = []
+        self.module = module
+        self.defs: list[Definition] = []  # the current part's
         self.def_name_bytes: set[int] = set()  # start bytes of defining occurrences
-        self.top_starts: list[int] = []
-        self.top_names: list[str | None] = []
-        self._caps: dict[str, list[Node]] | None = None
+        # Names are interned as bytes (shared by every part of the file), decoded at the end.
+        self.name_ids: dict[bytes, int] = name_ids if name_ids is not None else {}
+        self.raw_names: list[bytes] = raw_names if raw_names is not None else []
+
+    def intern(self, b: bytes) -> int:
+        i = self.name_ids.get(b)
+        if i is None:
+            i = self.name_ids[b] = len(self.raw_names)
+            self.raw_names.append(b)
+        return i
 
     # -- definitions -------------------------------------------------------------------
     def add(self, name: str | None, kind: DefKind, node: Node, name_node: Node | None,
@@ -217,10 +276,14 @@ class _Extractor:
         for leaf in _leaves(name_node):
             self.def_name_bytes.add(leaf.start_byte)
 
-    def header(self) -> tuple[list[Export] | None, list[Import]]:
-        exports: list[Export] | None = None
-        imports: list[Import] = []
+    def header_part(self, end: int) -> _Part:
+        """Everything before the declarations: pragmas, the module header, imports."""
+        part = _Part(0, end, 0, 0, "header")
+        self.defs = part.defs
         for child in self.root.named_children:
+            if child.start_byte >= end:
+                break
+            part.broken = part.broken or child.has_error
             if child.type == "header":
                 mod = child.child_by_field_name("module")
                 self.module = _text(mod)
@@ -228,14 +291,16 @@ class _Extractor:
                     self.add(self.module, DefKind.MODULE, child, mod)
                 ex = child.child_by_field_name("exports")
                 if ex is not None:
-                    exports = self._exports(ex)
+                    part.exports = self._exports(ex)
             elif child.type == "imports":
                 for imp in child.named_children:
                     if imp.type == "import":
-                        imports.append(self._import(imp))
+                        part.imports.append(self._import(imp))
         if not self.module:
             self.module = "Main"
-        return exports, imports
+        part.module = self.module
+        part.last_row = self.source.count(b"\n", 0, end)
+        return part
 
     def _exports(self, node: Node) -> list[Export]:
         out = []
@@ -287,86 +352,70 @@ class _Extractor:
         return Import(module, qualified, _text(alias_node) if alias_node is not None else None,
                       names, hiding, node.start_point[0] + 1)
 
-    def declarations(self) -> None:
-        decls = next((c for c in self.root.named_children if c.type == "declarations"), None)
-        if decls is None:
-            return
-        pending_sigs: dict[str, str] = {}
-        pending_params: dict[str, tuple[str, ...]] = {}
-        pattern_sigs: dict[str, str] = {}
-        prev_fn: Definition | None = None
-        for d in decls.named_children:
-            self.top_starts.append(d.start_byte)
-            t = d.type
-            name: str | None = None
-            if t in ("function", "bind"):
-                name = self._function_name(d)
-                if prev_fn is not None and prev_fn.name == name and t == "function":
-                    prev_fn.clauses += 1
-                    prev_fn.span = Span(prev_fn.span.start_line, prev_fn.span.start_col,
-                                        d.end_point[0] + 1, d.end_point[1])
-                    self.exclude(self._function_name_node(d))
-                    self.top_names.append(name)
-                    continue
-                prev_fn = self._function(d, name, pending_sigs, pending_params)
-                self.top_names.append(name)
-                continue
-            prev_fn = None
-            if t == "signature":
-                sig_text = _one_line(_text(d))
-                params = _arrow_params(d.child_by_field_name("type"))
-                for nn in self._signature_names(d):
-                    pending_sigs[_text(nn)] = sig_text
-                    pending_params[_text(nn)] = params
+    def decl_part(self, d: Node) -> _Part:
+        """One top-level declaration's definitions (functions and pattern synonyms wait for
+        ``_link``, which groups clauses and attaches signatures)."""
+        t = d.type
+        part = _Part(d.start_byte, d.end_byte, d.start_point[0], d.end_point[0], t,
+                     broken=d.has_error)
+        self.defs = part.defs
+        name: str | None = None
+        if t in ("function", "bind"):
+            nn = self._function_name_node(d)
+            name = _ident(nn)
+            arity = 0
+            if t == "function":
+                pats = d.child_by_field_name("patterns")
+                arity = pats.named_child_count if pats is not None else 2  # infix: 2 operands
+            if name:
+                if nn is not d:
                     self.exclude(nn)
-                name = _ident(self._signature_names(d)[0]) if self._signature_names(d) else None
-            elif t in ("data_type", "newtype"):
-                name = self._data(d)
-            elif t == "data_instance":
-                inner = next((c for c in d.named_children if c.type in ("data_type", "newtype")),
-                             None)
-                if inner is not None:
-                    name = self._data(inner, instance=True)
-            elif t == "type_synonym":
-                name = self._simple(d, DefKind.TYPE_SYNONYM)
-            elif t == "type_family":
-                name = self._simple(d, DefKind.TYPE_FAMILY)
-            elif t == "data_family":
-                name = self._simple(d, DefKind.DATA_FAMILY)
-            elif t == "type_instance":
-                n = d.child_by_field_name("name")
-                name = _ident(n)
-                self.add(name, DefKind.TYPE_INSTANCE, d, None, parent=name,
-                         signature=_one_line(_text(d)),
-                         instance_types=_names_in(d.child_by_field_name("patterns")))
-            elif t == "class":
-                name = self._class(d)
-            elif t == "instance":
-                name = self._instance(d)
-            elif t == "deriving_instance":
-                name = self._standalone_deriving(d)
-            elif t == "pattern_synonym":
-                name = self._pattern_synonym(d, pattern_sigs)
-            elif t == "foreign_import":
-                sig = d.child_by_field_name("signature")
-                if sig is not None and self._signature_names(sig):
-                    nn = self._signature_names(sig)[0]
-                    name = _text(nn)
-                    self.add(name, DefKind.FUNCTION, d, nn, signature=_one_line(_text(sig)),
-                             mentions=_names_in(sig.child_by_field_name("type")))
-            self.top_names.append(name)
-        # signatures may follow their function in odd code; attach late ones too
-        for definition in self.defs:
-            if definition.kind is DefKind.FUNCTION and definition.signature is None:
-                sig = pending_sigs.get(definition.name)
-                if sig:
-                    definition.signature = sig
-                    definition.mentions = _names_in_sig(sig)
-                    definition.parameters = pending_params.get(definition.name, ())
-            elif (definition.kind is DefKind.PATTERN_SYNONYM
-                  and definition.name in pattern_sigs
-                  and definition.signature != pattern_sigs[definition.name]):
-                definition.signature = pattern_sigs[definition.name]
+                part.fn = (name, t, arity, _span(d), _span(nn))
+        elif t == "signature":
+            sig_text = _one_line(_text(d))
+            params = _arrow_params(d.child_by_field_name("type"))
+            names = self._signature_names(d)
+            mentions = _names_in_sig(sig_text)
+            part.sigs = tuple((_text(nn), sig_text, params, mentions) for nn in names)
+            for nn in names:
+                self.exclude(nn)
+            name = _ident(names[0]) if names else None
+        elif t in ("data_type", "newtype"):
+            name = self._data(d)
+        elif t == "data_instance":
+            inner = next((c for c in d.named_children if c.type in ("data_type", "newtype")),
+                         None)
+            if inner is not None:
+                name = self._data(inner, instance=True)
+        elif t == "type_synonym":
+            name = self._simple(d, DefKind.TYPE_SYNONYM)
+        elif t == "type_family":
+            name = self._simple(d, DefKind.TYPE_FAMILY)
+        elif t == "data_family":
+            name = self._simple(d, DefKind.DATA_FAMILY)
+        elif t == "type_instance":
+            n = d.child_by_field_name("name")
+            name = _ident(n)
+            self.add(name, DefKind.TYPE_INSTANCE, d, None, parent=name,
+                     signature=_one_line(_text(d)),
+                     instance_types=_names_in(d.child_by_field_name("patterns")))
+        elif t == "class":
+            name = self._class(d)
+        elif t == "instance":
+            name = self._instance(d)
+        elif t == "deriving_instance":
+            name = self._standalone_deriving(d)
+        elif t == "pattern_synonym":
+            name = self._pattern_synonym(d, part)
+        elif t == "foreign_import":
+            sig = d.child_by_field_name("signature")
+            if sig is not None and self._signature_names(sig):
+                nn = self._signature_names(sig)[0]
+                name = _text(nn)
+                self.add(name, DefKind.FUNCTION, d, nn, signature=_one_line(_text(sig)),
+                         mentions=_names_in(sig.child_by_field_name("type")))
+        part.top_name = name
+        return part
 
     def _signature_names(self, sig: Node) -> list[Node]:
         n = sig.child_by_field_name("name")
@@ -390,18 +439,6 @@ class _Extractor:
 
     def _function_name(self, d: Node) -> str | None:
         return _ident(self._function_name_node(d))
-
-    def _function(self, d: Node, name: str | None, sigs: dict[str, str],
-                  params: dict[str, tuple[str, ...]]) -> Definition | None:
-        arity = 0
-        if d.type == "function":
-            pats = d.child_by_field_name("patterns")
-            arity = pats.named_child_count if pats is not None else 2  # infix: two operands
-        sig = sigs.get(name or "")
-        nn = self._function_name_node(d)
-        return self.add(name, DefKind.FUNCTION, d, nn if nn is not d else None, signature=sig,
-                        arity=arity, clauses=1, mentions=_names_in_sig(sig),
-                        parameters=params.get(name or "", ()) if sig else ())
 
     def _simple(self, d: Node, kind: DefKind) -> str | None:
         nn = d.child_by_field_name("name")
@@ -612,10 +649,10 @@ class _Extractor:
                  mentions=_names_in(d.child_by_field_name("context")))
         return f"instance {cls} {' '.join(types)}".strip() if cls else None
 
-    def _pattern_synonym(self, d: Node, sigs: dict[str, str]) -> str | None:
+    def _pattern_synonym(self, d: Node, part: _Part) -> str | None:
         """`pattern P :: T` records the signature of P (no definition of its own: the
         equation is the one definition); `pattern P x = …` / `pattern P <- … where P = …`
-        defines P."""
+        defines P (``_link`` gives it its signature)."""
         eq = d.named_children[0] if d.named_child_count else None
         if eq is None:
             return None
@@ -625,10 +662,12 @@ class _Extractor:
         if eq.type == "signature":
             heads = list(syn.named_children) if syn.type == "binding_list" else [syn]
             text = _one_line(_text(d))
+            found = []
             for h in heads:
                 if _ident(h):
-                    sigs[_ident(h)] = text
+                    found.append((_ident(h), text))
                     self.exclude(h)
+            part.psigs = tuple(found)
             return _ident(heads[0]) if heads else None
         head = _synonym_head(syn)
         name = _ident(head)
@@ -638,19 +677,42 @@ class _Extractor:
                 builder = _synonym_head(clause.child_by_field_name("pattern"))
                 if builder is not None and _ident(builder) == name:
                     self.exclude(builder)
-        self.add(name, DefKind.PATTERN_SYNONYM, d, head,
-                 signature=sigs.get(name or "") or _one_line(_text(d)))
+        if name and head is not None:
+            self.exclude(head)
+            part.syn = (name, _span(d), _span(head), _one_line(_text(d)))
         return name
 
-    # -- references ---------------------------------------------------------------------
-    def captures(self) -> dict[str, list[Node]]:
-        # one traversal of the tree serves references and match sites
-        if self._caps is None:
-            self._caps = QueryCursor(ts.query(REFERENCE_QUERY + MATCH_QUERY)).captures(self.root)
-        return self._caps
+    # -- references and match sites, for a batch of consecutive parts ----------------------
+    def captures(self, start: int | None = None, end: int | None = None
+                 ) -> dict[str, list[Node]]:
+        """One query over the tree (or the bytes ``start``..``end``) serves references and
+        match sites."""
+        cursor = QueryCursor(ts.query(REFERENCE_QUERY + MATCH_QUERY))
+        if start is None or end is None:
+            return cursor.captures(self.root)
+        cursor.set_byte_range(start, end)
+        caps = cursor.captures(self.root)
+        return {k: [n for n in v if start <= n.start_byte < end] for k, v in caps.items()}
 
-    def references(self) -> RefsTable:
-        caps = self.captures()
+    def batch(self, parts: list[_Part], caps: dict[str, list[Node]]
+              ) -> tuple[array, list[int]]:
+        """Reference rows and match sites of consecutive ``parts`` from their captures: the
+        rows (all parts', in order) and each part's first row (plus the end)."""
+        starts_of = [p.start for p in parts]
+        names_of = [p.top_name for p in parts]
+        data, starts = self.references(caps, starts_of, names_of)
+        bounds = [0] * (len(parts) + 1)
+        width = RefsTable.WIDTH
+        rows = len(data) // width
+        for i, s in enumerate(starts_of[1:], start=1):
+            bounds[i] = bisect_left(starts, s)
+        bounds[-1] = rows
+        for start, site in self.match_sites(caps, parts, starts_of, names_of):
+            parts[max(0, bisect_right(starts_of, start) - 1)].sites.append(site)
+        return data, bounds
+
+    def references(self, caps: dict[str, list[Node]], top_starts: list[int],
+                   top_names: list[str | None]) -> tuple[array, array]:
         regions: list[tuple[int, int, int]] = []
         for cap, code in _REGION_CODES.items():
             for n in caps.get(cap, ()):
@@ -711,22 +773,11 @@ class _Extractor:
                 app_end[b] = row
         head_start = qual_start
 
-        # Names are interned as bytes and decoded once each at the end.
-        name_ids: dict[bytes, int] = {}
-        raw_names: list[bytes] = []
-
-        def intern(b: bytes) -> int:
-            i = name_ids.get(b)
-            if i is None:
-                i = name_ids[b] = len(raw_names)
-                raw_names.append(b)
-            return i
-
+        intern = self.intern
         data = array("i")
         starts = array("q")  # start byte of each row, for the shadowing pass
         binders: dict[int, list[tuple[int, int]]] = {}  # name id -> scopes (start, end byte)
-        top_starts = self.top_starts
-        top_ids = [intern(n.encode()) if n else -1 for n in self.top_names]
+        top_ids = [intern(n.encode()) if n else -1 for n in top_names]
         qual_ids = {start: intern(q.encode()) for start, q in qualifier_at.items()}
         defining = self.def_name_bytes
         src = self.source
@@ -796,14 +847,19 @@ class _Extractor:
                          app_end.get(head_start.get(start, start), -1) + 1))
             starts.append(start)
         if binders:
-            data = _drop_shadowed(data, starts, binders, expression)
-        names = [b.decode("utf-8", "replace") for b in raw_names]
-        return RefsTable(names, data)
+            data, starts = _drop_shadowed(data, starts, binders, expression)
+        return data, starts
 
     # -- match sites --------------------------------------------------------------------
-    def match_sites(self) -> list[MatchSite]:
-        caps = self.captures()
-        sites: list[MatchSite] = []
+
+    # -- match sites ---------------------------------------------------------------------
+    def match_sites(self, caps: dict[str, list[Node]], parts: list[_Part],
+                    top_starts: list[int], top_names: list[str | None]
+                    ) -> list[tuple[int, MatchSite]]:
+        """Match sites with their start bytes, in order; a top-level function clause becomes
+        its part's ``clause`` (``_link`` groups the clauses of one function)."""
+        self.top_starts, self.top_names = top_starts, top_names
+        sites: list[tuple[int, MatchSite]] = []
         for n in caps.get("case", ()):
             alts = n.child_by_field_name("alternatives")
             scrut = n.named_children[0] if n.named_child_count else None
@@ -822,8 +878,8 @@ class _Extractor:
             row = MatchRow(tuple(pattern(p, lazy) for p in pats.named_children), False, line)
             site = MatchSite(MatchKind.LAMBDA, self.path, _span(n), self._enclosing(n), None,
                              (row,))
-            sites.append(site)
-            _lazy_sites(sites, site, lazy, line)
+            sites.append((n.start_byte, site))
+            _lazy_sites(sites, n.start_byte, site, lazy, line)
         for n in caps.get("pattern_bind", ()):
             parent = n.parent
             if parent is None or parent.type not in ("local_binds", "declarations"):
@@ -835,8 +891,8 @@ class _Extractor:
             site = MatchSite(MatchKind.PATTERN_BINDING, self.path, _span(n),
                              self._enclosing(n), None, (MatchRow((p,), False, line),))
             if p.kind is not PatKind.WILD:
-                sites.append(site)
-            _lazy_sites(sites, site, lazy, line)
+                sites.append((n.start_byte, site))
+            _lazy_sites(sites, n.start_byte, site, lazy, line)
         for n in caps.get("rec.expr", ()):
             head = n.child_by_field_name("expression")
             if _constructs(head):
@@ -847,15 +903,24 @@ class _Extractor:
                 if fname:
                     fields.append(fname)
             if fields:  # GHC reports a partial update at the start of the whole expression
-                sites.append(MatchSite(MatchKind.RECORD_UPDATE, self.path, _span(n),
-                                       self._enclosing(n), None, (),
-                                       _one_line(_text(head), 80), tuple(fields)))
-        sites.extend(self._function_groups(caps.get("function", ())))
-        sites.sort(key=lambda s: (s.span.start_line, s.span.start_col))
+                sites.append((n.start_byte, MatchSite(
+                    MatchKind.RECORD_UPDATE, self.path, _span(n), self._enclosing(n), None, (),
+                    _one_line(_text(head), 80), tuple(fields))))
+        clauses = {p.start: p for p in parts if p.node_type == "function"}
+        local = []
+        for fn in caps.get("function", ()):
+            part = clauses.get(fn.start_byte)
+            if part is None:
+                local.append(fn)
+            else:
+                lazy: list[Pattern] = []
+                part.clause = (tuple(self._clause_rows(fn, lazy)), tuple(lazy))
+        sites.extend(self._function_groups(local))
+        sites.sort(key=_site_order)
         return sites
 
-    def _alt_site(self, sites: list[MatchSite], kind: MatchKind, node: Node, alts: Node | None,
-                  scrutinee: str | None) -> None:
+    def _alt_site(self, sites: list[tuple[int, MatchSite]], kind: MatchKind, node: Node,
+                  alts: Node | None, scrutinee: str | None) -> None:
         rows = []
         lazy_rows: list[tuple[list[Pattern], int]] = []
         if alts is not None:
@@ -870,18 +935,19 @@ class _Extractor:
                     lazy_rows.append((lazy, line))
         site = MatchSite(kind, self.path, _span(node), self._enclosing(node), None, tuple(rows),
                          scrutinee)
-        sites.append(site)
+        sites.append((node.start_byte, site))
         for lazy, line in lazy_rows:
-            _lazy_sites(sites, site, lazy, line)
+            _lazy_sites(sites, node.start_byte, site, lazy, line)
 
-    def _function_groups(self, functions: Iterable[Node]) -> list[MatchSite]:
-        # Each clause is its own `function` node: group consecutive same-name siblings.
+    def _function_groups(self, functions: Iterable[Node]) -> list[tuple[int, MatchSite]]:
+        """Clause groups of local functions (`where`/`let`): each clause is its own `function`
+        node, so consecutive same-name siblings are grouped."""
         groups: list[list[Node]] = []
         group_of_last: dict[int, list[Node]] = {}  # node id of a group's last clause -> group
         for fn in sorted(functions, key=lambda x: x.start_byte):
             name = self._function_name(fn)
             prev = fn.prev_named_sibling
-            while prev is not None and prev.type in ("comment", "haddock", "pragma", "cpp"):
+            while prev is not None and prev.type in _COMMENTS:
                 prev = prev.prev_named_sibling
             group = group_of_last.pop(prev.id, None) if prev is not None else None
             if group is None or self._function_name(group[0]) != name:
@@ -889,31 +955,34 @@ class _Extractor:
                 groups.append(group)
             group.append(fn)
             group_of_last[fn.id] = group
-        sites: list[MatchSite] = []
+        sites: list[tuple[int, MatchSite]] = []
         for clauses in groups:
-            rows = []
+            rows: list[MatchRow] = []
             lazy: list[Pattern] = []
             for fn in clauses:
-                pats = fn.child_by_field_name("patterns")
-                if pats is not None:
-                    pat_nodes = list(pats.named_children)
-                else:
-                    inf = next((c for c in fn.named_children if c.type == "infix"), None)
-                    pat_nodes = ([inf.child_by_field_name("left_operand"),
-                                  inf.child_by_field_name("right_operand")] if inf else [])
-                patterns = tuple(pattern(p, lazy) for p in pat_nodes)
-                guarded = _guarded(fn)
-                rows.extend(_pattern_guard_rows(fn, patterns) if guarded else
-                            [MatchRow(patterns, False, fn.start_point[0] + 1)])
+                rows.extend(self._clause_rows(fn, lazy))
             first, last = clauses[0], clauses[-1]
             span = Span(first.start_point[0] + 1, first.start_point[1], last.end_point[0] + 1,
                         last.end_point[1])
             site = MatchSite(MatchKind.FUNCTION, self.path, span, self._enclosing(first),
                              self._function_name(first), tuple(rows))
-            sites.append(site)
+            sites.append((first.start_byte, site))
             if lazy:
-                _lazy_sites(sites, site, lazy, span.start_line)
+                _lazy_sites(sites, first.start_byte, site, lazy, span.start_line)
         return sites
+
+    def _clause_rows(self, fn: Node, lazy: list[Pattern]) -> list[MatchRow]:
+        pats = fn.child_by_field_name("patterns")
+        if pats is not None:
+            pat_nodes = list(pats.named_children)
+        else:
+            inf = next((c for c in fn.named_children if c.type == "infix"), None)
+            pat_nodes = ([inf.child_by_field_name("left_operand"),
+                          inf.child_by_field_name("right_operand")] if inf else [])
+        patterns = tuple(pattern(p, lazy) for p in pat_nodes)
+        if _guarded(fn):
+            return _pattern_guard_rows(fn, patterns)
+        return [MatchRow(patterns, False, fn.start_point[0] + 1)]
 
     def _enclosing(self, node: Node) -> str | None:
         i = bisect_right(self.top_starts, node.start_byte) - 1
@@ -937,10 +1006,10 @@ class _Extractor:
 
 
 def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int, int]]],
-                   expression: int) -> array:
+                   expression: int) -> tuple[array, array]:
     """Rows of uses that a local binder of the same name shadows (a parameter, a `where`
     or `let` definition, a case alternative's variable) refer to that binder, not to any
-    top-level definition: drop them."""
+    top-level definition: drop them (and their start bytes)."""
     # Scopes are tree nodes (nested or disjoint): per name, their union as sorted disjoint
     # intervals answers "is this use inside one?" with one bisection.
     merged: dict[int, tuple[list[int], list[int]]] = {}
@@ -957,8 +1026,7 @@ def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int
                 hi.append(e)
         merged[name] = (lo, hi)
     width = RefsTable.WIDTH
-    kept = array("i")
-    keep_from = 0
+    dropped = []
     for i in range(0, len(data), width):
         found = merged.get(data[i])
         if found is None or data[i + 4] != expression:
@@ -966,12 +1034,18 @@ def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int
         at = starts[i // width]
         k = bisect_right(found[0], at) - 1
         if k >= 0 and at < found[1][k]:
-            kept.extend(data[keep_from:i])
-            keep_from = i + width
-    if keep_from == 0:
-        return data
-    kept.extend(data[keep_from:])
-    return kept
+            dropped.append(i // width)
+    if not dropped:
+        return data, starts
+    kept, kept_starts = array("i"), array("q")
+    prev = 0
+    for row in dropped:
+        kept.extend(data[prev * width:row * width])
+        kept_starts.extend(starts[prev:row])
+        prev = row + 1
+    kept.extend(data[prev * width:])
+    kept_starts.extend(starts[prev:])
+    return kept, kept_starts
 
 
 def _leaves(node: Node) -> list[Node]:
@@ -1130,14 +1204,20 @@ def _constructs(head: Node | None) -> bool:
     return False
 
 
-def _lazy_sites(sites: list[MatchSite], site: MatchSite, lazy: list[Pattern],
-                line: int) -> None:
+def _lazy_sites(sites: list[tuple[int, MatchSite]], start: int, site: MatchSite,
+                lazy: Sequence[Pattern], line: int) -> None:
     """A lazy pattern `~p` matches anything where it stands, and GHC checks ``p`` on its own
     as a pattern binding (-Wincomplete-uni-patterns), reported at the enclosing match."""
     for p in lazy:
         if p.kind is not PatKind.WILD:
-            sites.append(MatchSite(MatchKind.PATTERN_BINDING, site.path, site.span,
-                                   site.enclosing, site.name, (MatchRow((p,), False, line),)))
+            sites.append((start, MatchSite(MatchKind.PATTERN_BINDING, site.path, site.span,
+                                           site.enclosing, site.name,
+                                           (MatchRow((p,), False, line),))))
+
+
+def _site_order(item: tuple[int, MatchSite]) -> tuple[int, int]:
+    span = item[1].span
+    return span.start_line, span.start_col
 
 
 def pattern(node: Node | None, lazy: list[Pattern] | None = None) -> Pattern:
@@ -1214,15 +1294,317 @@ def pattern(node: Node | None, lazy: list[Pattern] | None = None) -> Pattern:
     return Pattern(PatKind.OPAQUE, _one_line(_text(node), 60))
 
 
+class Edit(NamedTuple):
+    """One text edit as tree-sitter is told it (bytes, 0-based rows)."""
+
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start_row: int
+    old_end_row: int
+    new_end_row: int
+    old_end_col: int = -1  # columns of the end points: text after the edit on its last line
+    new_end_col: int = -2  # moves by their difference (unknown: it moves)
+
+    def keeps_columns_of(self, part: _Part) -> bool:
+        """Does a declaration starting at or after the edit's end keep its columns?"""
+        return part.first_row > self.old_end_row or (
+            part.first_row == self.old_end_row and self.old_end_col == self.new_end_col)
+
+
 def extract(path: str, source: bytes, tree: Tree, *, language: str = "haskell") -> FileIndex:
     """Build the ``FileIndex`` of one parsed file. Never raises on odd trees: what cannot be
     understood is skipped, and syntax errors are reported in ``problems``."""
     ex = _Extractor(path, source, tree)
-    exports, imports = ex.header()
-    ex.declarations()
-    refs = ex.references()
-    return FileIndex(path=path, module=ex.module, digest=digest(source),
-                     lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1),
-                     definitions=ex.defs, references=refs, match_sites=ex.match_sites(),
-                     imports=imports, exports=exports, problems=ex.problems(),
-                     language=language)
+    decls = _declarations(tree)
+    header = ex.header_part(decls.start_byte if decls is not None else len(source))
+    parts = [header] + [ex.decl_part(d) for d in (decls.named_children if decls else ())]
+    data, bounds = ex.batch(parts, ex.captures())
+    state = _State(parts, bounds, ex.name_ids, ex.raw_names, [], source, len(ex.raw_names))
+    return _link(ex, parts, data, bounds, state, ex.problems(), language, None)
+
+
+def extract_incremental(previous: FileIndex, old_source: bytes, source: bytes, tree: Tree,
+                        old_tree: Tree, edit: Edit, *, language: str = "haskell",
+                        file_digest: str | None = None) -> FileIndex:
+    """The ``FileIndex`` of ``source`` (parsed incrementally into ``tree`` from ``old_tree``,
+    edited by ``edit``), re-extracting only the declarations the edit or tree-sitter's changed
+    ranges touch; every other declaration's definitions, reference rows and match sites are
+    reused, shifted by the lines the edit added or removed. Equal to ``extract`` on the same
+    tree (tests check it on random edits of real files); falls back to it when the header
+    changes (or is not parsed as a header any more), or when ``previous`` is not the extraction
+    of ``old_source``. A declaration with a syntax error is a part like any other.
+    ``file_digest``: the digest to record (the raw file's, when the caller has it), else the
+    digest of ``source``."""
+    state = previous.incremental
+    if (not isinstance(state, _State) or state.source is not old_source
+            and state.source != old_source) or len(state.raw_names) > 2 * state.full_names + 256:
+        # (names of edited-away identifiers accumulate in the interning table: start afresh)
+        return extract(previous.path, source, tree, language=language)
+    decls = _declarations(tree)
+    header = state.parts[0]
+    if (decls is None or edit.start_byte < header.end or decls.start_byte != header.end
+            or header.broken):
+        return extract(previous.path, source, tree, language=language)
+    dbyte = edit.new_end_byte - edit.old_end_byte
+    drow = edit.new_end_row - edit.old_end_row
+    touched = sorted([(r.start_byte, r.end_byte) for r in old_tree.changed_ranges(tree)]
+                     + [(edit.start_byte, max(edit.new_end_byte, edit.start_byte + 1))])
+    nodes = decls.named_children
+    plan = _plan_contiguous(state, nodes, touched, edit, dbyte)
+    if plan is None:
+        plan = _plan_each(state, nodes, touched, edit, dbyte)
+    ex = _Extractor(previous.path, source, tree, header.module, dict(state.name_ids),
+                    list(state.raw_names))
+    width = RefsTable.WIDTH
+    parts: list[_Part] = [header]
+    data = array("i")
+    bounds = [0]
+
+    def take(rows: array, lo: int, hi: int, shift: int) -> None:
+        """Rows lo..hi of ``rows`` (one or many parts'), ``shift`` lines later."""
+        piece = rows[lo * width:hi * width]
+        if shift:
+            for k in range(2, len(piece), width):
+                piece[k] += shift
+            for k in range(6, len(piece), width):
+                if piece[k]:
+                    piece[k] += shift
+        data.extend(piece)
+
+    take(state.data, state.bounds[0], state.bounds[1], 0)
+    bounds.append(state.bounds[1])
+    i = 0
+    while i < len(plan):
+        item = plan[i]
+        if isinstance(item, int):
+            # a run of reused parts with consecutive old indices, moved alike: one block
+            moved = item > 0 and bool(dbyte or drow)
+            first = j = abs(item)
+            i += 1
+            while i < len(plan) and isinstance(plan[i], int) and abs(plan[i]) == j + 1 and (
+                    plan[i] > 0) == (item > 0):  # type: ignore[operator]
+                j += 1
+                i += 1
+            base = len(data) // width - state.bounds[first]
+            for k in range(first, j + 1):
+                old_part = state.parts[k]
+                if moved and drow:
+                    old_part = _shifted(old_part, dbyte, drow)
+                elif moved:  # the same lines: only byte offsets move
+                    old_part = replace(old_part, start=old_part.start + dbyte,
+                                       end=old_part.end + dbyte)
+                parts.append(old_part)
+                bounds.append(state.bounds[k + 1] + base)
+            take(state.data, state.bounds[first], state.bounds[j + 1], drow if moved else 0)
+            continue
+        j = i
+        while j < len(plan) and not isinstance(plan[j], int):
+            j += 1
+        fresh = [ex.decl_part(d) for d in nodes[i:j]]  # type: ignore[arg-type]
+        # up to the next declaration: a zero-width node error recovery put at a declaration's
+        # end belongs to that declaration, as in a full extraction
+        until = nodes[j].start_byte if j < len(nodes) else len(source) + 1
+        rows, fresh_bounds = ex.batch(fresh, ex.captures(fresh[0].start, until))
+        base = len(data) // width
+        parts.extend(fresh)
+        bounds.extend(b + base for b in fresh_bounds[1:])
+        take(rows, 0, fresh_bounds[-1], 0)
+        i = j
+    fi = _link(ex, parts, data, bounds,
+               _State(parts, bounds, ex.name_ids, ex.raw_names, state.names, source,
+                      state.full_names), ex.problems(), language, file_digest)
+    return fi
+
+
+_Plan = list  # per declaration: an old part's index (negative: it stays, positive: it moves
+#               with the edit) or the node to extract
+
+
+def _plan_contiguous(state: _State, nodes: list[Node], touched: list[tuple[int, int]],
+                     edit: Edit, dbyte: int) -> _Plan | None:
+    """The usual plan in O(log n) checks: every declaration before the touched bytes is the
+    old one at the same index, every declaration after them the old one as far from the end;
+    None when the old and new declarations do not line up that way (then ``_plan_each``)."""
+    old = state.parts
+    lo = min(s for s, _ in touched)
+    hi = max(e for _, e in touched)
+    first = bisect_right(nodes, lo, key=lambda n: n.end_byte)  # nodes[:first] end before
+    last = bisect_left(nodes, hi, key=lambda n: n.start_byte)  # nodes[last:] start after
+    last = max(last, first)
+    after = len(nodes) - last
+    old_after = len(old) - after  # index of the old part matching nodes[last]
+    if old_after < 1 + first or old_after > len(old):
+        return None
+
+    def same(node: Node, part: _Part, shift: int) -> bool:
+        return (node.start_byte == part.start + shift and node.end_byte == part.end + shift
+                and node.type == part.node_type)
+
+    if first and (not same(nodes[first - 1], old[first], 0)
+                  or old[first].end > edit.start_byte or not same(nodes[0], old[1], 0)):
+        return None
+    if after:
+        moved = old[old_after]
+        if (not same(nodes[last], moved, dbyte) or not same(nodes[-1], old[-1], dbyte)
+                or moved.start < edit.old_end_byte or not edit.keeps_columns_of(moved)):
+            return None
+    plan: _Plan = ([-(k + 1) for k in range(first)] + list(nodes[first:last])
+                   + list(range(old_after, old_after + after)))
+    for k in state.broken:  # a declaration with a syntax error is always extracted again
+        at = k - 1 if k <= first else k - old_after + last
+        if 0 <= at < len(plan) and isinstance(plan[at], int):
+            plan[at] = nodes[at]
+    return plan
+
+
+def _plan_each(state: _State, nodes: list[Node], touched: list[tuple[int, int]],
+               edit: Edit, dbyte: int) -> _Plan:
+    """The plan by matching every declaration with the old ones by position and kind."""
+    reusable: dict[tuple[int, int, str], int] = {}
+    for i, part in enumerate(state.parts[1:], start=1):
+        if part.broken:
+            continue
+        if part.end <= edit.start_byte:
+            reusable[(part.start, part.end, part.node_type)] = -i
+        elif part.start >= edit.old_end_byte and edit.keeps_columns_of(part):
+            reusable[(part.start + dbyte, part.end + dbyte, part.node_type)] = i
+    plan: _Plan = []
+    for d in nodes:
+        start, end = d.start_byte, d.end_byte
+        hit = any(s < end and start < e for s, e in touched)
+        found = None if hit else reusable.get((start, end, d.type))
+        plan.append(found if found is not None else d)
+    return plan
+
+
+def _declarations(tree: Tree) -> Node | None:
+    return next((c for c in tree.root_node.named_children if c.type == "declarations"), None)
+
+
+def _shifted(part: _Part, dbyte: int, drow: int) -> _Part:
+    """A reused part that moved: every position ``drow`` lines (and ``dbyte`` bytes) later."""
+
+    def sp(s: Span) -> Span:
+        return Span(s.start_line + drow, s.start_col, s.end_line + drow, s.end_col)
+
+    def site(m: MatchSite) -> MatchSite:
+        return MatchSite(m.kind, m.path, sp(m.span), m.enclosing, m.name,
+                         tuple(MatchRow(r.patterns, r.guarded, r.line + drow if r.line else 0)
+                               for r in m.rows), m.scrutinee, m.fields)
+
+    defs = [d.moved(drow) for d in part.defs]
+    fn = part.fn
+    if fn is not None:
+        fn = (fn[0], fn[1], fn[2], sp(fn[3]), sp(fn[4]))
+    syn = part.syn
+    if syn is not None:
+        syn = (syn[0], sp(syn[1]), sp(syn[2]), syn[3])
+    clause = part.clause
+    if clause is not None:
+        clause = (tuple(MatchRow(r.patterns, r.guarded, r.line + drow) for r in clause[0]),
+                  clause[1])
+    return _Part(part.start + dbyte, part.end + dbyte, part.first_row + drow,
+                 part.last_row + drow, part.node_type, part.top_name, part.broken, defs, fn,
+                 part.sigs, part.psigs, syn, [site(m) for m in part.sites], clause)
+
+
+def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], state: _State,
+          problems: list[ParseProblem], language: str, file_digest: str | None) -> FileIndex:
+    """Join a file's parts: consecutive clauses of one function become one definition and one
+    match site, signatures attach to the functions and pattern synonyms they name (a later
+    signature too, as GHC allows)."""
+    header = parts[0]
+    module, path = header.module, ex.path
+    defs: list[Definition] = []
+    ordered: list[MatchSite | list[MatchSite]] = []  # a clause group's slot is a list
+    sigs: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+    psigs: dict[str, str] = {}
+    functions: list[Definition] = []
+    synonyms: list[Definition] = []
+    group: Definition | None = None  # the function whose clauses may continue
+    run: list[_Part] = []  # the clause parts of that function's match site
+    slot: list[MatchSite] = []
+
+    def close_run() -> None:
+        if not run:
+            return
+        first, last = run[0], run[-1]
+        rows = tuple(r for p in run for r in p.clause[0])  # type: ignore[index]
+        span = Span(first.fn[3].start_line, first.fn[3].start_col,  # type: ignore[index]
+                    last.fn[3].end_line, last.fn[3].end_col)  # type: ignore[index]
+        site = MatchSite(MatchKind.FUNCTION, path, span, first.top_name,
+                         first.fn[0], rows)  # type: ignore[index]
+        slot.append(site)
+        lazy = [p for part in run for p in part.clause[1]]  # type: ignore[index]
+        for p in lazy:
+            if p.kind is not PatKind.WILD:
+                slot.append(MatchSite(MatchKind.PATTERN_BINDING, path, span, site.enclosing,
+                                      site.name, (MatchRow((p,), False, span.start_line),)))
+        run.clear()
+
+    for part in parts:
+        if part.node_type in _COMMENTS:
+            continue
+        fn = part.fn
+        if fn is not None and fn[1] == "function" and group is not None and group.name == fn[0]:
+            group.clauses += 1
+            group.span = Span(group.span.start_line, group.span.start_col, fn[3].end_line,
+                              fn[3].end_col)
+        elif fn is not None:
+            name, kind, arity, span, name_span = fn
+            sig = sigs.get(name)
+            d = Definition(name, DefKind.FUNCTION, module, path, span, name_span,
+                           signature=sig[0] if sig else None, arity=arity, clauses=1,
+                           mentions=sig[2] if sig else (), parameters=sig[1] if sig else ())
+            defs.append(d)
+            functions.append(d)
+            group = d if kind == "function" else None
+        else:
+            group = None
+        if part.clause is not None and run and run[-1].fn[0] == fn[0]:  # type: ignore[index]
+            run.append(part)
+        else:
+            close_run()
+            if part.clause is not None:
+                slot = []
+                ordered.append(slot)
+                run.append(part)
+        for name, text, params, mentions in part.sigs:
+            sigs[name] = (text, params, mentions)
+        for name, text in part.psigs:
+            psigs[name] = text
+        if part.syn is not None:
+            name, span, name_span, text = part.syn
+            d = Definition(name, DefKind.PATTERN_SYNONYM, module, path, span, name_span,
+                           signature=psigs.get(name) or text)
+            defs.append(d)
+            synonyms.append(d)
+        defs.extend(part.defs)
+        ordered.extend(part.sites)
+    close_run()
+    for d in functions:  # signatures may follow their function in odd code
+        if d.signature is None and d.name in sigs:
+            d.signature, d.parameters, d.mentions = sigs[d.name]
+    for d in synonyms:
+        if d.name in psigs:
+            d.signature = psigs[d.name]
+    sites: list[MatchSite] = []
+    for item in ordered:
+        if isinstance(item, list):
+            sites.extend(item)
+        else:
+            sites.append(item)
+    state.broken = tuple(i for i, p in enumerate(parts) if p.broken and i)
+    if len(state.names) < len(ex.raw_names):
+        state.names = state.names + [b.decode("utf-8", "replace")
+                                     for b in ex.raw_names[len(state.names):]]
+    source = ex.source
+    fi = FileIndex(path=path, module=module, digest=file_digest or digest(source),
+                   lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1),
+                   definitions=defs, references=RefsTable(state.names, data),
+                   match_sites=sites, imports=header.imports, exports=header.exports,
+                   problems=problems, language=language)
+    state.data = data
+    fi.incremental = state
+    return fi

@@ -80,6 +80,19 @@ class Definition:
     # CONSTRUCTOR in GADT syntax: the arguments of its result type (`Query Int` -> ("Int",))
     indices: tuple[str, ...] | None = None
 
+    def moved(self, lines: int) -> Definition:
+        """The same definition ``lines`` lines later (an edit above it added them)."""
+        s, n = self.span, self.name_span
+        return Definition(
+            self.name, self.kind, self.module, self.path,
+            Span(s.start_line + lines, s.start_col, s.end_line + lines, s.end_col),
+            Span(n.start_line + lines, n.start_col, n.end_line + lines, n.end_col),
+            self.parent, self.signature, self.constructors, self.fields, self.arity,
+            self.methods, self.defaults, self.superclasses, self.minimal,
+            self.minimal_line + lines if self.minimal_line else self.minimal_line,
+            self.instance_types, self.implemented, self.mentions, self.deriving_strategy,
+            self.standalone, self.clauses, self.parameters, self.indices)
+
 
 class Role(IntEnum):
     """How a name is used at a reference site."""
@@ -152,15 +165,13 @@ class MatchKind(StrEnum):
     RECORD_UPDATE = "record_update"  # `r { f = e }`: no rows; ``fields`` names the fields
 
 
-@dataclass(frozen=True, slots=True)
-class MatchRow:
+class MatchRow(NamedTuple):  # NamedTuples: created, moved and unpickled by the thousand
     patterns: tuple[Pattern, ...]
     guarded: bool  # has guards other than `otherwise`/`True`: the row may fall through
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class MatchSite:
+class MatchSite(NamedTuple):
     kind: MatchKind
     path: str
     span: Span  # GHC reports case at `case`, a function group at its first clause
@@ -293,6 +304,9 @@ class FileIndex:
     exports: list[Export] | None = None  # None: no export list (everything exported)
     problems: list[ParseProblem] = field(default_factory=list)
     language: str = "haskell"  # "haskell", "literate" or "hsc"
+    # What an incremental re-extraction of this file needs (extract.py's private state); only
+    # set by the extractor in this process, never pickled with the body or the summary.
+    incremental: object | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -60,37 +60,54 @@ def repair_utf8(raw: bytes) -> tuple[bytes, int]:
     return bytes(out), bad
 
 
+_DIRECTIVE_AT = re.compile(rb"#[ \t]*(?:if|ifdef|ifndef|elif|else|endif|define|undef|include|"
+                           rb"error|warning|line|pragma)\b")
+
+
+def _directive_starts(raw: bytes) -> list[int]:
+    """Offsets of the directive lines (a `#` in the first column), found with bytes.find."""
+    out = [0] if _DIRECTIVE_AT.match(raw) else []
+    at = raw.find(b"\n#")
+    while at != -1:
+        if _DIRECTIVE_AT.match(raw, at + 1):
+            out.append(at + 1)
+        at = raw.find(b"\n#", at + 1)
+    return out
+
+
 def select_branches(raw: bytes, *, defines: dict[str, int] | None = None) -> bytes:
-    """Blank the branches the C preprocessor would drop and every directive line."""
-    lines = raw.split(b"\n")
+    """Blank the branches the C preprocessor would drop and every directive line (only the
+    directive lines are looked at: the text between them is copied or blanked whole)."""
+    starts = _directive_starts(raw)
+    if not starts:
+        return raw
     macros: dict[str, int] = dict(BUILTIN_MACROS)
     macros.update(defines or {})
     # a stack of (this branch is kept, some branch of the chain was taken, parent kept)
     stack: list[tuple[bool, bool, bool]] = []
     keep = True
-    i = 0
-    while i < len(lines):
-        m = _DIRECTIVE.match(lines[i])
-        if m is None:
-            if not keep:
-                lines[i] = b""
-            i += 1
+    out: list[bytes] = []
+    pos = 0  # everything before pos is in out
+    for start in starts:
+        if start < pos:
+            continue  # inside the continuation lines of the previous directive
+        segment = raw[pos:start]
+        out.append(segment if keep else b"\n" * segment.count(b"\n"))
+        # the directive and its continuation lines
+        end = raw.find(b"\n", start)
+        while end != -1 and raw[end - 1:end] == b"\\":
+            end = raw.find(b"\n", end + 1)
+        end = len(raw) if end == -1 else end
+        text = raw[start:end].replace(b"\\\n", b" ")
+        out.append(b"\n" * raw.count(b"\n", start, end))
+        pos = end
+        d = _DIRECTIVE.match(text)
+        if d is None:
             continue
-        # join continuation lines of this directive, blanking all of them
-        text = lines[i]
-        start = i
-        while text.endswith(b"\\") and i + 1 < len(lines):
-            i += 1
-            text = text[:-1] + b" " + lines[i]
-        for j in range(start, i + 1):
-            lines[j] = b""
-        i += 1
-        m = _DIRECTIVE.match(text)
-        assert m is not None
-        word, rest = m.group(1), _strip_comment(m.group(2)).strip()
+        word, rest = d.group(1), _strip_comment(d.group(2)).strip()
         if word in (b"if", b"ifdef", b"ifndef"):
             if word == b"if":
-                value = _evaluate(rest, macros)
+                value = bool(_evaluate(rest, macros))
             else:
                 name = rest.split()[0].decode("latin-1") if rest.split() else ""
                 value = (name in macros) == (word == b"ifdef")
@@ -98,7 +115,7 @@ def select_branches(raw: bytes, *, defines: dict[str, int] | None = None) -> byt
             keep = keep and value
         elif word == b"elif" and stack:
             _, taken, parent = stack.pop()
-            value = not taken and _evaluate(rest, macros)
+            value = not taken and bool(_evaluate(rest, macros))
             stack.append((parent and value, taken or value, parent))
             keep = parent and value
         elif word == b"else" and stack:
@@ -111,14 +128,16 @@ def select_branches(raw: bytes, *, defines: dict[str, int] | None = None) -> byt
         elif keep and word == b"define":
             parts = rest.split(None, 1)
             if parts:
-                name = re.match(rb"[A-Za-z_]\w*", parts[0])
-                if name:
+                name_m = re.match(rb"[A-Za-z_]\w*", parts[0])
+                if name_m:
                     value_text = parts[1] if len(parts) > 1 else b"1"
-                    macros[name.group(0).decode("latin-1")] = _evaluate(value_text, macros,
-                                                                        default=1)
+                    macros[name_m.group(0).decode("latin-1")] = _evaluate(value_text, macros,
+                                                                          default=1)
         elif keep and word == b"undef":
             macros.pop(rest.decode("latin-1").strip(), None)
-    return b"\n".join(lines)
+    segment = raw[pos:]
+    out.append(segment if keep else b"\n" * segment.count(b"\n"))
+    return b"".join(out)
 
 
 def _strip_comment(text: bytes) -> bytes:
