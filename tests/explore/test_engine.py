@@ -272,3 +272,27 @@ def test_pattern_guards_on_a_parameter_count_as_matches(make_workspace):
     index = WorkspaceIndex.build(root, use_cache=False)
     ex = ask(index, "Mode", ChangeKind.ADD_CONSTRUCTOR)
     assert breaking(ex) == {"A.hs:4"}  # like `f (R T i) x`, `f (R B i) x`, `f (W r) x`
+
+
+def test_a_match_the_checker_cannot_line_up_is_a_low_confidence_node(make_workspace):
+    # clauses with different numbers of patterns (GHC rejects it; the index still sees it)
+    root = make_workspace({"A.hs": textwrap.dedent("""\
+        module A where
+        data K = X | Y
+        f :: K -> Int
+        f X = 1
+        f Y z = 2
+        g X = 1
+        g y z = 2
+        """)})
+    index = WorkspaceIndex.build(root, use_cache=False)
+    ex = ask(index, "K", ChangeKind.ADD_CONSTRUCTOR)
+    by_loc = {n.location: n for n in ex.nodes}
+    no_catch_all, catch_all = by_loc["A.hs:4"], by_loc["A.hs:7"]
+    assert no_catch_all.facts.breaks and "different numbers of patterns" in (
+        no_catch_all.facts.assumption)
+    assert catch_all.facts.silent and "catch-all on line 7" in catch_all.facts.assumption
+    scored = HeuristicScorer().score(ex.question, [no_catch_all, catch_all])
+    assert [s.rubric.confidence for s in scored] == [2, 2]
+    assert all("assumed:" in s.rubric.reasoning for s in scored)
+    assert scored[0].rubric.risk >= 4

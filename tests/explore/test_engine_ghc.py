@@ -24,9 +24,10 @@ pytestmark = [pytest.mark.ghc,
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "engine"
 
 
-def explored(workspace: str, target: str, change: ChangeKind) -> list[tuple[Node, int]]:
+def explored(workspace: str, target: str, change: ChangeKind,
+             text: str = "q") -> list[tuple[Node, int]]:
     index = WorkspaceIndex.build(FIXTURES / workspace, use_cache=False)
-    ex = explore(index, Question("q", target, change, (), 200))
+    ex = explore(index, Question(text, target, change, (), 200))
     scored = HeuristicScorer().score(ex.question, ex.nodes)
     return [(n, s.rubric.risk) for n, s in zip(ex.nodes, scored, strict=True)]
 
@@ -118,6 +119,17 @@ def test_a_method_without_default_in_a_class_with_minimal_breaks_instances_and_t
     assert compare(nodes, optional | required) == (set(), set())
     pragma = next(n for n, _ in nodes if n.location == f"{CLASS}:5")
     assert "MINIMAL" in pragma.facts.detail and pragma.facts.edge is EdgeKind.DEFINITION
+
+
+def test_a_method_with_a_default_breaks_nothing_and_instances_take_it_silently():
+    truth = added_warning_sites(FIXTURES / "classes", Mutation(
+        CLASS, "  member :: s -> String -> Bool\n",
+        "  member :: s -> String -> Bool\n  scoutNew :: s -> ()\n  scoutNew _ = ()\n"))
+    assert truth == set()
+    nodes = explored("classes", "Store", ChangeKind.ADD_METHOD,
+                     "What breaks if I add a method with a default implementation to Store?")
+    assert compare(nodes, truth) == (set(), set())
+    assert set(silent(nodes)) == {f"{CLASS}:12", f"{CLASS}:17"}
 
 
 def test_gadt_matches_complete_by_their_index_break_and_say_so():

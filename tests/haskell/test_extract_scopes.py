@@ -150,3 +150,20 @@ def test_gadt_indices_parameter_types_and_minimal_pragmas():
     assert by[("run", DefKind.FUNCTION)].parameters == ("Q Int", "(Int -> a)")
     assert by[("m", DefKind.METHOD)].parameters == ("a", "Q a")
     assert by[("K", DefKind.CLASS)].minimal == "m" and by[("K", DefKind.CLASS)].minimal_line == 13
+
+
+def test_a_moved_definition_keeps_every_field_but_its_lines():
+    from dataclasses import fields
+
+    fi = index_of("""\
+        module M where
+        class K a where
+          {-# MINIMAL m #-}
+          m :: a -> Int
+        """)
+    (k,) = [d for d in fi.definitions if d.kind is DefKind.CLASS]
+    moved = k.moved(3)
+    changed = {f.name for f in fields(k) if getattr(k, f.name) != getattr(moved, f.name)}
+    assert changed == {"span", "name_span", "minimal_line"}
+    assert moved.span.start_line == k.span.start_line + 3 and moved.minimal_line == 6
+    assert k.moved(0) == k

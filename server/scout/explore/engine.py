@@ -29,6 +29,7 @@ from scout.explore.model import (
     Question,
     SiteFacts,
     Target,
+    adds_method_with_default,
 )
 from scout.explore.question import refine_for_target
 from scout.explore.refine import refined, scrutinee_types
@@ -620,6 +621,9 @@ class Explorer:
     # -- classes -----------------------------------------------------------------------
     def _class_change(self, cls: Definition) -> Iterator[_Candidate]:
         adding_method = self.question.change is ChangeKind.ADD_METHOD
+        if adding_method and adds_method_with_default(self.question):
+            yield from self._method_with_default(cls)
+            return
         minimal = cls.minimal is not None
         if adding_method and minimal:
             yield _Candidate(cls.path, cls.span.start_line, SiteFacts(
@@ -675,6 +679,26 @@ class Explorer:
                         f"{ref.enclosing or 'this declaration'} has a {cls.name} constraint, "
                         "which now implies the superclass"), symbol=cls.name),
                                  ref.enclosing)
+
+    def _method_with_default(self, cls: Definition) -> Iterator[_Candidate]:
+        """A new method with a default: nothing fails to compile (GHC says nothing); every
+        instance silently takes the default, which must be right for its type."""
+        for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
+            for inst in self.index.definitions_of_kind(kind):
+                if inst.parent != cls.name or not self._instance_of(inst, cls):
+                    continue
+                head = inst.signature or f"instance {cls.name}"
+                yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                    EdgeKind.INSTANCE if kind is DefKind.INSTANCE else EdgeKind.DERIVED_INSTANCE,
+                    False, silent=True, detail=(
+                        f"{head} silently takes the new method's default implementation: "
+                        "check that it is right for this type"), symbol=cls.name), head)
+        for ref in self.references(cls.name):
+            if ref.role is Role.CONTEXT and self._refers_to(ref, cls):
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.CONSTRAINT_USE, False, detail=(
+                        f"{ref.enclosing or 'this declaration'} has a {cls.name} constraint; "
+                        "it keeps working"), symbol=cls.name), ref.enclosing)
 
     # -- type families and synonyms ----------------------------------------------------
     def _type_family_change(self, tf: Definition) -> Iterator[_Candidate]:

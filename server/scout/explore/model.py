@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -56,6 +57,16 @@ class Question:
     tags: tuple[Tag, ...]
     budget: int = DEFAULT_BUDGET
     subject: str | None = None
+
+
+_WITH_DEFAULT = re.compile(r"\bwith(?:\s+an?)?\s+default", re.I)
+
+
+def adds_method_with_default(question: Question) -> bool:
+    """Does the question add a method *with* a default implementation ("add a method with a
+    default to C")? Then instances silently take the default and GHC reports nothing; any
+    other phrasing adds a method without one (every instance must define it)."""
+    return question.change is ChangeKind.ADD_METHOD and bool(_WITH_DEFAULT.search(question.text))
 
 
 class EdgeKind(StrEnum):
