@@ -1,11 +1,12 @@
 """What the index models beyond names: local binders that shadow top-level names, the extent of
 applications, record updates and lazy patterns as match sites, pattern synonym signatures, GADT
-result indices, parameter types and MINIMAL pragmas."""
+result indices, parameter types (read from signatures) and MINIMAL pragmas."""
 
 from __future__ import annotations
 
 import textwrap
 
+from scout.explore.refine import parameter_types
 from scout.haskell import parser as ts
 from scout.haskell.extract import extract
 from scout.haskell.model import DefKind, FileIndex, MatchKind, PatKind, Role
@@ -147,8 +148,10 @@ def test_gadt_indices_parameter_types_and_minimal_pragmas():
     assert [by[(c, DefKind.CONSTRUCTOR)].indices for c in "ABCDE"] == [
         ("Int",), ("(Maybe a)",), ("Bool",), ("Bool",), ("a",)]
     assert by[("P", DefKind.CONSTRUCTOR)].indices is None
-    assert by[("run", DefKind.FUNCTION)].parameters == ("Q Int", "(Int -> a)")
-    assert by[("m", DefKind.METHOD)].parameters == ("a", "Q a")
+    assert parameter_types(by[("run", DefKind.FUNCTION)].signature) == ["Q Int", "(Int -> a)"]
+    assert parameter_types(by[("m", DefKind.METHOD)].signature) == ["a", "Q a"]
+    assert parameter_types("f :: forall a. (Show a, Eq a) => [a] -> Maybe (a -> b) -> a") == [
+        "[a]", "Maybe (a -> b)"]
     assert by[("K", DefKind.CLASS)].minimal == "m" and by[("K", DefKind.CLASS)].minimal_line == 13
 
 

@@ -89,6 +89,32 @@ def _atom(tokens: list[str], pos: int) -> tuple[_Type, int]:
     raise ValueError(f"unexpected {tok!r}")
 
 
+def parameter_types(signature: str | None) -> list[str]:
+    """The parameter types of a written signature (`f :: C a => A -> (B -> c) -> R` ->
+    ["A", "(B -> c)"]): its context and `forall` dropped, split at top-level arrows."""
+    if not signature or "::" not in signature:
+        return []
+    ty = signature.split("::", 1)[1]
+    ty = re.sub(r"^\s*forall\b[^.]*\.", "", ty)
+    depth, pieces, last = 0, [], 0
+    i = 0
+    while i < len(ty):
+        c = ty[i]
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif depth == 0 and ty.startswith("=>", i):
+            last, pieces = i + 2, []  # a context: what follows is the type
+            i += 1
+        elif depth == 0 and ty.startswith("->", i):
+            pieces.append(ty[last:i].strip())
+            last = i + 2
+            i += 1
+        i += 1
+    return pieces
+
+
 def compatible(a: _Type | None, b: _Type | None, flexible: Callable[[str], bool]) -> bool:
     """Can the two types be the same? ``flexible(name)``: a synonym or family (anything)."""
     if a is None or b is None or not a[0] or not b[0]:
@@ -142,14 +168,15 @@ def scrutinee_types(site: MatchSite, function: Definition | None,
                     clauses: MatchSite | None) -> list[str | None]:
     """The written type of each column of ``site``, where it can be read: the parameters of
     a clause group's signature, or of the parameter a `case` scrutinises."""
-    if function is None or not function.parameters:
+    parameters = parameter_types(function.signature) if function is not None else []
+    if not parameters:
         return []
     if site.kind is MatchKind.FUNCTION:
-        return list(function.parameters)
+        return list(parameters)
     if site.kind is MatchKind.CASE and clauses is not None and site.scrutinee:
         rows = [r for r in clauses.rows if 0 < r.line <= site.span.start_line]
         if rows:
             for col, p in enumerate(rows[-1].patterns):
                 if p.kind is PatKind.WILD and p.binder == site.scrutinee:
-                    return [function.parameters[col]] if col < len(function.parameters) else []
+                    return [parameters[col]] if col < len(parameters) else []
     return []

@@ -17,6 +17,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import NamedTuple
 
 from tree_sitter import Node, QueryCursor, Tree
@@ -40,7 +41,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "5"
+EXTRACTOR_VERSION = "6"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 (_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
@@ -117,8 +118,7 @@ _CON_ROLES = {_R_PATTERN: Role.PATTERN, _R_BINDPAT: Role.PATTERN, _R_TYPE: Role.
 _VAR_SKIP_REGIONS = frozenset({_R_PATTERN, _R_BINDPAT, _R_TYPE, _R_SIG, _R_CONTEXT, _R_IHEAD, _R_DERIVING})
 
 
-def _first(item: tuple[int, int, Node]) -> int:
-    return item[0]
+_FIRST = itemgetter(0)
 
 
 MATCH_QUERY = r"""
@@ -208,7 +208,7 @@ class _Part:
     broken: bool = False
     defs: list[Definition] = field(default_factory=list)  # complete definitions
     fn: tuple | None = None  # function/bind: (name, node type, arity, span, name span)
-    sigs: tuple = ()  # a signature: ((name, text, parameter types, type names), ...)
+    sigs: tuple = ()  # a signature: ((name, text, type names), ...)
     psigs: tuple = ()  # a pattern synonym signature: ((name, text), ...)
     syn: tuple | None = None  # a pattern synonym: (name, span, name span, text)
     sites: list[MatchSite] = field(default_factory=list)  # its own match sites, in order
@@ -373,10 +373,9 @@ class _Extractor:
                 part.fn = (name, t, arity, _span(d), _span(nn))
         elif t == "signature":
             sig_text = _one_line(_text(d))
-            params = _arrow_params(d.child_by_field_name("type"))
             names = self._signature_names(d)
             mentions = _names_in_sig(sig_text)
-            part.sigs = tuple((_text(nn), sig_text, params, mentions) for nn in names)
+            part.sigs = tuple((_text(nn), sig_text, mentions) for nn in names)
             for nn in names:
                 self.exclude(nn)
             name = _ident(names[0]) if names else None
@@ -617,8 +616,7 @@ class _Extractor:
         for decl, sn, m in method_defs:
             ty = decl.child_by_field_name("type")
             self.add(m, DefKind.METHOD, decl, sn, parent=name, signature=_one_line(_text(decl)),
-                     mentions=_names_in(ty), arity=_arrow_arity(ty) if ty is not None else None,
-                     parameters=_arrow_params(ty))
+                     mentions=_names_in(ty), arity=_arrow_arity(ty) if ty is not None else None)
         return name
 
     def _head_text(self, d: Node, body: Node | None) -> str:
@@ -751,7 +749,7 @@ class _Extractor:
         for cap, kind in (("id.name", 0), ("id.con", 1), ("id.var", 2)):
             for n in caps.get(cap, ()):
                 idents.append((n.start_byte, kind, n))
-        idents.sort(key=_first)
+        idents.sort(key=_FIRST)
         # field names outside record syntax, and local definitions (where/let) are not uses;
         # local definitions and pattern variables bind names in a scope (shadowing)
         field_name_vars = {n.start_byte for n in caps.get("skip.field", ())}
@@ -771,7 +769,9 @@ class _Extractor:
             b, row = n.start_byte, n.end_point[0]
             if app_end.get(b, -1) < row:
                 app_end[b] = row
-        head_start = qual_start
+        for ident, qualified in qual_start.items():  # `M.f x`: the application starts at M.
+            if qualified in app_end:
+                app_end[ident] = app_end[qualified]
 
         intern = self.intern
         data = array("i")
@@ -782,11 +782,11 @@ class _Extractor:
         defining = self.def_name_bytes
         src = self.source
         # Region nodes nest (they are tree nodes), so the stack stays ordered by end byte
-        # and its top, after popping ended regions, is the innermost region. Scopes likewise.
+        # and its top, after popping ended regions, is the innermost region.
         stack: list[tuple[int, int]] = [(1 << 62, -1)]  # (end byte, code)
-        scope_stack: list[tuple[int, int]] = [(1 << 62, -1)]  # (end byte, start byte)
-        ri = si = 0
-        nregions, nscopes = len(regions), len(scopes)
+        ri = 0
+        nregions = len(regions)
+        scope_of = _Scopes(scopes).around
         no_role = -1
         skip_var_regions = _VAR_SKIP_REGIONS
         expression = Role.EXPRESSION
@@ -799,22 +799,15 @@ class _Extractor:
                 ri += 1
             while stack[-1][0] <= start:
                 stack.pop()
-            while si < nscopes and scopes[si][0] <= start:
-                scope_start, neg_end = scopes[si]
-                while scope_stack[-1][0] <= scope_start:
-                    scope_stack.pop()
-                scope_stack.append((-neg_end, scope_start))
-                si += 1
-            while scope_stack[-1][0] <= start:
-                scope_stack.pop()
             region = stack[-1][1]
             if start in defining:
                 continue
             role = special.get(start, no_role)
             if role != no_role:
-                if start in puns and len(scope_stack) > 1:  # `C {size}` binds size
-                    binders.setdefault(intern(src[start:node.end_byte]), []).append(
-                        (scope_stack[-1][1], scope_stack[-1][0]))
+                if start in puns:  # `C {size}` binds size
+                    scope = scope_of(start, 0)
+                    if scope is not None:
+                        binders.setdefault(intern(src[start:node.end_byte]), []).append(scope)
             elif region == _R_IMPORT:
                 role = Role.IMPORT
             elif region == _R_EXPORT:
@@ -830,11 +823,9 @@ class _Extractor:
                 if own is not None or region == _R_PATTERN and start not in field_name_vars:
                     # a local binder: its scope is the innermost scope around it (for a local
                     # function's name, the one around its own clause)
-                    depth = len(scope_stack) - 1 - (own or 0)
-                    if depth > 0:
-                        end_b, start_b = scope_stack[depth]
-                        binders.setdefault(intern(src[start:node.end_byte]), []).append(
-                            (start_b, end_b))
+                    scope = scope_of(start, own or 0)
+                    if scope is not None:
+                        binders.setdefault(intern(src[start:node.end_byte]), []).append(scope)
                     continue
                 if region in skip_var_regions or start in field_name_vars:
                     continue  # binders, type variables, field names outside record syntax
@@ -844,7 +835,7 @@ class _Extractor:
             row, col = node.start_point
             data.extend((intern(src[start:end]), qual_ids.get(start, -1), row + 1, col, role,
                          top_ids[enc] if enc >= 0 else -1,
-                         app_end.get(head_start.get(start, start), -1) + 1))
+                         app_end.get(start, -1) + 1))
             starts.append(start)
         if binders:
             data, starts = _drop_shadowed(data, starts, binders, expression)
@@ -1005,6 +996,36 @@ class _Extractor:
         return out
 
 
+class _Scopes:
+    """Binding scopes (tree nodes: nested or disjoint) and, for a position, the innermost ones
+    around it: from the last scope starting at or before it, up its enclosing scopes."""
+
+    __slots__ = ("starts", "ends", "parents")
+
+    def __init__(self, scopes: list[tuple[int, int]]) -> None:  # (start, -end), sorted
+        self.starts = [s for s, _ in scopes]
+        self.ends = [-e for _, e in scopes]
+        self.parents = parents = [-1] * len(scopes)
+        open_: list[int] = []
+        for i, start in enumerate(self.starts):
+            while open_ and self.ends[open_[-1]] <= start:
+                open_.pop()
+            parents[i] = open_[-1] if open_ else -1
+            open_.append(i)
+
+    def around(self, pos: int, skip: int) -> tuple[int, int] | None:
+        """The innermost scope containing ``pos`` after skipping ``skip`` of them."""
+        i = bisect_right(self.starts, pos) - 1
+        ends, parents = self.ends, self.parents
+        while i >= 0:
+            if ends[i] > pos:
+                if not skip:
+                    return self.starts[i], ends[i]
+                skip -= 1
+            i = parents[i]
+        return None
+
+
 def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int, int]]],
                    expression: int) -> tuple[array, array]:
     """Rows of uses that a local binder of the same name shadows (a parameter, a `where`
@@ -1089,16 +1110,6 @@ def _strip_quantifiers(ty: Node | None) -> Node | None:
             break  # `(Maybe a)` is a type, not a wrapper around an arrow
         ty = ty.child_by_field_name("type")
     return ty
-
-
-def _arrow_params(ty: Node | None) -> tuple[str, ...]:
-    """Parameter types of a function type, as written on one line (contexts dropped)."""
-    out: list[str] = []
-    ty = _strip_quantifiers(ty)
-    while ty is not None and ty.type in ("function", "linear_function"):
-        out.append(_one_line(_text(ty.child_by_field_name("parameter")), 120))
-        ty = _strip_quantifiers(ty.child_by_field_name("result"))
-    return tuple(out)
 
 
 def _arrow_result(ty: Node | None) -> Node | None:
@@ -1518,7 +1529,7 @@ def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], st
     module, path = header.module, ex.path
     defs: list[Definition] = []
     ordered: list[MatchSite | list[MatchSite]] = []  # a clause group's slot is a list
-    sigs: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+    sigs: dict[str, tuple[str, tuple[str, ...]]] = {}
     psigs: dict[str, str] = {}
     functions: list[Definition] = []
     synonyms: list[Definition] = []
@@ -1556,7 +1567,7 @@ def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], st
             sig = sigs.get(name)
             d = Definition(name, DefKind.FUNCTION, module, path, span, name_span,
                            signature=sig[0] if sig else None, arity=arity, clauses=1,
-                           mentions=sig[2] if sig else (), parameters=sig[1] if sig else ())
+                           mentions=sig[1] if sig else ())
             defs.append(d)
             functions.append(d)
             group = d if kind == "function" else None
@@ -1570,8 +1581,8 @@ def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], st
                 slot = []
                 ordered.append(slot)
                 run.append(part)
-        for name, text, params, mentions in part.sigs:
-            sigs[name] = (text, params, mentions)
+        for name, text, mentions in part.sigs:
+            sigs[name] = (text, mentions)
         for name, text in part.psigs:
             psigs[name] = text
         if part.syn is not None:
@@ -1585,7 +1596,7 @@ def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], st
     close_run()
     for d in functions:  # signatures may follow their function in odd code
         if d.signature is None and d.name in sigs:
-            d.signature, d.parameters, d.mentions = sigs[d.name]
+            d.signature, d.mentions = sigs[d.name]
     for d in synonyms:
         if d.name in psigs:
             d.signature = psigs[d.name]

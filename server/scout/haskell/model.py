@@ -75,8 +75,6 @@ class Definition:
     deriving_strategy: str | None = None  # DERIVED_INSTANCE: stock/newtype/anyclass/via
     standalone: bool = False  # DERIVED_INSTANCE: `deriving instance ...`
     clauses: int = 0  # FUNCTION: number of clauses in the group
-    # FUNCTION / METHOD with a signature: the parameter types, as written (contexts dropped)
-    parameters: tuple[str, ...] = ()
     # CONSTRUCTOR in GADT syntax: the arguments of its result type (`Query Int` -> ("Int",))
     indices: tuple[str, ...] | None = None
 
@@ -91,7 +89,7 @@ class Definition:
             self.methods, self.defaults, self.superclasses, self.minimal,
             self.minimal_line + lines if self.minimal_line else self.minimal_line,
             self.instance_types, self.implemented, self.mentions, self.deriving_strategy,
-            self.standalone, self.clauses, self.parameters, self.indices)
+            self.standalone, self.clauses, self.indices)
 
 
 class Role(IntEnum):
