@@ -9,6 +9,7 @@ keeps the sites that break.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ from scout.haskell.model import (
     PatKind,
     Reference,
     Role,
+    Span,
 )
 
 # Relation weights: lower is explored/kept first among nodes of equal severity.
@@ -606,17 +608,90 @@ class Explorer:
                             f"{inst.signature or 'an instance'} implements {fn.name}: its "
                             "definition must follow the new type"), symbol=fn.name),
                                      inst.signature)
-        # further hop: callers of the functions that call the target
-        callers = {ref.enclosing for ref in self.references(fn.name)
-                   if ref.role is Role.EXPRESSION and ref.enclosing and ref.enclosing != fn.name}
-        for caller in sorted(callers):
-            for ref in self.references(caller):
-                if ref.role is Role.EXPRESSION and ref.enclosing != caller:
+        uses = [ref for ref in self.references(fn.name)
+                if ref.role is Role.EXPRESSION and self._refers_to(ref, fn)]
+        yield from self._inferred_locals(fn, uses)
+        # further hop: callers of the functions that call the target. A caller without a
+        # signature has its type inferred from the call, so its own uses change type too.
+        callers: dict[tuple[str, str], Definition] = {}
+        for ref in uses:
+            if ref.enclosing and ref.enclosing != fn.name:
+                caller = self._top_functions(ref.path).get(ref.enclosing)
+                if caller is not None:
+                    callers.setdefault((caller.path, caller.name), caller)
+        for (_, name), caller in sorted(callers.items()):
+            inferred = caller.signature is None
+            for ref in self.references(name):
+                if (ref.role is not Role.EXPRESSION or ref.enclosing == name
+                        or not self._refers_to(ref, caller)):
+                    continue
+                if inferred:
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.CALLER, True, detail=(
+                            f"calls {name}, whose type is inferred from its call of "
+                            f"{fn.name}: its type changes with it"), symbol=name, hop=2,
+                        assumption=(f"{name} has no type signature, so the change of {fn.name} "
+                                    f"reaches its callers (GHC reports where the new type "
+                                    "does not fit)")),
+                                     ref.enclosing, ref.col, ref.last_line)
+                else:
                     yield _Candidate(ref.path, ref.line, SiteFacts(
                         EdgeKind.CALLER, False, detail=(
-                            f"calls {caller}, which calls {fn.name}: affected only if "
-                            f"{caller}'s own type changes too"), symbol=caller, hop=2),
+                            f"calls {name}, which calls {fn.name}: affected only if "
+                            f"{name}'s own type changes too"), symbol=name, hop=2),
                                      ref.enclosing, ref.col)
+
+    def _inferred_locals(self, fn: Definition, uses: list[Reference]) -> Iterator[_Candidate]:
+        """A `let`/`where` binding (or a do block's `x <-`) without a signature that holds a
+        call of ``fn`` takes its type from the call: where the binding is used, GHC often
+        reports the change (not at the call). The binding is read from the text (the index
+        keeps no local binders)."""
+        for ref in uses:
+            found = self._local_binding(ref)
+            if found is None:
+                continue
+            name, line, span = found
+            lines = self.context.lines(ref.path)
+            word = re.compile(r"(?<![\w'.])" + re.escape(name) + r"(?![\w'])")
+            if any(re.match(r"\s*" + re.escape(name) + r"\s*::", lines[i - 1])
+                   for i in range(span.start_line, span.end_line + 1)):
+                continue  # it has a signature: its type does not follow the call
+            for i in range(span.start_line, min(span.end_line, len(lines)) + 1):
+                if i == line or not word.search(lines[i - 1]):
+                    continue
+                yield _Candidate(ref.path, i, SiteFacts(
+                    EdgeKind.CALLER, True, detail=(
+                        f"uses {name}, which is bound to a call of {fn.name} on line {line}: "
+                        "its type changes with it"), symbol=name, hop=2,
+                    assumption=(f"{name} has no type signature, so it takes the new type of "
+                                f"{fn.name}'s call; assumed its uses no longer fit")),
+                                 ref.enclosing)
+
+    def _local_binding(self, ref: Reference) -> tuple[str, int, Span] | None:
+        """The local `let`/`where` binding (name, line) whose right-hand side holds ``ref``,
+        and the span of the top-level declaration around it; None at top level."""
+        top = self._top_functions(ref.path).get(ref.enclosing or "")
+        if top is None:
+            return None
+        lines = self.context.lines(ref.path)
+        if not 0 < ref.line <= len(lines):
+            return None
+        indent = len(lines[ref.line - 1]) - len(lines[ref.line - 1].lstrip())
+        for i in range(ref.line, top.span.start_line, -1):  # never the top-level line itself
+            text = lines[i - 1]
+            depth = len(text) - len(text.lstrip())
+            if i != ref.line and depth >= indent:
+                continue
+            # the innermost binding: the last head before the call on its own line
+            heads = [m for m in _BINDING.finditer(text if i != ref.line else text[:ref.col])
+                     if m.start() == 0 or text[:m.start()].rstrip().endswith(
+                         ("do", "let", "where", ";", "{"))]
+            if heads:
+                name = heads[-1].group(1)
+                return (None if name == top.name else (name, i, top.span))
+            if i != ref.line:
+                indent = depth
+        return None
 
     # -- classes -----------------------------------------------------------------------
     def _class_change(self, cls: Definition) -> Iterator[_Candidate]:
@@ -810,10 +885,12 @@ class Explorer:
                 sources = {imp.module for imp in summary.imports} & result
                 if not sources:
                     continue
+                own = self._own_bindings(summary.path)
+                # naming it re-exports it, unless the module defines that name itself
                 reexports = any(
                     (ex.name.startswith("module ") and ex.name[7:] in sources | {
                         imp.alias for imp in summary.imports if imp.module in sources})
-                    or ex.name in names or d.name in ex.children
+                    or (ex.name in names or d.name in ex.children) and ex.name not in own
                     for ex in summary.exports)
                 if reexports:
                     result.add(summary.module)
@@ -888,6 +965,10 @@ class Explorer:
 
 
 _MEMBER_KINDS = (DefKind.CONSTRUCTOR, DefKind.FIELD, DefKind.METHOD)
+# `name args = …` (optionally after `let`/`where`), or `name <- …` in a do block: a binding's
+# head (not `==`, `=<<`, `=>`)
+_BINDING = re.compile(r"\s*(?:let\s+|where\s+)?([a-z_][\w']*)(?:(?:\s+[\w'@~!(),:\[\]_]+)*"
+                      r"\s*=(?![=<>])|\s*<-)(?!.*?\b(?:do|let)\s+[a-z_][\w']*\s*(?:<-|=))")
 _NOT_BINDINGS = (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE, DefKind.TYPE_INSTANCE,
                  DefKind.MODULE)
 
