@@ -476,8 +476,11 @@ class Explorer:
     # -- remove / rename a constructor -------------------------------------------------
     def _remove_constructor(self, c: Definition) -> Iterator[_Candidate]:
         verb = "removed" if self.question.change is ChangeKind.REMOVE_CONSTRUCTOR else "renamed"
+        punned = bool(self.index.definitions(c.name, _TYPE_NAMESPACE))  # `data T = T …`
         for ref in self.references(c.name):
-            if not self._refers_to(ref, c):
+            if ref.role in _TYPE_ROLES or not self._refers_to(ref, c):
+                continue  # a type of the same name, not the constructor
+            if punned and ref.role in (Role.IMPORT, Role.EXPORT) and self._names_type(ref):
                 continue
             edge, what = {
                 Role.PATTERN: (EdgeKind.MATCH_SITE, "matches on"),
@@ -494,6 +497,21 @@ class Explorer:
                                                                     DefKind.NEWTYPE))), None)
         if parent is not None and self.question.change is ChangeKind.REMOVE_CONSTRUCTOR:
             yield from self._derived_instances(parent)
+
+    def _names_type(self, ref: Reference) -> bool:
+        """Does an import/export entry on the reference's line name only the type (`T(..)`),
+        not the constructor of the same name (`T(T)`)?"""
+        fi = self.index.summaries.get(ref.path)
+        if fi is None:
+            return False
+        if ref.role is Role.EXPORT:
+            return any(ex.line == ref.line and ex.name == ref.name
+                       and ref.name not in ex.children for ex in fi.exports or ())
+        above = [imp for imp in fi.imports if imp.line <= ref.line]
+        if not above:
+            return False
+        imp = max(above, key=lambda i: i.line)  # the import the line belongs to
+        return imp.names is not None and imp.names.count(ref.name) == 1
 
     # -- fields ------------------------------------------------------------------------
     def _record_constructors(self, d: Definition) -> list[Definition]:
@@ -610,17 +628,22 @@ class Explorer:
                                      inst.signature)
         uses = [ref for ref in self.references(fn.name)
                 if ref.role is Role.EXPRESSION and self._refers_to(ref, fn)]
-        yield from self._inferred_locals(fn, uses)
+        # With one more argument, a call still type-checks and hands a function on; with an
+        # unrelated type, applying it fails right there and only an unapplied use flows on.
+        flowing = uses if arity else [ref for ref in uses if not ref.end_line]
+        yield from self._inferred_locals(fn, flowing)
         # further hop: callers of the functions that call the target. A caller without a
         # signature has its type inferred from the call, so its own uses change type too.
         callers: dict[tuple[str, str], Definition] = {}
+        inferred_from = {id(ref) for ref in flowing}
         for ref in uses:
             if ref.enclosing and ref.enclosing != fn.name:
                 caller = self._top_functions(ref.path).get(ref.enclosing)
                 if caller is not None:
                     callers.setdefault((caller.path, caller.name), caller)
-        for (_, name), caller in sorted(callers.items()):
-            inferred = caller.signature is None
+        flows = {(ref.path, ref.enclosing) for ref in uses if id(ref) in inferred_from}
+        for (path, name), caller in sorted(callers.items()):
+            inferred = caller.signature is None and (path, name) in flows
             for ref in self.references(name):
                 if (ref.role is not Role.EXPRESSION or ref.enclosing == name
                         or not self._refers_to(ref, caller)):
@@ -641,7 +664,8 @@ class Explorer:
                             f"{name}'s own type changes too"), symbol=name, hop=2),
                                      ref.enclosing, ref.col)
 
-    def _inferred_locals(self, fn: Definition, uses: list[Reference]) -> Iterator[_Candidate]:
+    def _inferred_locals(self, fn: Definition,
+                         uses: list[Reference]) -> Iterator[_Candidate]:
         """A `let`/`where` binding (or a do block's `x <-`) without a signature that holds a
         call of ``fn`` takes its type from the call: where the binding is used, GHC often
         reports the change (not at the call). The binding is read from the text (the index
@@ -965,6 +989,10 @@ class Explorer:
 
 
 _MEMBER_KINDS = (DefKind.CONSTRUCTOR, DefKind.FIELD, DefKind.METHOD)
+_TYPE_NAMESPACE = (DefKind.DATA, DefKind.NEWTYPE, DefKind.TYPE_SYNONYM, DefKind.CLASS,
+                   DefKind.TYPE_FAMILY, DefKind.DATA_FAMILY)
+# Roles in which a capitalised name can only be a type or class
+_TYPE_ROLES = (Role.TYPE, Role.SIGNATURE, Role.CONTEXT, Role.INSTANCE_HEAD, Role.DERIVING)
 # `name args = …` (optionally after `let`/`where`), or `name <- …` in a do block: a binding's
 # head (not `==`, `=<<`, `=>`)
 _BINDING = re.compile(r"\s*(?:let\s+|where\s+)?([a-z_][\w']*)(?:(?:\s+[\w'@~!(),:\[\]_]+)*"
