@@ -50,7 +50,6 @@ from scout.haskell.model import (
     PatKind,
     Reference,
     Role,
-    Span,
 )
 
 # Relation weights: lower is explored/kept first among nodes of equal severity.
@@ -668,19 +667,20 @@ class Explorer:
                          uses: list[Reference]) -> Iterator[_Candidate]:
         """A `let`/`where` binding (or a do block's `x <-`) without a signature that holds a
         call of ``fn`` takes its type from the call: where the binding is used, GHC often
-        reports the change (not at the call). The binding is read from the text (the index
-        keeps no local binders)."""
+        reports the change (not at the call). The binding and its scope are read from the
+        text and its layout (the index keeps no local binders)."""
+        monadic = self.question.change is not ChangeKind.CHANGE_ARITY
         for ref in uses:
-            found = self._local_binding(ref)
+            found = self._local_binding(ref, monadic)
             if found is None:
                 continue
-            name, line, span = found
+            name, line, first, last = found
             lines = self.context.lines(ref.path)
             word = re.compile(r"(?<![\w'.])" + re.escape(name) + r"(?![\w'])")
             if any(re.match(r"\s*" + re.escape(name) + r"\s*::", lines[i - 1])
-                   for i in range(span.start_line, span.end_line + 1)):
+                   for i in range(first, last + 1)):
                 continue  # it has a signature: its type does not follow the call
-            for i in range(span.start_line, min(span.end_line, len(lines)) + 1):
+            for i in range(first, min(last, len(lines)) + 1):
                 if i == line or not word.search(lines[i - 1]):
                     continue
                 yield _Candidate(ref.path, i, SiteFacts(
@@ -691,30 +691,51 @@ class Explorer:
                                 f"{fn.name}'s call; assumed its uses no longer fit")),
                                  ref.enclosing)
 
-    def _local_binding(self, ref: Reference) -> tuple[str, int, Span] | None:
-        """The local `let`/`where` binding (name, line) whose right-hand side holds ``ref``,
-        and the span of the top-level declaration around it; None at top level."""
+    def _local_binding(self, ref: Reference, monadic: bool) -> tuple[str, int, int, int] | None:
+        """The local binding whose right-hand side holds ``ref``: its name, its line and the
+        lines of its scope (a do bind's or `let`'s: the lines after it indented at least as
+        far; a `where`'s: the whole top-level declaration). None at top level, and for a do
+        bind unless ``monadic`` (a call one argument short is no action: the bind itself
+        fails and the bound name's type is free)."""
         top = self._top_functions(ref.path).get(ref.enclosing or "")
         if top is None:
             return None
         lines = self.context.lines(ref.path)
         if not 0 < ref.line <= len(lines):
             return None
-        indent = len(lines[ref.line - 1]) - len(lines[ref.line - 1].lstrip())
+
+        def depth(text: str) -> int:
+            return len(text) - len(text.lstrip())
+
+        indent = depth(lines[ref.line - 1])  # the least indentation from the call's line up
         for i in range(ref.line, top.span.start_line, -1):  # never the top-level line itself
             text = lines[i - 1]
-            depth = len(text) - len(text.lstrip())
-            if i != ref.line and depth >= indent:
+            if i != ref.line and (not text.strip() or depth(text) >= indent):
                 continue
             # the innermost binding: the last head before the call on its own line
             heads = [m for m in _BINDING.finditer(text if i != ref.line else text[:ref.col])
                      if m.start() == 0 or text[:m.start()].rstrip().endswith(
                          ("do", "let", "where", ";", "{"))]
-            if heads:
+            column = heads[-1].start(1) if heads else 0
+            # a binding's right-hand side goes on with lines indented past its name
+            if heads and (i == ref.line or indent > column):
                 name = heads[-1].group(1)
-                return (None if name == top.name else (name, i, top.span))
+                if name == top.name:
+                    return None
+                before = text[:heads[-1].start(1)].rstrip()
+                do_bind = "<-" in text[heads[-1].end(1):heads[-1].end()]
+                if do_bind and not monadic:
+                    return None
+                if do_bind or before.endswith("let"):
+                    end = i
+                    for j in range(i + 1, min(top.span.end_line, len(lines)) + 1):
+                        if lines[j - 1].strip() and depth(lines[j - 1]) < column:
+                            break
+                        end = j
+                    return name, i, i, end
+                return name, i, top.span.start_line, top.span.end_line
             if i != ref.line:
-                indent = depth
+                indent = depth(text)
         return None
 
     # -- classes -----------------------------------------------------------------------
