@@ -5,71 +5,17 @@ server must never die, and a well-formed request afterwards must still work."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.lsp.conftest import copy_example, scratch_env
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from lsp_client import RawClient  # noqa: E402  (the benchmark's client, shared)
+
 REQUESTS = 2500
-
-
-class RawClient:
-    """Just enough JSON-RPC to talk to the server: framing, ids, answering its requests."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "scout", "serve"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env={**os.environ, **env})
-        self.responses: dict[Any, dict[str, Any]] = {}
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def send_raw(self, body: bytes) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.send_raw(json.dumps({"jsonrpc": "2.0", **message}).encode())
-
-    def _read(self) -> None:
-        out = self.proc.stdout
-        assert out is not None
-        while True:
-            headers = {}
-            while True:
-                line = out.readline()
-                if not line:
-                    return
-                if line in (b"\r\n", b"\n"):
-                    break
-                key, _, value = line.decode().partition(":")
-                headers[key.strip().lower()] = value.strip()
-            body = json.loads(out.read(int(headers["content-length"])))
-            if "method" in body and "id" in body:  # a request from the server: answer it
-                self.send({"id": body["id"], "result": [] if body["method"] ==
-                           "workspace/configuration" else None})
-            elif "id" in body:
-                with self.lock:
-                    self.responses[body["id"]] = body
-
-    def wait_for(self, ids: set[Any], timeout: float) -> set[Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                missing = ids - set(self.responses)
-            if not missing:
-                return set()
-            time.sleep(0.05)
-        return missing
 
 
 def _junk(rng: random.Random) -> Any:
@@ -145,13 +91,7 @@ def test_random_and_malformed_requests_are_all_answered() -> None:
     uris = [p.as_uri() for p in sorted(Path(root).rglob("*.hs"))]
     client = RawClient(env)
     try:
-        client.send({"id": "init", "method": "initialize", "params": {
-            "processId": None, "rootUri": root.as_uri(), "capabilities": {
-                "window": {"workDoneProgress": True},
-                "workspace": {"configuration": True, "codeLens": {"refreshSupport": True}}},
-            "workspaceFolders": [{"uri": root.as_uri(), "name": "ws"}]}})
-        assert not client.wait_for({"init"}, 30)
-        client.send({"method": "initialized", "params": {}})
+        client.initialize(root)
         rng = random.Random(20261130)
         ids: set[Any] = set()
         for i in range(REQUESTS):
@@ -164,20 +104,14 @@ def test_random_and_malformed_requests_are_all_answered() -> None:
             client.send(message)
             if "id" in message:
                 ids.add(message["id"])
-        missing = client.wait_for(ids, 180)
+        missing = client.missing(ids, 180)
         assert not missing, f"{len(missing)} request(s) never answered, e.g. {sorted(missing)[:5]}"
         assert client.proc.poll() is None, "the server died"
         crashes = [r for r in client.responses.values()
                    if r.get("error", {}).get("code") == -32603]  # InternalError: a bug of ours
         assert crashes == [], crashes[:3]
-        client.send({"id": "last", "method": "workspace/executeCommand",
-                     "params": {"command": "scout.indexStatus"}})
-        assert not client.wait_for({"last"}, 30)
-        assert client.responses["last"]["result"]["status"] == "ok"
-        client.send({"id": "bye", "method": "shutdown"})
-        assert not client.wait_for({"bye"}, 30)
-        client.send({"method": "exit"})
-        assert client.proc.wait(30) == 0
+        assert client.command("scout.indexStatus", timeout=30)["status"] == "ok"
+        assert client.close() == 0
     finally:
         if client.proc.poll() is None:
             client.proc.kill()
