@@ -282,7 +282,7 @@ class ScoutSession:
         from scout.explore.question import parse_question
 
         return parse_question(question, budget=budget if budget is not None
-                              else self._settings.budget)
+                              else self._settings.budget, index=self.index.snapshot())
 
     def ask(self, question: Question | str | Mapping[str, Any], *,
             budget: int | str | None = None, cancel: CancelToken = NEVER,

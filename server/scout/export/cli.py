@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,6 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from scout.export.audit import Audit, audit, audit_markdown
 from scout.export.card import CardContext, dataset_card
 from scout.export.formats import FORMATS
+from scout.export.questions import TASK as QUESTION_TASK
+from scout.export.questions import load_question_examples, question_card
 from scout.export.select import (
     TASK,
     Example,
@@ -54,6 +57,7 @@ class ExportOptions:
     from_recordings: bool = False
     progress: bool = True
     workers: int | None = 1  # render processes; None = automatic (the CLI's default)
+    task: str = TASK  # or "parse_question": how logged questions were understood
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scout-export",
         description="Export logged (query, node, rubric) triples as fine-tuning datasets.")
     parser.add_argument("--format", dest="fmt", required=True, choices=FORMATS)
+    parser.add_argument("--task", choices=(TASK, QUESTION_TASK), default=TASK,
+                        help="score_node: (query, node, rubric) triples (default); "
+                        "parse_question: each logged question with the reading it was given")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--db", type=Path, help="database (default: $SCOUT_DB, the workspace "
                         "setting, then ~/.local/share/semantic-scout/scout.db)")
@@ -128,7 +135,7 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
                          dedupe=not args.no_dedupe, balance=args.balance_tags,
                          balance_cap=args.balance_max, audit=args.audit,
                          from_recordings=args.from_recordings, progress=not args.quiet,
-                         workers=args.workers)
+                         workers=args.workers, task=args.task)
 
 
 def _write_atomically(path: Path, chunks: Sequence[str] | list[str]) -> None:
@@ -143,6 +150,8 @@ def export_dataset(store: Store, options: ExportOptions, console: Console | None
     """Select, split, render and write one dataset with its card. Raises SelectionError or
     SplitError for bad options and EmptySelection when nothing matches."""
     console = console or Console(stderr=True)
+    if options.task == QUESTION_TASK:
+        return _export_questions(store, options)
     task = load_task(TASK)
     known = {row[0] for row in store.rows("SELECT name FROM codebases")}
     unknown = [name for name in options.plan.holdout if name not in known]
@@ -187,6 +196,31 @@ def export_dataset(store: Store, options: ExportOptions, console: Console | None
     return ExportResult(examples=len(examples),
                         per_split={s: len(by_split[s]) for s in SPLITS}, files=tuple(files),
                         card=card_path, report=report, audit=audit_result)
+
+
+def _export_questions(store: Store, options: ExportOptions) -> ExportResult:
+    """``--task parse_question``: the same splits and formats over understood questions."""
+    task = load_task(QUESTION_TASK)
+    report = SelectionReport()
+    with store.read_snapshot():
+        examples = load_question_examples(store, options.filters, report)
+    if not examples:
+        raise EmptySelection(f"no understood questions to export from {store.path}: ask "
+                             "questions in words with `scout query` (it logs by default) first")
+    examples = assign_splits(examples, options.plan)  # type: ignore[arg-type]
+    options.out.mkdir(parents=True, exist_ok=True)
+    by_split: dict[str, list[Any]] = {split: [] for split in SPLITS}
+    for example in examples:
+        by_split[example.split].append(example)
+    files = write_splits(options.fmt, task, by_split, options.out,
+                         workers=worker_count(options.workers, len(examples)))
+    card_path = options.out / "README.md"
+    _write_atomically(card_path, [question_card(
+        examples, report, fmt=options.fmt, db_path=str(store.path), generated_at=now_utc(),
+        task_version=task.version)])  # type: ignore[arg-type]
+    return ExportResult(examples=len(examples),
+                        per_split={s: len(by_split[s]) for s in SPLITS}, files=tuple(files),
+                        card=card_path, report=report, audit=None)
 
 
 def main(argv: list[str] | None = None) -> int:

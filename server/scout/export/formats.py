@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from scout.export.select import Example
+from scout.export.select import TASK, Example
 from scout.functiongemma import render_example, to_messages
 from scout.functiongemma.format import START_TURN
 from scout.tasks import TaskDefinition
@@ -103,6 +103,8 @@ class LineRenderer:
         self.render: Callable[[Example], str] = {
             "json": self._json, "functiongemma": self._functiongemma,
             "messages": self._messages, "prompt-completion": self._prompt_completion}[fmt]
+        if task.name != TASK:  # another task (parse_question): rows built generically
+            self.render = lambda example: plain_line(fmt, task, example)
 
     def __call__(self, example: Example) -> str:
         return self.render(example)
@@ -148,8 +150,24 @@ class LineRenderer:
                 f'{_provenance_json(example)}}}')
 
 
+def task_row(fmt: str, task: TaskDefinition, example: Any) -> dict[str, Any]:
+    """A row of another task's export, from an example with ``inputs()``, ``output()`` (the
+    task's call arguments) and ``json_record()`` (see ``export.questions``)."""
+    if fmt == "json":
+        return example.json_record()
+    if fmt == "messages":
+        return {**to_messages(task, example.inputs(), example.output()), **provenance(example)}
+    text = render_example(task, example.inputs(), example.output())
+    if fmt == "functiongemma":
+        return {"text": text, **provenance(example)}
+    prompt, completion = split_prompt(text)
+    return {"prompt": prompt, "completion": completion, **provenance(example)}
+
+
 def plain_line(fmt: str, task: TaskDefinition, example: Example) -> str:
     """The same line through ``json.dumps`` of the whole row (the reference for tests)."""
+    if task.name != TASK:
+        return _dumps(task_row(fmt, task, example))
     row = {"json": lambda: seed_record(example),
            "functiongemma": lambda: functiongemma_row(task, example),
            "messages": lambda: messages_row(task, example),

@@ -707,15 +707,30 @@ async def _status(ls: ScoutServer, *, refresh: bool = False) -> dict[str, Any]:
                        "keyPresent": bool(os.environ.get("ANTHROPIC_API_KEY")),
                        "error": session.scorer_error},
             "database": str(s.db_path), "databaseSource": s.source("db"),
-            "index": _index_status(ls)}
+            "index": _index_status(ls), "process": _process_status()}
+
+
+def _process_status() -> dict[str, Any]:
+    """The server's own footprint: resident memory and live Python objects (a leak shows in
+    the second even when the allocator keeps freed memory resident)."""
+    import resource
+    import sys
+
+    rss_kb = 0
+    try:
+        with open(f"/proc/{os.getpid()}/statm") as statm:
+            rss_kb = int(statm.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except (OSError, ValueError, IndexError):
+        rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"rssMb": round(rss_kb / 1024, 1), "allocatedBlocks": sys.getallocatedblocks()}
 
 
 async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *,
                   title: str) -> dict[str, Any]:
     """Ask a question on the pool with progress; explorations superseded by an edit restart on
     the new revision (at most MAX_RESTARTS times, then the answer is kept and marked stale)."""
-    from scout.explore.question import QuestionError
-    from scout.explore.resolve import AmbiguousTarget, ExploreError
+    from scout.explore.question import Interpretation, QuestionError, interpret
+    from scout.explore.resolve import ExploreError
     from scout.scoring.factory import ScorerConfigError
 
     if budget is not None and not isinstance(budget, int | str):
@@ -733,11 +748,16 @@ async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *
             token = None
 
     def work(cancel: CancelToken) -> Any:
+        reading = interpret(folder.session.snapshot(), question,
+                            budget=budget if budget is not None else
+                            folder.session.settings.budget)
+        if reading.status != "ok" or reading.question is None:
+            return reading  # an ambiguity or a question not understood: the editor shows it
         hovers = _hover_bridge(ls, folder, cancel) if bridge else None
         for attempt in range(MAX_RESTARTS + 1):
             edits = folder.watch_edits() if attempt < MAX_RESTARTS else None
             try:
-                return folder.session.ask(question, budget=budget, cancel=cancel,
+                return folder.session.ask(reading.question, cancel=cancel,
                                           superseded_by=edits, hovers=hovers)
             except Cancelled as exc:
                 if cancel.cancelled or not exc.reason.startswith("superseded"):
@@ -745,18 +765,8 @@ async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *
         raise AssertionError("unreachable")
     try:
         result = await ls.blocking(work)
-    except AmbiguousTarget as exc:
-        return _ambiguous(folder, exc)
-    except (QuestionError, ExploreError) as exc:
-        snapshot = folder.snapshot()
-        message = str(exc)
-        if snapshot is not None and not snapshot.complete:
-            message += (f" (the index is still being built: {len(snapshot.summaries)} of "
-                        f"{snapshot.expected_files} files so far)")
-        return {"status": "not_understood", "message": message,
-                "understood": getattr(exc, "understood", None),
-                "suggestion": getattr(exc, "suggestion", None),
-                "candidates": list(getattr(exc, "candidates", ()) or ())}
+    except (QuestionError, ExploreError) as exc:  # e.g. the index changed under the reading
+        result = Interpretation("not_understood", str(exc))
     except ScorerConfigError as exc:
         return _error(str(exc))
     except NotADirectoryError as exc:
@@ -764,20 +774,18 @@ async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *
     finally:
         if token is not None:
             _end(ls, token, "done")
+    if isinstance(result, Interpretation):
+        answer = result.to_protocol(folder.root)
+        snapshot = folder.snapshot()
+        if result.status == "not_understood" and snapshot is not None and \
+                not snapshot.complete:
+            answer["message"] += (f" (the index is still being built: "
+                                  f"{len(snapshot.summaries)} of {snapshot.expected_files} "
+                                  "files so far)")
+        return answer
     mapper = ls.lines.mapper(result, ls.current_lines(folder))
     return {"status": "ok", "result": present.result_json(result, folder.root,
                                                           folder.snapshot(), mapper)}
-
-
-def _ambiguous(folder: Folder, exc: Any) -> dict[str, Any]:
-    candidates = []
-    for d in exc.candidates:
-        candidates.append({"qualified": f"{d.module}.{d.name}" if d.module else d.name,
-                           "kind": d.kind.value, "location": f"{d.path}:{d.name_span.start_line}",
-                           "uri": present.file_uri(folder.root, d.path),
-                           "line": d.name_span.start_line - 1})
-    return {"status": "ambiguous", "name": exc.name, "candidates": candidates,
-            "message": str(exc)}
 
 
 def _hover_bridge(ls: ScoutServer, folder: Folder, cancel: CancelToken
@@ -800,6 +808,9 @@ def _hover_bridge(ls: ScoutServer, folder: Folder, cancel: CancelToken
                 answer = await ls.protocol.send_request_async("scout/hover", params,
                                                               msg_id=msg_id)
             except asyncio.CancelledError:  # timed out or cancelled: tell the client to stop
+                # and forget the request, so a late answer is dropped (pygls would try to set
+                # the result of the cancelled future and log a traceback)
+                ls.protocol._request_futures.pop(msg_id, None)
                 ls.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
                 raise
             contents = answer.get("contents") if isinstance(answer, dict) else \

@@ -30,6 +30,7 @@ from scout.explore.model import (
     Exploration,
     Node,
     Question,
+    Reading,
     SiteFacts,
     Tag,
 )
@@ -407,6 +408,7 @@ class Store:
         codebase = self._describe(root)
         workspace = codebase.root
         tags_json = json.dumps([str(Tag(t)) for t in question.tags])
+        reading_columns = _reading_columns(question.reading, clean)
         # Everything that does not need ids is prepared before taking the write lock; slots 0
         # and 1 (node id, query id) are filled in under it.
         node_rows = [[
@@ -421,13 +423,13 @@ class Store:
             query_id = int(conn.execute(
                 "INSERT INTO queries (codebase_id, text, target, target_module, target_kind, "
                 "target_path, target_line, change, subject, tags, budget, workspace, git_commit, "
-                "files_indexed, files_with_errors, nodes_found, nodes_kept, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "files_indexed, files_with_errors, nodes_found, nodes_kept, created_at, asked, "
+                "reading) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (codebase_id, clean(question.text), question.target, target.module,
                  target.kind, target.path, target.line, str(question.change), question.subject,
                  tags_json, question.budget, workspace, commit, coverage.files_indexed,
                  coverage.files_with_errors, coverage.nodes_found, coverage.nodes_kept,
-                 created)).lastrowid or 0)
+                 created, *reading_columns)).lastrowid or 0)
             first_node = self._next_id(conn, "nodes")
             for node_id, row in enumerate(node_rows, start=first_node):
                 row[0] = node_id
@@ -571,6 +573,16 @@ class Store:
                 yield
             finally:
                 conn.execute("COMMIT")
+
+
+def _reading_columns(reading: Reading | None, clean: Callable[[str], str]
+                     ) -> tuple[str | None, str | None]:
+    """(asked, reading JSON) of a question's reading, redacted; (None, None) without one."""
+    if reading is None:
+        return None, None
+    fields = reading.as_dict()
+    del fields["asked"]
+    return clean(reading.asked), clean(json.dumps(fields, ensure_ascii=False))
 
 
 def question_from_row(row: Mapping[str, Any]) -> Question:

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Kept verbatim: the migration test builds a version-1 database from it.
 SCHEMA_V1 = """
@@ -245,10 +245,22 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE nodes ADD COLUMN hover_source TEXT NOT NULL DEFAULT 'index'")
 
 
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """How each question was understood. ``asked`` is the question exactly as the user wrote
+    it (``text`` is the normalised form); ``reading`` is the JSON of ``explore.model.Reading``
+    without ``asked``: the method, how the reading was chosen, the chosen definition's kind
+    and module, the context names, the lexicon excerpt. Rows written before version 4 keep
+    NULL (their reading was not recorded)."""
+    run_script(conn, """
+        ALTER TABLE queries ADD COLUMN asked TEXT;
+        ALTER TABLE queries ADD COLUMN reading TEXT;
+    """)
+
+
 # MIGRATIONS[v] turns a version-v database into version v+1. A new database is created at
 # version 2 and migrated up, so every change to the schema is written once, here.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _migrate_1_to_2, 2: _migrate_2_to_3}
+    1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
