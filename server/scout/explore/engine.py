@@ -746,19 +746,15 @@ class Explorer:
             return
         minimal = cls.minimal is not None
         if adding_method and minimal:
-            yield _Candidate(cls.path, cls.span.start_line, SiteFacts(
-                EdgeKind.DEFINITION, True, detail=(
-                    f"{cls.name} has a MINIMAL pragma ({cls.minimal}) that does not require the "
-                    "new method, which has no default: GHC warns at the class until the "
-                    "pragma names it (then it warns at every instance instead)"),
+            # The change is made at the class (its definition node); the pragma decides where
+            # GHC says so: at the class while it leaves the method out ("does not require"),
+            # at every instance without it once it names it.
+            yield _Candidate(cls.path, cls.minimal_line or cls.name_span.start_line, SiteFacts(
+                EdgeKind.DEFINITION, False, detail=(
+                    f"the MINIMAL pragma of {cls.name} ({cls.minimal}) decides where GHC warns "
+                    "about the new method, which has no default: at the class while the pragma "
+                    "leaves it out, at every instance without it once the pragma names it"),
                 symbol=cls.name, hop=0), cls.name)
-            if cls.minimal_line is not None and cls.minimal_line != cls.span.start_line:
-                yield _Candidate(cls.path, cls.minimal_line, SiteFacts(
-                    EdgeKind.DEFINITION, False, detail=(
-                        f"the MINIMAL pragma of {cls.name} ({cls.minimal}) decides where GHC "
-                        "warns about the new method: here if it leaves the method out, at "
-                        "every instance without it if it names it"), symbol=cls.name, hop=0),
-                                 cls.name)
         for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
             for inst in self.index.definitions_of_kind(kind):
                 if inst.parent != cls.name or not self._instance_of(inst, cls):
