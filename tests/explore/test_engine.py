@@ -302,3 +302,13 @@ def test_a_match_the_checker_cannot_line_up_is_a_low_confidence_node(make_worksp
     assert [s.rubric.confidence for s in scored] == [2, 2]
     assert all("assumed:" in s.rubric.reasoning for s in scored)
     assert scored[0].rubric.risk >= 4
+
+
+def test_a_field_comes_in_with_its_type_in_an_import_list(make_workspace):
+    # `import A (Config (..))`: the record's constructor is `MkConfig`, its field `size`
+    root = make_workspace({
+        "A.hs": "module A (Config (..)) where\ndata Config = MkConfig { size :: Int }\n",
+        "B.hs": "module B where\nimport A (Config (..))\nf :: Config -> Int\nf c = size c\n",
+    })
+    index = WorkspaceIndex.build(root, use_cache=False)
+    assert breaking(ask(index, "size", ChangeKind.REMOVE_FIELD)) == {"B.hs:4"}

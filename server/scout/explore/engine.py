@@ -915,7 +915,7 @@ class Explorer:
         found = self._exporters.get(key)
         if found is not None:
             return found
-        names = {d.name} | ({d.parent} if d.parent and d.kind in _MEMBER_KINDS else set())
+        names = {d.name} | self._owners(d)
         result = {d.module}
         changed = True
         while changed:
@@ -938,6 +938,17 @@ class Explorer:
                     changed = True
         found = self._exporters[key] = frozenset(result)
         return found
+
+    def _owners(self, d: Definition) -> frozenset[str]:
+        """The type or class a member belongs to (a field: its constructor's type, which is
+        what an import or export list names: `T(..)`), and its direct parent."""
+        if d.kind not in _MEMBER_KINDS or not d.parent:
+            return frozenset()
+        owners = {d.parent}
+        if d.kind is DefKind.FIELD:
+            owners.update(c.parent for c in self.index.definitions(
+                d.parent, (DefKind.CONSTRUCTOR,)) if c.module == d.module and c.parent)
+        return frozenset(owners)
 
     def _own_bindings(self, path: str) -> frozenset[str]:
         """Names the file itself binds at top level (instances and modules bind nothing)."""
@@ -971,8 +982,9 @@ class Explorer:
             return True
         if d.name in self._own_bindings(path):
             return False  # the file's own top-level definition of that name
-        return any(imp.module in exporters and not imp.qualified and _imports_name(imp, d)
-                   for imp in fi.imports)
+        owners = self._owners(d)
+        return any(imp.module in exporters and not imp.qualified
+                   and _imports_name(imp, d, owners) for imp in fi.imports)
 
     def _instance_of(self, inst: Definition, d: Definition) -> bool:
         """Is ``inst`` an instance of ``d``'s class? (Instance heads name the class unqualified
@@ -992,7 +1004,8 @@ class Explorer:
                 found = False
             else:
                 exporters = self.exporters(d)
-                found = any(imp.module in exporters and _imports_name(imp, d)
+                owners = self._owners(d)
+                found = any(imp.module in exporters and _imports_name(imp, d, owners)
                             for imp in fi.imports)
             self._visible[key] = found
         return found
@@ -1018,11 +1031,12 @@ _NOT_BINDINGS = (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE, DefKind.TYPE_INSTAN
                  DefKind.MODULE)
 
 
-def _imports_name(imp: Import, d: Definition) -> bool:
-    """Does this import bring ``d``'s name into scope? `T(..)` brings T's members."""
+def _imports_name(imp: Import, d: Definition, owners: frozenset[str] = frozenset()) -> bool:
+    """Does this import bring ``d``'s name into scope? `T(..)` brings T's members (``owners``:
+    the type or class ``d`` belongs to, see ``Explorer._owners``)."""
     if imp.names is None:
         return True
-    listed = d.name in imp.names or (d.kind in _MEMBER_KINDS and d.parent in imp.names)
+    listed = d.name in imp.names or bool(owners.intersection(imp.names))
     return not listed if imp.hiding else listed
 
 
