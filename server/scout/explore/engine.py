@@ -727,6 +727,9 @@ class Explorer:
                 if do_bind and not monadic:
                     return None
                 if do_bind or before.endswith("let"):
+                    # the rest of the block: statements at the `let` (or the bound name)
+                    if before.endswith("let"):
+                        column = len(before) - 3
                     end = i
                     for j in range(i + 1, min(top.span.end_line, len(lines)) + 1):
                         if lines[j - 1].strip() and depth(lines[j - 1]) < column:
