@@ -373,6 +373,10 @@ def make_parser() -> argparse.ArgumentParser:
     add_oracle_parser(sub).set_defaults(func=run_oracle)
     add_eval_parser(sub).set_defaults(func=run_eval)
 
+    from scout.training.cli import add_gen_training_parser
+
+    add_gen_training_parser(sub)
+
     p = sub.add_parser("label", help="label logged nodes with a teacher (Haiku), resumable")
     p.add_argument("--teacher", choices=("haiku",), default="haiku")
     p.add_argument("--batch", action="store_true", help="use Message Batches (half price, "

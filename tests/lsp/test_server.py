@@ -294,3 +294,13 @@ async def test_clear_results_clears_lenses(client: ScoutClient) -> None:
     uri = open_document(client, ROOT, TYPES)
     assert await lenses(client, uri) == []
 
+
+
+async def test_agreement_report(client: ScoutClient) -> None:
+    answer = await command(client, "scout.agreement", {})
+    assert answer["status"] == "ok"
+    report = answer["report"]
+    assert report["field"] == "risk" and report["database"] == ENV["SCOUT_DB"]
+    assert report["pairs"] == [] and "no two label sources" in report["text"]
+    with pytest.raises(JsonRpcException):
+        await command(client, "scout.agreement", {"field": "colour"})

@@ -27,6 +27,34 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _quote = json.encoder.encode_basestring  # C-accelerated, ensure_ascii=False semantics
 
 
+BOS = "<bos>"
+_PROBE_INPUTS = {"query": "q", "tags": [], "location": "a.hs:1", "hover": "h", "snippet": "s"}
+_PROBE_OUTPUT = {"relevance": 1, "risk": 1, "confidence": 1, "reasoning": "r"}
+
+
+def bos_in_text(task: TaskDefinition) -> bool:
+    """Does the rendered FunctionGemma text start with a literal ``<bos>``? (If not, the
+    tokenizer must add it; if so, it must not add another.)"""
+    return render_example(task, _PROBE_INPUTS, _PROBE_OUTPUT).startswith(BOS)
+
+
+def bos_statement(fmt: str, task: TaskDefinition) -> str:
+    """What the dataset card says about BOS for this format."""
+    if fmt == "json":
+        return ("BOS: not applicable (the seed records hold no rendered text); renderings made "
+                "from them follow the `functiongemma` format's rule.")
+    if fmt == "messages":
+        return ("BOS: the messages carry no `<bos>`; Google's chat template writes it at the "
+                "start of its rendering, so do not add another when tokenizing that rendering "
+                "(add_special_tokens=False).")
+    if bos_in_text(task):
+        return ("BOS: every text starts with a literal `<bos>`; tokenize with "
+                "add_special_tokens=False so the tokenizer does not add a second one.")
+    return ("BOS: the text does not contain `<bos>`; the tokenizer must add it (Gemma "
+            "tokenizers do with add_special_tokens=True, their default; llama.cpp and Ollama's "
+            "raw mode add it too).")
+
+
 def provenance(example: Example) -> dict[str, Any]:
     return {"split": example.split, "query_id": example.query_id, "codebase": example.codebase,
             "label_source": example.label_source, "scorer": example.scorer}

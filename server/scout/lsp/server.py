@@ -425,19 +425,30 @@ def make_server() -> ScoutServer:
         return await ls.blocking(work)
 
     @server.command("scout.agreement")
-    async def agreement(ls: ScoutServer, *args: Any) -> dict[str, Any]:
+    async def agreement_command(ls: ScoutServer, *args: Any) -> dict[str, Any]:
         folder = _folder_for(ls, _argument(args, optional=True).get("uri"))
 
+        arg = _argument(args, optional=True)
+        field = arg.get("field", "risk")
+        from scout.agreement import FIELDS, agreement, table
+
+        if field not in FIELDS:
+            raise JsonRpcInvalidParams(f"field must be one of {', '.join(FIELDS)}")
+
         def work(cancel: CancelToken) -> dict[str, Any]:
+            from scout.store import StoreError
+
             try:
-                from scout.agreement import agreement_report  # type: ignore[import-not-found]
-            except ImportError:
-                return _error("the teacher/student agreement report is not available in this "
-                              "version of semantic-scout")
-            try:
-                return {"status": "ok", "report": agreement_report(folder.session.store())}
-            except Exception as exc:  # the store's errors: reported, not raised
-                return _error(f"{type(exc).__name__}: {exc}")
+                store = folder.session.store()
+                reports = agreement(store, field)
+            except StoreError as exc:
+                return _error(str(exc))
+            text = table(reports, field) if reports else (
+                f"no two label sources labelled the same node in {store.path} yet: turn on "
+                "shadowing or run `scout label` / `scout gen-training` with a teacher")
+            return {"status": "ok", "report": {
+                "field": field, "database": str(store.path),
+                "pairs": [r.as_json() for r in reports], "text": text}}
         return await ls.blocking(work)
 
     @server.command("scout.indexStatus")
@@ -844,6 +855,23 @@ def _expected_errors(record: logging.LogRecord) -> bool:
                 type(cause).__name__ == "ClassValidationError")
 
 
+def _limit_malloc_arenas() -> None:
+    """glibc gives each thread that allocates its own malloc arena, and a long-running server
+    with an owner thread per folder and a work pool keeps their freed memory resident (RSS
+    grew ~25 MB over an hour of scripted edits while live Python objects stayed flat). Two
+    arenas are plenty here. Elsewhere (no glibc) this does nothing."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or "libc.so" not in name:
+        return
+    try:
+        ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 class _ClientLog(logging.Handler):
     """Forwards log records to the editor's output (``window/logMessage``), from any thread."""
 
@@ -868,6 +896,7 @@ def serve(*, tcp: str | None = None) -> int:
     output, never stdout (the protocol channel)."""
     logging.basicConfig(level=os.environ.get("SCOUT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _limit_malloc_arenas()
     pygls_log = logging.getLogger("pygls")
     pygls_log.setLevel(logging.WARNING)  # it logs every message at INFO
     pygls_log.addFilter(_expected_errors)

@@ -394,10 +394,13 @@ class Store:
         return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
     def record(self, exploration: Exploration, scored: Sequence[Sequence[Scored]], *,
-               root: Path) -> int:
+               root: Path,
+               also: Callable[[sqlite3.Connection, int], None] | None = None) -> int:
         """Log one answered question: the query, its nodes, every scorer's answer per node and
         the raw exchanges behind them, in one transaction. Returns the query id.
-        ``scored[i]`` holds the answers for ``exploration.nodes[i]`` (primary first)."""
+        ``scored[i]`` holds the answers for ``exploration.nodes[i]`` (primary first).
+        ``also(conn, query_id)`` runs inside the same transaction (e.g. marking a planned
+        question done), so both happen or neither does."""
         nodes = exploration.nodes
         if len(scored) != len(nodes):
             raise StoreError(f"record: {len(scored)} answer lists for {len(nodes)} nodes; "
@@ -446,6 +449,8 @@ class Store:
             conn.executemany(_INSERT_RUBRIC, rubric_rows)
             if recordings:
                 conn.executemany(_INSERT_RECORDING, recordings)
+            if also is not None:
+                also(conn, query_id)
             return query_id
 
         return self._write(work, "logging a query")
@@ -485,6 +490,11 @@ class Store:
                 conn.executemany(_INSERT_RECORDING, recordings)
 
         self._write(work, "adding labels")
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T], doing: str = "writing") -> T:
+        """Run ``work(conn)`` in one write transaction (retried while the database is busy, so
+        ``work`` must only touch the database). For tables the store does not model itself."""
+        return self._write(work, doing)
 
     # -- batch jobs (resumable bulk labelling) ----------------------------------------------
 
