@@ -118,6 +118,25 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def write_big_workspace(root: Path) -> Path:
+    """Enough files for a parallel index build (PARALLEL_THRESHOLD and more), big enough that
+    the build takes a while: signals can arrive while its worker processes run."""
+    from scout.haskell.index import PARALLEL_THRESHOLD
+
+    (root / "src").mkdir(parents=True)
+    for i in range(PARALLEL_THRESHOLD + 36):
+        body = "\n".join(f"f{j} :: T -> Int\nf{j} x = case x of\n  A -> {j}\n  B -> {j + 1}\n"
+                         f"  _ -> {j + 2}\n" for j in range(250))
+        (root / "src" / f"M{i}.hs").write_text(
+            f"module M{i} where\n\ndata T = A | B | C deriving (Show, Eq)\n\n{body}\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_big_workspace(tmp_path_factory.mktemp("big"))
+
+
 # -- processes -------------------------------------------------------------------------------
 
 def descendants(pid: int) -> set[int]:

@@ -16,22 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scout.haskell.index import PARALLEL_THRESHOLD
-
 from .conftest import Home, descendants, kill_tree, running, wait_gone
-
-
-@pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Enough files for a parallel build, big enough that it takes a while."""
-    root = tmp_path_factory.mktemp("big")
-    (root / "src").mkdir()
-    for i in range(PARALLEL_THRESHOLD + 36):
-        body = "\n".join(f"f{j} :: T -> Int\nf{j} x = case x of\n  A -> {j}\n  B -> {j + 1}\n"
-                         f"  _ -> {j + 2}\n" for j in range(250))
-        (root / "src" / f"M{i}.hs").write_text(
-            f"module M{i} where\n\ndata T = A | B | C deriving (Show, Eq)\n\n{body}\n")
-    return root
 
 
 def _workers_of(proc: subprocess.Popen, count: int, timeout: float = 120) -> set[int]:

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from scout.haskell.index import PARALLEL_THRESHOLD
-
 from .conftest import EXAMPLE, QUESTION, descendants, refused_url, rows, running, wait_gone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -152,17 +150,6 @@ def test_a_repository_config_pointing_outside_is_shown_and_refused(server_env, c
     assert not (tmp_path / "out").exists()
     assert rows(Path(env["XDG_DATA_HOME"]) / "semantic-scout" / "scout.db",
                 "SELECT count(*) FROM queries") == [(1,)]
-
-
-@pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("lspbig")
-    (root / "src").mkdir()
-    for i in range(PARALLEL_THRESHOLD + 36):
-        body = "\n".join(f"f{j} :: T -> Int\nf{j} x = case x of\n  A -> {j}\n  _ -> 0\n"
-                         for j in range(250))
-        (root / "src" / f"M{i}.hs").write_text(f"module M{i} where\ndata T = A | B\n{body}\n")
-    return root
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129),

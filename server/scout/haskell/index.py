@@ -510,16 +510,20 @@ class WorkspaceIndex:
                     cached_files += 1
                 else:
                     todo.append(rel)
-            for result in _run(self.root, todo, workers, progress, cancel,
-                               already=len(paths) - len(todo), total=len(paths)):
-                if isinstance(result, SkippedFile):
-                    skipped[result.path] = result
-                    self._stat.pop(result.path, None)
-                else:
-                    adopt(*result)
-                if time.monotonic() - last_publish >= publish_every:
-                    publish(False, len(paths))
-                    last_publish = time.monotonic()
+            # Closed on the way out whatever happens here (a signal, a bad entry), so worker
+            # processes stop now, not when the traceback holding the generator is freed.
+            with contextlib.closing(_run(self.root, todo, workers, progress, cancel,
+                                         already=len(paths) - len(todo),
+                                         total=len(paths))) as results:
+                for result in results:
+                    if isinstance(result, SkippedFile):
+                        skipped[result.path] = result
+                        self._stat.pop(result.path, None)
+                    else:
+                        adopt(*result)
+                    if time.monotonic() - last_publish >= publish_every:
+                        publish(False, len(paths))
+                        last_publish = time.monotonic()
             publish(True, len(paths))
             if cache_file and (todo or len(cached) != len(summaries)):
                 self.save_cache(cache_file)
