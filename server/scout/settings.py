@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -125,6 +126,11 @@ def _text(value: Any, where: str) -> str:
     return value.strip()
 
 
+def _without_password(url: str) -> str:
+    """A URL as shown in a message: a password in it (``http://user:pw@host``) masked."""
+    return re.sub(r"(//[^/@:\s]*:)[^/@\s]*@", r"\1***@", url)
+
+
 def _host(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
@@ -137,11 +143,11 @@ def _host(value: Any, where: str) -> str | None:
         parts = urlsplit(probe)
         port = parts.port  # raises ValueError for a bad port
     except ValueError as exc:
-        raise SettingsError(f"{where}: {value!r} is not a valid URL ({exc}); use e.g. "
-                            "http://127.0.0.1:11434") from exc
+        raise SettingsError(f"{where}: {_without_password(text)!r} is not a valid URL ({exc}); "
+                            "use e.g. http://127.0.0.1:11434") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"{where}: {value!r} is not an http(s) URL with a host; use e.g. "
-                            "http://127.0.0.1:11434")
+        raise SettingsError(f"{where}: {_without_password(text)!r} is not an http(s) URL with a "
+                            "host; use e.g. http://127.0.0.1:11434")
     del port
     return text
 

@@ -83,3 +83,15 @@ def test_a_bad_anthropic_base_url_for_the_haiku_scorer_is_one_clear_line(home: H
                    env={"ANTHROPIC_API_KEY": API_KEY, "ANTHROPIC_BASE_URL": "http://[::1"})
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "ANTHROPIC_BASE_URL" in run.stderr
+
+
+def test_a_password_in_a_bad_ollama_host_is_never_shown_or_stored(home: Home) -> None:
+    from .conftest import rows
+
+    run = home.run("query", QUESTION, "--root", str(EXAMPLE), "--budget", "low",
+                   env={"OLLAMA_HOST": "http://scout:hunter2-secret@[::1"})
+    assert run.returncode == 0, run.stderr
+    assert "hunter2-secret" not in run.stdout + run.stderr
+    assert "scout:***@" in run.stdout
+    stored = rows(home.db, "SELECT group_concat(fallback_reason) FROM rubrics")[0][0]
+    assert stored and "hunter2-secret" not in stored
