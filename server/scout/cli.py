@@ -109,7 +109,9 @@ def _add_scorer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ollama-model", default="functiongemma", help="Ollama model name")
     p.add_argument("--ollama-mode", choices=("raw", "chat"), default="raw",
                    help="raw: our FunctionGemma rendering (training bytes = serving bytes); "
-                   "chat: Ollama's chat API with tools, for stock models")
+                   "chat: Ollama's chat API with tools, for stock models only (Ollama's "
+                   "renderer sends other bytes than Google's template: an extra <bos>, its own "
+                   "function-calling line, enum/items dropped, another key order)")
     p.add_argument("--anthropic-model", default="claude-haiku-4-5", help="teacher model")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per model call")
 

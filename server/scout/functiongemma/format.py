@@ -47,8 +47,12 @@ START_RESPONSE = "<start_function_response>"
 ESCAPE = "<escape>"
 
 # Stop strings for the engine. Engines built on llama.cpp may drop control tokens from the text,
-# so a stop string can silently never match: callers must also cap the number of tokens.
+# so a stop string can silently never match: callers must also cap the number of tokens
+# (:func:`answer_token_budget`) and add what the model prints when they are hidden
+# (:func:`raw_stop_sequences`).
 STOP_SEQUENCES = (END_CALL, START_RESPONSE, END_TURN)
+# "One or two sentences" (the tasks' guidance): the longest text argument a budget allows for.
+ANSWER_TEXT_CHARS = 240
 
 _CONTROL_NAMES = (
     "bos", "eos", "pad", "unk", "mask", "escape",
@@ -252,6 +256,47 @@ def _neutralised(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_neutralised(item) for item in value]
     return value
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def raw_stop_sequences(task: TaskDefinition) -> tuple[str, ...]:
+    """Stops for raw generation, whether or not the engine prints the control tokens.
+
+    Printed (Ollama 0.13.5-0.29, USER_DEFINED tokens): ``<end_function_call>`` fires. Hidden
+    (Ollama 0.30+ and any GGUF whose tokens are CONTROL): the text is ``call:NAME{...}`` and
+    then, with the markers invisible, what the template puts after ``<start_function_response>``:
+    ``response:NAME{`` (a tool response the model imagines). Stopping there ends the answer
+    right after its call; a model trained by ``scout train`` ends with ``<eos>`` instead."""
+    return (*STOP_SEQUENCES, f"response:{task.name}{{")
+
+
+def answer_token_budget(task: TaskDefinition, *, text_chars: int = ANSWER_TEXT_CHARS,
+                        chars_per_token: float = 3.5) -> int:
+    """``num_predict`` for one answer, from the task's answer size: the longest valid call (each
+    text argument ``text_chars`` long, numbers at their maximum, lists of 8 short items), with
+    every control token as one token and the rest at ``chars_per_token`` (English text runs at
+    about 4 characters a token in Gemma's vocabulary). score_node: about 90 tokens."""
+    args: dict[str, Any] = {}
+    for key, prop in task.properties.items():
+        kind = prop["type"]
+        if kind == "integer":
+            args[key] = int(prop.get("maximum", 10**6))
+        elif kind == "number":
+            args[key] = 0.123456
+        elif kind == "boolean":
+            args[key] = False
+        elif kind == "array":
+            args[key] = ["x" * 16] * 8
+        else:
+            args[key] = "x" * text_chars
+    call = render_call(task.name, args) + START_RESPONSE
+    markers = len(re.findall(r"<(?:escape|start_function_call|end_function_call|"
+                             r"start_function_response)>", call))
+    plain = len(re.sub(r"<(?:escape|start_function_call|end_function_call|"
+                       r"start_function_response)>", "", call))
+    return markers + math.ceil(plain / chars_per_token) + 1  # + <eos>
 
 
 # --------------------------------------------------------------------------- parsing
