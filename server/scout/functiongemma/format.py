@@ -63,6 +63,10 @@ _CONTROL_NAMES = (
     "start_of_image", "end_of_image",
 )
 _NAMES = "|".join(_CONTROL_NAMES)
+# The nine turn, function and escape tokens. Ollama 0.30+ marks them CONTROL (hidden from text);
+# `scout train` writes them USER_DEFINED (printed) so stop strings fire.
+FUNCTION_TOKENS = (START_TURN, END_TURN, START_DECL, END_DECL, START_CALL, END_CALL,
+                   START_RESPONSE, "<end_function_response>", ESCAPE)
 # A zero-width space after "<" stops the tokenizer from seeing a control token while the text
 # still reads the same. Existing zero-width spaces in that position get one more, so the mapping
 # is a bijection and unneutralise() restores any text exactly.
