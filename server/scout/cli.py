@@ -162,12 +162,19 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     scorer, shadow = build_scorers(args)
     index = build_index(args, quiet=args.json)
+    from scout.scoring.promotion import attach_gate, pin_summary, thresholds_from
+
+    gate = attach_gate(scorer, root=index.root, db=args.db, thresholds=thresholds_from(args))
     session = ScoutSession(index.root, scorer=scorer, shadow=shadow, db_path=args.db,
                            log=not args.no_log, index=index)
     try:
         result = session.ask(question)
     except ExploreError as exc:
         raise CliError(str(exc)) from exc
+    if gate is not None and gate.last is not None:
+        print(f"scout: answering: {gate.last.answering} ({gate.last.why})", file=sys.stderr)
+    if pin_summary(result.scored):
+        print(f"scout: note: {pin_summary(result.scored)}", file=sys.stderr)
     if result.log.error:
         print(f"scout: warning: the answer was not logged: {result.log.error}",
               file=sys.stderr)
@@ -268,12 +275,18 @@ def make_parser() -> argparse.ArgumentParser:
                    "then the per-user database)")
     p.add_argument("--no-log", action="store_true", help="do not log this query")
     _add_scorer_options(p)
+    from scout.scoring.promotion import add_promotion_options
+
+    add_promotion_options(p)
     p.set_defaults(func=cmd_query)
 
     from scout.oracle.cli import add_eval_parser, add_oracle_parser, run_eval, run_oracle
 
     add_oracle_parser(sub).set_defaults(func=run_oracle)
     add_eval_parser(sub).set_defaults(func=run_eval)
+    from scout.train.cli import add_train_parser
+
+    add_train_parser(sub)
 
     p = sub.add_parser("label", help="label logged nodes with a teacher (Haiku), resumable")
     p.add_argument("--teacher", choices=("haiku",), default="haiku")

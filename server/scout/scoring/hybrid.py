@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from scout.explore.model import Node, Question
 from scout.scoring.model import LabelSource, Scored, Scorer
+from scout.scoring.promotion import PromotionGate, pin_facts
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,21 @@ log = logging.getLogger(__name__)
 class HybridScorer:
     name = "hybrid"
 
-    def __init__(self, model: Scorer, fallback: Scorer) -> None:
+    def __init__(self, model: Scorer, fallback: Scorer,
+                 gate: PromotionGate | None = None) -> None:
         self.model = model
         self.fallback = fallback
+        self.gate = gate  # who answers first: see scoring/promotion.py
 
     def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
         if not nodes:
             return []
+        if self.gate is not None:
+            return self.gate.score(question, nodes, model=self.model, fallback=self.fallback,
+                                   model_first=self.model_first, name=self.name)
+        return pin_facts(nodes, self.model_first(question, nodes))
+
+    def model_first(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
         try:
             first = self.model.score(question, nodes)
             if len(first) != len(nodes):

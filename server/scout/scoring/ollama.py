@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -183,6 +184,16 @@ class OllamaScorer:
                 with self._lock:  # do not ask again for every node
                     self._digest_known = True
             return status.digest
+
+    def blob_digest(self) -> str | None:
+        """sha256 of the GGUF the model is served from (``/api/show`` names its blob): what
+        links a served digest to the ``scout train`` run that produced the file."""
+        try:
+            shown = self.client.show(self.model)
+        except (ConnectionError, httpx.HTTPError, ollama.ResponseError):
+            return None
+        match = re.search(r"sha256-([0-9a-f]{64})", shown.modelfile or "")
+        return match.group(1) if match else None
 
     # ------------------------------------------------------------------ scoring
 

@@ -1,0 +1,137 @@
+"""Session fixtures for the training and real-engine tests: a dataset logged and exported by
+scout itself, a tiny FunctionGemma-shaped base checkpoint, its GGUFs, and the engine.
+
+They need the ``train`` extra and llama-cpp-python (``scripts/setup-train.sh``). Without them the
+tests skip, except where ``SCOUT_REQUIRE_ENGINE=1`` (CI sets it): there a missing piece fails.
+The tiny base takes a minute or two of CPU to build, so it is kept in scout's cache folder,
+keyed by everything that shapes it (the texts, the builder's source, library versions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "llm-service"
+QUESTIONS = (
+    "What breaks if I add a variant to LLMKind?",
+    "What breaks if I add a field to Config?",
+    "What breaks if I remove the Opus constructor?",
+    "if costOf takes one more argument",
+    "What breaks if I rename the field name in Config?",
+)
+PRETRAIN_STEPS = 300
+NEEDED = ("torch", "transformers", "peft", "trl", "datasets", "sentencepiece", "llama_cpp")
+
+
+def require_engine() -> None:
+    missing = []
+    for module in NEEDED:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            missing.append(f"{module} ({exc})")
+    if missing:
+        message = (f"training/engine stack missing: {', '.join(missing)}; run "
+                   "scripts/setup-train.sh")
+        if os.environ.get("SCOUT_REQUIRE_ENGINE") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def run_cli(argv: list[str]) -> int:
+    from scout.cli import main
+
+    return main(argv)
+
+
+@pytest.fixture(scope="session")
+def logged_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scout database holding heuristic answers to five questions about the example."""
+    db = tmp_path_factory.mktemp("log") / "scout.db"
+    for question in QUESTIONS:
+        assert run_cli(["query", question, "--root", str(EXAMPLE), "--scorer", "heuristic",
+                        "--budget", "high", "--db", str(db), "--json"]) == 0
+    return db
+
+
+@pytest.fixture(scope="session")
+def dataset(logged_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``functiongemma`` export of that log (train/validation/test JSONL + card)."""
+    out = tmp_path_factory.mktemp("export") / "fg"
+    from scout.export.cli import main as export_main
+
+    assert export_main(["--format", "functiongemma", "--out", str(out), "--db", str(logged_db),
+                        "--quiet"]) == 0
+    return out
+
+
+def dataset_texts(folder: Path, *splits: str) -> list[str]:
+    texts = []
+    for split in splits:
+        path = folder / f"{split}.jsonl"
+        if path.is_file():
+            texts += [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
+    return texts
+
+
+@pytest.fixture(scope="session")
+def tiny_base(dataset: Path) -> Path:
+    """The tiny base checkpoint, pretrained on the train and validation texts (cached)."""
+    require_engine()
+    import sentencepiece
+    import torch
+    import transformers
+
+    from scout.train import tiny
+    from scout.train.gguf import cache_root
+
+    texts = dataset_texts(dataset, "train", "validation", "test")
+    pretrain = dataset_texts(dataset, "train", "validation")
+    key = hashlib.sha256(json.dumps([texts, pretrain, PRETRAIN_STEPS,
+                                     Path(tiny.__file__).read_text(), torch.__version__,
+                                     transformers.__version__, sentencepiece.__version__]
+                                    ).encode()).hexdigest()[:16]
+    folder = cache_root() / "test-models" / f"tiny-base-{key}"
+    if not (folder / "model.safetensors").is_file():
+        scratch = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(scratch, ignore_errors=True)
+        tiny.build_tiny_base(scratch, texts, pretrain_steps=PRETRAIN_STEPS)
+        # the tokenizer is learnt from all texts; the head start only sees train + validation
+        shutil.rmtree(folder, ignore_errors=True)
+        scratch.rename(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_ggufs(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The tiny base as GGUF twice: function tokens printed (USER_DEFINED, as Ollama
+    0.13.5-0.29 serves FunctionGemma) and hidden (CONTROL, as Ollama 0.30+ does)."""
+    from scout.train.gguf import convert, set_token_types
+
+    out = tmp_path_factory.mktemp("gguf")
+    ggufs = {}
+    for kind in ("printed", "hidden"):
+        folder = out / f"hf-{kind}"
+        shutil.copytree(tiny_base, folder)
+        set_token_types(folder, printed=kind == "printed")
+        ggufs[kind] = convert(folder, out / f"tiny-{kind}.gguf", outtype="f32")
+    return ggufs
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_ggufs: dict[str, Path]):
+    """One loopback Ollama-protocol server running both GGUFs on llama.cpp."""
+    from engine import EngineServer
+
+    server = EngineServer({"tiny-printed:latest": tiny_ggufs["printed"],
+                           "tiny-hidden:latest": tiny_ggufs["hidden"]})
+    yield server
+    server.close()
