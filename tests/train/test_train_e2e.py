@@ -9,6 +9,7 @@ import json
 import shutil
 import sqlite3
 
+import pytest
 from train_support import EXAMPLE, run_cli
 
 from scout.functiongemma.format import FUNCTION_TOKENS

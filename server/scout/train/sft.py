@@ -181,10 +181,8 @@ def train(data: Path, base: Path, out: Path, *, params: TrainParams = TrainParam
         raise TrainError(f"{data / 'train.jsonl'} holds no examples")
     out.mkdir(parents=True, exist_ok=True)
     say(f"{len(train_set)} training and {len(validation)} validation examples from {data}")
-    started = time.perf_counter()
-    merged, steps, seen, train_loss, validation_loss = _fit(
-        train_set, validation, base, out, params, cancel, say)
-    train_seconds = time.perf_counter() - started
+    fit = fit_lora(train_set, validation, base, out, params, cancel, say)
+    merged, steps, seen, train_seconds = fit.merged, fit.steps, fit.seen, fit.train_seconds
     say(f"trained {steps} steps on {seen} examples in {train_seconds:.1f} s "
         f"({train_seconds / max(1, seen) * 1000:.1f} s per 1,000 examples)")
 
@@ -203,7 +201,8 @@ def train(data: Path, base: Path, out: Path, *, params: TrainParams = TrainParam
         task=task.name, dataset=str(data), dataset_digest=dataset_digest(data),
         train_examples=len(train_set), validation_examples=len(validation), base=str(base),
         base_digest=checkpoint_digest(base), steps=steps, examples_seen=seen,
-        train_seconds=train_seconds, train_loss=train_loss, validation_loss=validation_loss,
+        train_seconds=train_seconds, train_loss=fit.train_loss,
+        validation_loss=fit.validation_loss,
         convert_seconds=convert_seconds,
         params={**asdict(params), "format": FORMAT_VERSION, "task_version": task.version,
                 "token_types": "printed"})
@@ -211,9 +210,18 @@ def train(data: Path, base: Path, out: Path, *, params: TrainParams = TrainParam
     return result
 
 
-def _fit(train_set: list[Example], validation: list[Example], base: Path, out: Path,
-         params: TrainParams, cancel: CancelToken | None, say: Say
-         ) -> tuple[Path, int, int, float | None, float | None]:
+@dataclass(frozen=True, slots=True)
+class Fit:
+    merged: Path  # the merged Hugging Face checkpoint
+    steps: int
+    seen: int  # examples seen (steps x batch size)
+    train_seconds: float  # the optimizer loop only (no loading, merging or saving)
+    train_loss: float | None
+    validation_loss: float | None
+
+
+def fit_lora(train_set: list[Example], validation: list[Example], base: Path, out: Path,
+             params: TrainParams, cancel: CancelToken | None, say: Say) -> Fit:
     try:
         import torch
         from datasets import Dataset
@@ -258,7 +266,9 @@ def _fit(train_set: list[Example], validation: list[Example], base: Path, out: P
                          eval_dataset=rows(validation) if validation else None,
                          processing_class=tokenizer, callbacks=[Cancellable()])
     _check_tokenized(trainer.train_dataset, tokenizer)
+    started = time.perf_counter()
     output = trainer.train()
+    train_seconds = time.perf_counter() - started
     validation_loss = None
     if validation:
         validation_loss = float(trainer.evaluate()["eval_loss"])
@@ -270,7 +280,8 @@ def _fit(train_set: list[Example], validation: list[Example], base: Path, out: P
     tokenizer.save_pretrained(str(merged))
     _copy_tokenizer_config(base, merged)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
-    return merged, steps, steps * params.batch_size, float(output.training_loss), validation_loss
+    return Fit(merged, steps, steps * params.batch_size, train_seconds,
+               float(output.training_loss), validation_loss)
 
 
 def _check_tokenized(dataset: Any, tokenizer: Any) -> None:
