@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 from scout.scoring.model import LabelSource, Rubric, Scored, Scorer
 
@@ -257,17 +258,17 @@ class PromotionGate:
         return decision
 
     def score(self, question: Question, nodes: Sequence[Node], *, model: Scorer,
-              fallback: Scorer, model_first: Callable[[Question, Sequence[Node]], list[Scored]],
-              name: str) -> list[Scored]:
+              fallback: Scorer, model_first: Callable[..., list[Scored]], name: str,
+              cancel: CancelToken = NEVER) -> list[Scored]:
         decision = self.decide(model)
         if decision.answering == "model":
-            return pin_facts(nodes, model_first(question, nodes))
+            return pin_facts(nodes, model_first(question, nodes, cancel=cancel))
         answers = [replace(s, scorer=name, fallback_reason=f"not promoted: {decision.why}")
-                   for s in fallback.score(question, nodes)]
+                   for s in fallback.score(question, nodes, cancel=cancel)]
         if not self.shadow_model or decision.digest is None:
             return answers  # no model is served: nothing to shadow-log
         try:
-            shadow = model.score(question, nodes)
+            shadow = model.score(question, nodes, cancel=cancel)
         except Exception as exc:  # a scorer must not raise; the heuristics' answers stand
             shadow = [Scored(rubric=None, scorer=getattr(model, "name", "model"),
                              label_source=LabelSource.MODEL, error=f"raised {exc!r}")
@@ -326,12 +327,13 @@ def pin_summary(rows: Sequence[Sequence[Scored]]) -> str | None:
 
 
 def add_promotion_options(p: Any) -> None:
-    """Thresholds (for ``scout query`` and ``scout eval``)."""
+    """Thresholds (for ``scout query`` and ``scout eval``); also settings
+    ``promotion.minAgreement`` / ``promotion.minKappa``."""
     group = p.add_argument_group("promotion (who answers first in hybrid mode)")
-    group.add_argument("--promote-min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT,
+    group.add_argument("--promote-min-agreement", type=float,
                        help="agreement on risk>=4 with the teacher a model needs in scout eval "
                             f"to answer first (default {DEFAULT_MIN_AGREEMENT})")
-    group.add_argument("--promote-min-kappa", type=float, default=DEFAULT_MIN_KAPPA,
+    group.add_argument("--promote-min-kappa", type=float,
                        help="quadratic-weighted kappa on risk it needs "
                             f"(default {DEFAULT_MIN_KAPPA})")
 
@@ -345,10 +347,24 @@ def add_eval_model_options(p: Any) -> None:
     add_promotion_options(p)
 
 
-def thresholds_from(args: Any) -> Thresholds:
-    return Thresholds(min_agreement=getattr(args, "promote_min_agreement",
-                                            DEFAULT_MIN_AGREEMENT),
-                      min_kappa=getattr(args, "promote_min_kappa", DEFAULT_MIN_KAPPA))
+def thresholds_from(source: Any) -> Thresholds:
+    """From a Settings value or parsed arguments (unset values take the defaults)."""
+    agreement = getattr(source, "promote_min_agreement", None)
+    kappa = getattr(source, "promote_min_kappa", None)
+    return Thresholds(
+        min_agreement=DEFAULT_MIN_AGREEMENT if agreement is None else float(agreement),
+        min_kappa=DEFAULT_MIN_KAPPA if kappa is None else float(kappa))
+
+
+def answering_note(scorer: Scorer) -> str | None:
+    """"heuristics (why)" / "model (why)" after a hybrid answer, for the CLI."""
+    from scout.scoring.hybrid import HybridScorer, ShadowScorer
+
+    inner = scorer.primary if isinstance(scorer, ShadowScorer) else scorer
+    gate = inner.gate if isinstance(inner, HybridScorer) else None
+    if gate is None or gate.last is None:
+        return None
+    return f"{gate.last.answering} ({gate.last.why})"
 
 
 class _Counting:
@@ -360,8 +376,9 @@ class _Counting:
         self.nodes = 0
         self.answered = 0
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
-        results = self.inner.score(question, nodes)
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
+        results = self.inner.score(question, nodes, cancel=cancel)
         self.nodes += len(results)
         self.answered += sum(1 for r in results if r.rubric is not None)
         return results

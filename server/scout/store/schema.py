@@ -5,7 +5,7 @@ tags directly, rubrics lacked the cache-token, task and fallback columns, and th
 codebases or batch jobs. Rubrics are rows, one per answer (scorer x node), never
 overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 adds codebases (so one database spans many
 workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs.
-Version 3 (current) adds the fine-tuning record: ``trained_models`` (which dataset and base
+Version 3 adds the hover source of nodes. Version 4 (current) adds the fine-tuning record: ``trained_models`` (which dataset and base
 produced which GGUF, by digest), ``served_models`` (which Ollama digest serves which GGUF),
 ``evaluations`` (a model measured against a teacher on a codebase: what promotion reads), and a
 ``note`` on rubrics (e.g. the facts pin that raised a model's risk).
@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Kept verbatim: the migration test builds a version-1 database from it.
 SCHEMA_V1 = """
@@ -243,7 +243,13 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
         (json.dumps([t.strip() for t in tags.split(",") if t.strip()]), qid) for qid, tags in rows])
 
 
-SCHEMA_V3_TABLES = """
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    # Which source supplied a node's hover: "index" (its declaration text) or "hls" (the type
+    # the Haskell Language Server inferred, asked through the editor).
+    conn.execute("ALTER TABLE nodes ADD COLUMN hover_source TEXT NOT NULL DEFAULT 'index'")
+
+
+SCHEMA_V4_TABLES = """
 CREATE TABLE trained_models (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,              -- the name `scout train` suggested for `ollama create`
@@ -290,14 +296,15 @@ CREATE INDEX evaluations_model ON evaluations(model_digest, root);
 """
 
 
-def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
-    run_script(conn, SCHEMA_V3_TABLES)
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    run_script(conn, SCHEMA_V4_TABLES)
     conn.execute("ALTER TABLE rubrics ADD COLUMN note TEXT")
 
 
-# MIGRATIONS[v] turns a version-v database into version v+1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2,
-                                                                2: _migrate_2_to_3}
+# MIGRATIONS[v] turns a version-v database into version v+1. A new database is created at
+# version 2 and migrated up, so every change to the schema is written once, here.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -310,4 +317,5 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 
 def create_current(conn: sqlite3.Connection) -> None:
     run_script(conn, SCHEMA_V2)
-    _migrate_2_to_3(conn)
+    for version in range(2, SCHEMA_VERSION):
+        MIGRATIONS[version](conn)
