@@ -31,14 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "train"))
-EXAMPLE = REPO / "examples" / "llm-service"
-QUESTIONS = (
-    "What breaks if I add a variant to LLMKind?",
-    "What breaks if I add a field to Config?",
-    "What breaks if I remove the Opus constructor?",
-    "if costOf takes one more argument",
-    "What breaks if I rename the field name in Config?",
-)
+from train_support import EXAMPLE, QUESTIONS, dataset_texts  # noqa: E402
+
 SCOUT = [sys.executable, "-m", "scout.cli"]
 
 
@@ -61,20 +55,11 @@ def make_dataset(work: Path) -> Path:
     return out
 
 
-def texts(folder: Path, *splits: str) -> list[str]:
-    rows = []
-    for split in splits:
-        path = folder / f"{split}.jsonl"
-        if path.is_file():
-            rows += [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
-    return rows
-
-
 def build_base(work: Path, dataset: Path, steps: int) -> Path:
     from scout.train.tiny import build_tiny_base
 
     base = work / "tiny-base"
-    timing = build_tiny_base(base, texts(dataset, "train", "validation", "test"),
+    timing = build_tiny_base(base, dataset_texts(dataset, "train", "validation", "test"),
                              pretrain_steps=steps)
     print(f"tiny base: {timing['seconds']:.1f} s ({steps} head-start steps)")
     return base
@@ -131,7 +116,7 @@ def bench_serve(work: Path, dataset: Path, base: Path, nodes: int) -> None:
     from scout.train.gguf import convert, set_token_types
 
     task = load_task("score_node")
-    prompts = [split_prompt(text)[0] for text in texts(dataset, "test")][:nodes]
+    prompts = [split_prompt(text)[0] for text in dataset_texts(dataset, "test")][:nodes]
     budget = answer_token_budget(task)
     print(f"\nserving {len(prompts)} test prompts on llama.cpp (tiny GGUF, f32), num_predict "
           f"{budget} (was 160)")
@@ -189,7 +174,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="scout-bench-train-") as scratch:
         work = Path(scratch)
         dataset = make_dataset(work)
-        print(f"dataset: {sum(len(texts(dataset, s)) for s in ('train', 'validation', 'test'))} "
+        total = len(dataset_texts(dataset, 'train', 'validation', 'test'))
+        print(f"dataset: {total} "
               "examples from the example workspace")
         base = build_base(work, dataset, args.pretrain_steps)
         if args.only in (None, "train"):

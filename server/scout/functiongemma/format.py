@@ -442,6 +442,17 @@ class _Reader:
     def starts_new_key(self, pos: int, given: Mapping[str, Any], current: str) -> bool:
         """Does ``key:value`` of a task argument not given yet start at ``pos``, with a value
         that fits the argument's type?"""
+        found = self.name_and_colon(pos)
+        if found is None:
+            return False
+        name, colon = found
+        if name == current or name in given or name not in self.types:
+            return False
+        return _fits(self.types[name], self.text, self.ws(colon + 1))
+
+    def name_and_colon(self, pos: int) -> tuple[str, int] | None:
+        """``name:`` (the name bare, ``<escape>``d or quoted) at ``pos``: the name and the
+        position of the colon."""
         text = self.text
         pos = self.ws(pos)
         for quote in (ESCAPE, '"'):
@@ -450,10 +461,7 @@ class _Reader:
                 break
         match = _IDENT.match(text, pos)
         if not match:
-            return False
-        name = match.group(0)
-        if name == current or name in given or name not in self.types:
-            return False
+            return None
         end = match.end()
         for quote in (ESCAPE, '"'):
             if text.startswith(quote, end):
@@ -461,8 +469,8 @@ class _Reader:
                 break
         end = self.ws(end)
         if end >= len(text) or text[end] != ":":
-            return False
-        return _fits(self.types[name], text, self.ws(end + 1))
+            return None
+        return match.group(0), end
 
     def key(self, pos: int) -> tuple[str, int]:
         text = self.text
@@ -561,23 +569,8 @@ class _Reader:
         return _bare_value(unneutralise(text[pos:index])), index
 
     def starts_key(self, pos: int, any_name: bool = False) -> bool:
-        pos = self.ws(pos)
-        text = self.text
-        for quote in (ESCAPE, '"'):
-            if text.startswith(quote, pos):
-                pos += len(quote)
-                break
-        match = _IDENT.match(text, pos)
-        if not match or (not any_name and self.keys is not None
-                         and match.group(0) not in self.keys):
-            return False
-        end = match.end()
-        for quote in (ESCAPE, '"'):
-            if text.startswith(quote, end):
-                end += len(quote)
-                break
-        end = self.ws(end)
-        return end < len(text) and text[end] == ":"
+        found = self.name_and_colon(pos)
+        return found is not None and (any_name or self.keys is None or found[0] in self.keys)
 
 
 _VALUE_END = re.compile(r"\s*(?:<escape>|\")?\s*(?:[,}]|$|<)")
