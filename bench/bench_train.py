@@ -31,7 +31,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "train"))
-from train_support import EXAMPLE, QUESTIONS, dataset_texts  # noqa: E402
+from train_support import (  # noqa: E402
+    EXAMPLE,
+    QUESTIONS,
+    cached_tiny_base,
+    dataset_texts,
+)
 
 SCOUT = [sys.executable, "-m", "scout.cli"]
 
@@ -53,16 +58,6 @@ def make_dataset(work: Path) -> Path:
 
     export_main(["--format", "functiongemma", "--out", str(out), "--db", str(db), "--quiet"])
     return out
-
-
-def build_base(work: Path, dataset: Path, steps: int) -> Path:
-    from scout.train.tiny import build_tiny_base
-
-    base = work / "tiny-base"
-    timing = build_tiny_base(base, dataset_texts(dataset, "train", "validation", "test"),
-                             pretrain_steps=steps)
-    print(f"tiny base: {timing['seconds']:.1f} s ({steps} head-start steps)")
-    return base
 
 
 def shaped_270m(tiny: Path, work: Path) -> Path:
@@ -167,7 +162,6 @@ def bench_eval(work: Path, dataset: Path, base: Path, steps: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("train", "serve", "eval"))
-    parser.add_argument("--pretrain-steps", type=int, default=300)
     parser.add_argument("--train-steps", type=int, default=6)
     parser.add_argument("--nodes", type=int, default=30)
     args = parser.parse_args()
@@ -177,7 +171,9 @@ def main() -> int:
         total = len(dataset_texts(dataset, 'train', 'validation', 'test'))
         print(f"dataset: {total} "
               "examples from the example workspace")
-        base = build_base(work, dataset, args.pretrain_steps)
+        started = time.perf_counter()
+        base = cached_tiny_base(dataset)  # the tests' tiny base (built once, then cached)
+        print(f"tiny base: {base.name} ({time.perf_counter() - started:.1f} s)")
         if args.only in (None, "train"):
             bench_train(work, dataset, base, args.train_steps)
         if args.only in (None, "serve"):

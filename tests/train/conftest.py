@@ -9,20 +9,11 @@ keyed by everything that shapes it (the texts, the builder's source, library ver
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from pathlib import Path
 
 import pytest
-from train_support import (
-    EXAMPLE,
-    PRETRAIN_STEPS,
-    QUESTIONS,
-    dataset_texts,
-    require_engine,
-    run_cli,
-)
+from train_support import EXAMPLE, QUESTIONS, cached_tiny_base, require_engine, run_cli
 
 
 @pytest.fixture(scope="session")
@@ -48,30 +39,10 @@ def dataset(logged_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_base(dataset: Path) -> Path:
-    """The tiny base checkpoint, pretrained on the train and validation texts (cached)."""
+    """The tiny base checkpoint, with a head start on the train and validation texts
+    (cached)."""
     require_engine()
-    import sentencepiece
-    import torch
-    import transformers
-
-    from scout.train import tiny
-    from scout.train.gguf import cache_root
-
-    texts = dataset_texts(dataset, "train", "validation", "test")
-    pretrain = dataset_texts(dataset, "train", "validation")
-    key = hashlib.sha256(json.dumps([texts, pretrain, PRETRAIN_STEPS,
-                                     Path(tiny.__file__).read_text(), torch.__version__,
-                                     transformers.__version__, sentencepiece.__version__]
-                                    ).encode()).hexdigest()[:16]
-    folder = cache_root() / "test-models" / f"tiny-base-{key}"
-    if not (folder / "model.safetensors").is_file():
-        scratch = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(scratch, ignore_errors=True)
-        tiny.build_tiny_base(scratch, texts, pretrain_steps=PRETRAIN_STEPS)
-        # the tokenizer is learnt from all texts; the head start only sees train + validation
-        shutil.rmtree(folder, ignore_errors=True)
-        scratch.rename(folder)
-    return folder
+    return cached_tiny_base(dataset)
 
 
 @pytest.fixture(scope="session")

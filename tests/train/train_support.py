@@ -50,3 +50,34 @@ def dataset_texts(folder: Path, *splits: str) -> list[str]:
         if path.is_file():
             texts += [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
     return texts
+
+
+def cached_tiny_base(dataset: Path) -> Path:
+    """The tiny base for an export: tokenizer and head start on all its texts (it only has to
+    answer in the call format; the tests never grade it). Kept in scout's cache folder, keyed by
+    everything that shapes it (texts, the builder's source, library versions), since it costs a
+    minute or two of CPU."""
+    import hashlib
+    import shutil
+
+    import sentencepiece
+    import torch
+    import transformers
+
+    from scout.train import tiny
+    from scout.train.gguf import cache_root
+
+    texts = dataset_texts(dataset, "train", "validation", "test")
+    splits = dataset_texts(dataset, "train", "validation")
+    key = hashlib.sha256(json.dumps([texts, splits, PRETRAIN_STEPS,
+                                     Path(tiny.__file__).read_text(), torch.__version__,
+                                     transformers.__version__, sentencepiece.__version__]
+                                    ).encode()).hexdigest()[:16]
+    folder = cache_root() / "test-models" / f"tiny-base-{key}"
+    if not (folder / "model.safetensors").is_file():
+        scratch = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(scratch, ignore_errors=True)
+        tiny.build_tiny_base(scratch, texts, pretrain_steps=PRETRAIN_STEPS)
+        shutil.rmtree(folder, ignore_errors=True)
+        scratch.rename(folder)
+    return folder
