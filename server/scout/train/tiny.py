@@ -106,9 +106,25 @@ def _pretrain(model: Any, tokenizer: Any, texts: Sequence[str], *, steps: int,
               batch_size: int, learning_rate: float, seed: int) -> float:
     import torch
 
+    started = time.perf_counter()
+    # Matrices this small gain nothing from a second thread, and on a loaded machine the
+    # threads' spin-waits cost more than the work: train on one, then restore the setting.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _pretrain_steps(model, tokenizer, texts, steps=steps, batch_size=batch_size,
+                        learning_rate=learning_rate, seed=seed)
+    finally:
+        torch.set_num_threads(threads)
+    return time.perf_counter() - started
+
+
+def _pretrain_steps(model: Any, tokenizer: Any, texts: Sequence[str], *, steps: int,
+                    batch_size: int, learning_rate: float, seed: int) -> None:
+    import torch
+
     from scout.export.formats import split_prompt
 
-    started = time.perf_counter()
     encoded: list[tuple[list[int], int]] = []
     for text in texts:
         prompt, _ = split_prompt(text)
@@ -132,4 +148,3 @@ def _pretrain(model: Any, tokenizer: Any, texts: Sequence[str], *, steps: int,
         optimiser.step()
         optimiser.zero_grad()
     model.eval()
-    return time.perf_counter() - started
