@@ -287,11 +287,16 @@ def fit_lora(train_set: list[Example], validation: list[Example], base: Path, ou
 def _check_tokenized(dataset: Any, tokenizer: Any) -> None:
     """The first example as TRL tokenized it: BOS first, EOS last, loss on the answer only."""
     first = dataset[0]
-    ids, mask = first["input_ids"], first.get("completion_mask")
+    ids = first["input_ids"]
+    if "labels" in first:  # trl builds labels: -100 where no loss is taken
+        mask = [label != -100 for label in first["labels"]]
+    else:
+        mask = first.get("completion_mask")
     if ids[0] != tokenizer.bos_token_id or ids[-1] != tokenizer.eos_token_id or mask is None:
-        raise TrainError("the training text was not tokenized as served (BOS first, EOS last, a "
-                         f"completion mask): starts {ids[:3]}, ends {ids[-3:]}; check the base's "
-                         "tokenizer (add_bos_token) and the trl version")
+        raise TrainError("the training text was not tokenized as served (BOS first, EOS last, "
+                         f"loss on the answer): starts {ids[:3]}, ends {ids[-3:]}, columns "
+                         f"{sorted(first)}; check the base's tokenizer (add_bos_token) and the "
+                         "trl version")
     answer = tokenizer.decode([t for t, m in zip(ids, mask, strict=True) if m])
     if not answer.startswith("<start_function_call>"):
         raise TrainError(f"the loss would not be on the answer only: masked text starts "
