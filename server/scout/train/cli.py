@@ -8,6 +8,7 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -65,8 +66,10 @@ def run_train(args: argparse.Namespace) -> int:
                          outtype=args.outtype)
     cancel = CancelToken()
     try:
-        result = train(args.data, args.base, args.out, params=params, task_name=args.task,
-                       name=args.name, cancel=cancel, say=say)
+        # stdout carries the result only: the trainer's own log lines go to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            result = train(args.data, args.base, args.out, params=params,
+                           task_name=args.task, name=args.name, cancel=cancel, say=say)
     except (TrainError, GgufError, OSError) as exc:
         print(f"scout: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
