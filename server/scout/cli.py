@@ -221,6 +221,51 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_actions(args: argparse.Namespace) -> int:
+    """The editor's code actions at FILE:LINE[:COL], as questions (and their structured form)."""
+    from scout.explore.actions import questions_at
+
+    path_text, line, col = _parse_place(args.place)
+    session = open_session(args, quiet=args.json)
+    try:
+        root = session.root
+        path = Path(path_text)
+        path = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            raise CliError(f"{args.place} is not inside the workspace {root}") from None
+        snapshot = session.snapshot()
+        lines = snapshot.source_lines(rel)
+        if rel not in snapshot.summaries or not 1 <= line <= len(lines):
+            raise CliError(f"{rel}:{line} is not a line of an indexed Haskell file")
+        found = questions_at(snapshot, rel, lines[line - 1], line, col)
+    finally:
+        session.close()
+    rows = [{"question": q.text, "target": q.target, "change": q.change.value} for q in found]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print(f"nothing to ask at {rel}:{line}:{col}: put it on a type, constructor, field, "
+              "function, class, method, type family, synonym or export entry")
+    else:
+        for row in rows:
+            print(f"{row['question']}    (--target {row['target']} --change {row['change']})")
+    return 0
+
+
+def _parse_place(text: str) -> tuple[str, int, int]:
+    parts = text.rsplit(":", 2)
+    try:
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            return parts[0], int(parts[1]), int(parts[2]) - 1
+        path, line = text.rsplit(":", 1)
+        return path, int(line), 0
+    except ValueError:
+        raise CliError(f"{text!r}: give a place as FILE:LINE or FILE:LINE:COLUMN "
+                       "(1-based)") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from scout.lsp.server import serve
 
@@ -338,6 +383,12 @@ def make_parser() -> argparse.ArgumentParser:
                    "per-user database)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("actions", help="the questions the editor offers at FILE:LINE[:COL]")
+    p.add_argument("place", help="FILE:LINE or FILE:LINE:COLUMN (1-based)")
+    _add_index_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(func=cmd_actions)
 
     p = sub.add_parser("serve", help="run the language server (stdio; editors start it)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")

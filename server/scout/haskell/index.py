@@ -661,9 +661,11 @@ def _run(root: Path, todo: list[str], workers: int | None, progress: Progress | 
     sized = sorted(todo, key=lambda rel: -_size(root / rel))
     n_chunks = n_workers * 8
     chunks = [sized[i::n_chunks] for i in range(n_chunks)]
-    # forkserver, not fork: the caller may be a threaded process (the language server), and a
-    # forked child inherits other threads' locks in whatever state they were.
-    context = multiprocessing.get_context("forkserver")
+    # A threaded process (the language server) must not fork: the child would inherit other
+    # threads' locks in whatever state they were. It uses a fork server; a single-threaded
+    # one (the CLI, a script without a __main__ guard) forks, which is faster and safe there.
+    context = multiprocessing.get_context("fork" if threading.active_count() == 1
+                                          else "forkserver")
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
         futures = [pool.submit(_index_chunk, str(root), chunk) for chunk in chunks if chunk]
         cancel.on_cancel(lambda: [f.cancel() for f in futures])

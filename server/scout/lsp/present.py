@@ -131,7 +131,8 @@ def index_json(snapshot: IndexSnapshot | None, roots: Sequence[Path], *,
                 "filesWithErrors": 0, "skipped": [], "revision": 0,
                 "roots": [str(r) for r in roots]}
     stats = snapshot.stats()
-    return {"state": "ready" if snapshot.complete else "indexing",
+    state = "ready" if snapshot.complete else "indexing" if indexing else "partial"
+    return {"state": state,
             "files": max(snapshot.expected_files, stats.files), "indexed": stats.files,
             "filesWithErrors": len(stats.files_with_errors),
             "skipped": [{"path": s.path, "reason": s.reason} for s in stats.skipped],

@@ -90,7 +90,7 @@ class ScoutServer(LanguageServer):
         self.editor_config: dict[str, dict[str, Any]] = {}  # folder root -> section
         self.lines = present.LineTracker()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._debounce: dict[str, asyncio.TimerHandle] = {}
+        self.debounce: dict[str, asyncio.TimerHandle] = {}
         self._status_cache: dict[str, Any] = {}
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -147,9 +147,8 @@ class ScoutServer(LanguageServer):
             self.from_thread(lambda: self.workspace_code_lens_refresh(None))
 
     def on_session_event(self, key: int, what: str) -> None:
-        reason = {"answer": "answer", "shadow": "shadow", "cleared": "cleared",
-                  "logged": "logged"}.get(what, what)
-        self.notify_safe("scout/resultsChanged", {"key": key, "reason": reason})
+        """An answer arrived, was logged, got its teacher's labels, or answers were cleared."""
+        self.notify_safe("scout/resultsChanged", {"key": key, "reason": what})
         if what in ("answer", "cleared", "shadow"):
             self.refresh_lenses()
 
@@ -161,7 +160,7 @@ class ScoutServer(LanguageServer):
         except SettingsError as exc:
             self.show(f"Semantic Scout: {exc}; using the defaults until it is fixed.",
                       types.MessageType.Error)
-            settings = resolve_settings(root, environ={}, user_config=Path("/nonexistent"))
+            settings = Settings()
         for warning in settings.warnings:
             log.warning("%s", warning)
         return settings
@@ -527,9 +526,13 @@ def _open_folder(ls: ScoutServer, root: Path) -> None:
         async def begin() -> None:
             try:
                 await ls.work_done_progress.create_async(token)
+                cancelled = ls.work_done_progress.tokens.get(token)
+                if cancelled is not None:  # the user pressed Cancel on the progress
+                    cancelled.add_done_callback(lambda f: f.cancelled() and folder.load_token
+                                                .cancel("indexing was cancelled by the user"))
                 ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
                     title="Semantic Scout: indexing", message=root.name, percentage=0,
-                    cancellable=False))
+                    cancellable=True))
             except Exception as exc:  # progress is a courtesy; indexing goes on
                 log.info("progress not shown: %s", exc)
         assert ls.loop is not None
@@ -568,6 +571,7 @@ def _end(ls: ScoutServer, token: str, message: str) -> None:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
     except Exception:
         pass
+    ls.work_done_progress.tokens.pop(token, None)  # pygls never forgets a token by itself
 
 
 async def _watch_files(ls: ScoutServer) -> None:
@@ -596,16 +600,23 @@ def _schedule_edit(ls: ScoutServer, uri: str, *, from_editor: bool) -> None:
     folder, rel = located
     if ls.loop is None:
         ls.loop = asyncio.get_running_loop()
-    pending = ls._debounce.pop(uri, None)
+    pending = ls.debounce.pop(uri, None)
     if pending is not None:
         pending.cancel()
 
     def flush() -> None:
-        ls._debounce.pop(uri, None)
+        ls.debounce.pop(uri, None)
         document = ls.workspace.text_documents.get(uri)
         text = document.source.encode("utf-8") if from_editor and document is not None else None
-        folder.edit(rel, text, lambda _rel: ls.refresh_lenses())
-    ls._debounce[uri] = ls.loop.call_later(EDIT_DEBOUNCE, flush)
+        folder.edit(rel, text, lambda _rel: _after_edit(ls, folder))
+    ls.debounce[uri] = ls.loop.call_later(EDIT_DEBOUNCE, flush)
+
+
+def _after_edit(ls: ScoutServer, folder: Folder) -> None:
+    """Lenses and the results view follow the edit (lines move, edited lines drop out)."""
+    ls.refresh_lenses()
+    if folder.session.results():
+        ls.notify_safe("scout/resultsChanged", {"key": 0, "reason": "edit"})
 
 
 def _lenses(ls: ScoutServer, folder: Folder, rel: str) -> list[types.CodeLens]:
@@ -737,7 +748,12 @@ async def _answer(ls: ScoutServer, folder: Folder, question: Any, budget: Any, *
     except AmbiguousTarget as exc:
         return _ambiguous(folder, exc)
     except (QuestionError, ExploreError) as exc:
-        return {"status": "not_understood", "message": str(exc),
+        snapshot = folder.snapshot()
+        message = str(exc)
+        if snapshot is not None and not snapshot.complete:
+            message += (f" (the index is still being built: {len(snapshot.summaries)} of "
+                        f"{snapshot.expected_files} files so far)")
+        return {"status": "not_understood", "message": message,
                 "understood": getattr(exc, "understood", None),
                 "suggestion": getattr(exc, "suggestion", None),
                 "candidates": list(getattr(exc, "candidates", ()) or ())}
