@@ -11,8 +11,10 @@
    being the tiny base fine-tuned by ``scout train`` and served behind Ollama's protocol; and
    the heuristics on the same mutations as the baseline.
 
-    .venv/bin/python bench/bench_train.py                # all three (~10 min on 2 idle cores)
+    .venv/bin/python bench/bench_train.py                # all three (~20 min: the 270M-shaped
+                                                         # model takes 1-3 min a step here)
     .venv/bin/python bench/bench_train.py --only serve   # one part: train | serve | eval
+    .venv/bin/python bench/bench_train.py --only train --train-steps 3
 
 Needs ``scripts/setup-train.sh`` (and GHC for part 3).
 """
