@@ -339,11 +339,10 @@ def add_promotion_options(p: Any) -> None:
 
 
 def add_eval_model_options(p: Any) -> None:
-    """Which model ``scout eval --scorer ollama`` measures, and where the result is recorded."""
+    """Which model ``scout eval --scorer ollama`` measures (the result is recorded in the eval
+    parser's ``--db``)."""
     p.add_argument("--ollama-host", help="Ollama server (default: $OLLAMA_HOST)")
     p.add_argument("--ollama-model", default="functiongemma", help="Ollama model name")
-    p.add_argument("--db", type=Path, help="database the evaluation is recorded in (default: "
-                   "$SCOUT_DB, then the per-user database)")
     add_promotion_options(p)
 
 
