@@ -51,6 +51,9 @@ def sample_answer(task, text) -> dict:
     answer = {}
     for key, prop in task.properties.items():
         kind = prop["type"]
+        if prop.get("enum"):
+            answer[key] = prop["enum"][-1]
+            continue
         answer[key] = {"integer": 3, "number": 0.5, "boolean": True, "string": text,
                        "array": ["Opus"]}[kind]
     return answer
