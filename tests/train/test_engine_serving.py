@@ -39,11 +39,14 @@ def score(engine, model, exploration):
 def test_printed_control_tokens_stop_at_the_end_of_the_call(engine, exploration):
     scorer, results, generated = score(engine, "tiny-printed", exploration)
     assert len(results) == len(exploration.nodes) == len(generated)
+    # The tiny model's answers are poor and some are malformed: each of those is a recorded
+    # error with the reason; the ones it got right show how the serving path behaves.
     answered = [r for r in results if r.rubric is not None]
-    assert len(answered) >= len(results) - 1, [r.error for r in results]
+    assert answered, [r.error for r in results]
     for scored, engine_said in zip(results, generated, strict=True):
+        assert engine_said["text"].startswith("<start_function_call>")  # markers printed
         if scored.rubric is None:
-            assert "invalid answer from tiny-printed" in scored.error
+            assert scored.error.startswith("invalid answer from tiny-printed: ")
             continue
         text = scored.exchanges[0].response["response"]
         # the markers are printed and the stop string on <end_function_call> fired
@@ -60,11 +63,13 @@ def test_hidden_control_tokens_still_give_answers(engine, exploration):
     strings, and the parser reads it."""
     _, results, generated = score(engine, "tiny-hidden", exploration)
     answered = [r for r in results if r.rubric is not None]
-    assert len(answered) >= len(results) - 1, [r.error for r in results]
+    assert answered, [r.error for r in results]
     for scored, engine_said in zip(results, generated, strict=True):
         text = engine_said["text"]
         assert not any(token in text for token in FUNCTION_TOKENS), text
-        if scored.rubric is not None:
+        if scored.rubric is None:
+            assert scored.error.startswith("invalid answer from tiny-hidden: ")
+        else:
             assert text.startswith("call:score_node{")
             # the model trained by scout ends with <eos> after its (hidden) call
             assert engine_said["completion_tokens"] < answer_token_budget(TASK)
