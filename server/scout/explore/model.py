@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -93,6 +94,16 @@ class Question:
     reading: Reading | None = field(default=None, compare=False)
 
 
+_WITH_DEFAULT = re.compile(r"\bwith(?:\s+an?)?\s+default", re.I)
+
+
+def adds_method_with_default(question: Question) -> bool:
+    """Does the question add a method *with* a default implementation ("add a method with a
+    default to C")? Then instances silently take the default and GHC reports nothing; any
+    other phrasing adds a method without one (every instance must define it)."""
+    return question.change is ChangeKind.ADD_METHOD and bool(_WITH_DEFAULT.search(question.text))
+
+
 class EdgeKind(StrEnum):
     """Why exploration reached a node: the relation from the previous hop."""
 
@@ -134,6 +145,9 @@ class SiteFacts:
     symbol: str | None = None  # the name used at the site (constructor, field, function)
     missing: tuple[str, ...] = ()  # e.g. constructors not matched, methods not implemented
     hop: int = 1  # 0 = the definition itself, 1 = direct use, 2+ = further hops
+    # What the engine had to assume because it could not model the site exactly (a match
+    # whose rows it cannot line up, a search that gave up); scorers lower their confidence.
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
 import multiprocessing
 import os
 import pickle
@@ -27,13 +28,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from tree_sitter import Point, Tree
 
 from scout.cancel import NEVER, CancelToken
 from scout.haskell import parser as ts
 from scout.haskell.discover import SourceText, discover, read_source
-from scout.haskell.extract import EXTRACTOR_VERSION, digest, extract
+from scout.haskell.extract import EXTRACTOR_VERSION, Edit, digest, extract, extract_incremental
 from scout.haskell.model import (
     Definition,
     DefKind,
@@ -44,6 +46,8 @@ from scout.haskell.model import (
     Reference,
     SkippedFile,
 )
+
+log = logging.getLogger(__name__)
 
 CACHE_FORMAT = f"scout-index/4/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
 # Below this many files, process start-up costs more than it saves.
@@ -82,7 +86,11 @@ def _index_one(root: str, rel: str) -> _Indexed | SkippedFile:
     src = read_source(Path(root), rel)
     if isinstance(src, SkippedFile):
         return src
-    fi = index_source(src)
+    try:
+        fi = index_source(src)
+    except Exception as exc:  # an extractor bug must cost one file, never the index
+        return SkippedFile(rel, f"could not be indexed ({type(exc).__name__}: {exc}); "
+                                "please report it")
     summary = pickle.dumps(FileSummary.of(fi), protocol=pickle.HIGHEST_PROTOCOL)
     return (summary, _body_blob(fi))
 
@@ -565,23 +573,53 @@ class WorkspaceIndex:
                 self._trees.pop(rel, None)
                 self._publish(rel, summary=None, body=None, skipped=src, text=None)
                 return src
+            raw_digest = digest(src.raw)
+            current = self._current
+            known = current.summaries.get(rel)
+            if known is not None and known.digest == raw_digest:
+                # The same bytes as indexed (an editor opening a file, a save of what was
+                # typed): nothing to do, and no tree to keep for a file nobody edits.
+                return current.files[rel]
             old = self._trees.pop(rel, None)
             parser = ts.parser()
-            if old is not None:
-                old_code, old_tree = old
-                _apply_edit(old_tree, old_code, src.code)
-                tree = parser.parse(src.code, old_tree)
-            else:
-                tree = parser.parse(src.code)
+            previous = current._bodies.get(rel)
+            try:
+                fi, tree = self._extract(rel, src, parser, old, previous, raw_digest)
+            except Exception as exc:  # an extractor bug must cost one file, never the index
+                log.exception("indexing %s failed", rel)
+                skipped = SkippedFile(rel, f"could not be indexed ({type(exc).__name__}: "
+                                           f"{exc}); please report it")
+                self._publish(rel, summary=None, body=None, skipped=skipped, text=None)
+                return skipped
             self._trees[rel] = (src.code, tree)
             while len(self._trees) > self.TREE_LIMIT:
                 self._trees.popitem(last=False)
-            with gc_paused():  # a collection here would rescan the whole index
-                fi = extract(rel, src.code, tree, language=src.language)
-            fi.digest = digest(src.raw)
+            fi.digest = raw_digest
             self._publish(rel, summary=FileSummary.of(fi), body=fi, skipped=None,
                           text=None if from_disk else text)
             return fi
+
+    @staticmethod
+    def _extract(rel: str, src: SourceText, parser: Any, old: tuple[bytes, Tree] | None,
+                 previous: _Body | None, raw_digest: str) -> tuple[FileIndex, Tree]:
+        """Parse (incrementally when the old tree is kept) and extract (only the touched
+        declarations when the file was extracted in this session)."""
+        with gc_paused():  # a collection here would rescan the whole index
+            if old is not None:
+                old_code, old_tree = old
+                edit = _apply_edit(old_tree, old_code, src.code)
+                tree = parser.parse(src.code, old_tree)
+                if isinstance(previous, FileIndex):  # extracted in this session
+                    # re-extract only the declarations the edit touches
+                    fi = extract_incremental(previous, old_code, src.code, tree, old_tree,
+                                             edit, language=src.language,
+                                             file_digest=raw_digest)
+                else:
+                    fi = extract(rel, src.code, tree, language=src.language)
+            else:
+                tree = parser.parse(src.code)
+                fi = extract(rel, src.code, tree, language=src.language)
+        return fi, tree
 
     def refresh_from_disk(self, rel: str) -> FileIndex | SkippedFile | None:
         """Re-read one file from disk (saved, closed in the editor, changed outside it)."""
@@ -691,7 +729,7 @@ def _point(data: bytes, offset: int) -> Point:
     return Point(row, col)
 
 
-def _apply_edit(tree: Tree, old: bytes, new: bytes) -> None:
+def _apply_edit(tree: Tree, old: bytes, new: bytes) -> Edit:
     """Describe old -> new to tree-sitter as one edit (common prefix and suffix kept)."""
     limit = min(len(old), len(new))
     start = 0
@@ -709,6 +747,9 @@ def _apply_edit(tree: Tree, old: bytes, new: bytes) -> None:
     while old_end > start and new_end > start and old[old_end - 1] == new[new_end - 1]:
         old_end -= 1
         new_end -= 1
+    start_point, old_point, new_point = (_point(old, start), _point(old, old_end),
+                                         _point(new, new_end))
     tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
-              start_point=_point(old, start), old_end_point=_point(old, old_end),
-              new_end_point=_point(new, new_end))
+              start_point=start_point, old_end_point=old_point, new_end_point=new_point)
+    return Edit(start, old_end, new_end, start_point.row, old_point.row, new_point.row,
+                old_point.column, new_point.column)

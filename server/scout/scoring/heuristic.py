@@ -97,6 +97,10 @@ def rubric_for(question: Question, facts: SiteFacts) -> Rubric:
     detail = facts.detail
     if rule is SILENT:
         detail += " (no compile error will point here)"
+    if facts.assumption:  # the engine could not model the place exactly: "2 a guess from
+        # indirect evidence", and the reasoning says what was assumed
+        return Rubric(rule.relevance, rule.risk, min(rule.confidence, 2),
+                      _sentence(f"{detail.strip().rstrip('.')} (assumed: {facts.assumption})"))
     return rule.rubric(_sentence(detail))
 
 
