@@ -8,6 +8,7 @@ touches the user's files or another test's."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -213,7 +214,10 @@ class Trickle:
     """An HTTP server that answers every request with a status line and then one byte a
     second, forever: no per-read timeout ever fires, only a deadline can stop the client."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tags: dict | None = None) -> None:
+        """``tags``: answer ``GET /api/tags`` with this at once (Ollama's model list), so a
+        client that checks the model first gets as far as asking it."""
+        self.tags = tags
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -234,7 +238,13 @@ class Trickle:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
-            conn.recv(65536)
+            request = conn.recv(65536)
+            if self.tags is not None and request.startswith(b"GET /api/tags"):
+                body = json.dumps(self.tags).encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+                             + body)
+                return
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                          b"Content-Length: 1000000\r\n\r\n")
             while not self._stop.wait(1.0):

@@ -55,6 +55,7 @@ from scout.scoring.remote import (
     not_sent,
     run_batches,
     task_provenance,
+    within,
 )
 from scout.tasks import (
     TaskDefinition,
@@ -138,6 +139,7 @@ class OllamaScorer:
             FORMAT_VERSION if mode == "raw" else f"ollama-chat/{model}")
         self._digest: str | None = None
         self._digest_known = False
+        self.digest_problem: str | None = None
         self._lock = threading.Lock()
         self._digest_lookup = threading.Lock()
 
@@ -146,7 +148,11 @@ class OllamaScorer:
     def check(self) -> OllamaStatus:
         """Is the server reachable and the model present? Never raises."""
         try:
-            listed = self.client.list()
+            listed = within(self.timeout, self.client.list)  # bounded: bytes may trickle
+        except TimeoutError:
+            return self._status(False, False, None,
+                                f"Ollama at {self.host} did not answer /api/tags within "
+                                f"{self.timeout:g}s")
         except ConnectionError:
             return self._status(False, False, None,
                                 f"Ollama is not reachable at {self.host}: start it (`ollama serve`) "
@@ -184,6 +190,7 @@ class OllamaScorer:
             if not status.ok:
                 with self._lock:  # do not ask again for every node
                     self._digest_known = True
+                    self.digest_problem = status.message  # why there is none, for the user
             return status.digest
 
     def blob_digest(self) -> str | None:

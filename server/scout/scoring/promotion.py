@@ -30,6 +30,7 @@ from typing import Any
 from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 from scout.scoring.model import LabelSource, Rubric, Scored, Scorer
+from scout.scoring.remote import within
 
 PIN_RISK = 4
 DEFAULT_MIN_AGREEMENT = 0.8
@@ -183,7 +184,9 @@ def decide(store: Any | None, root: Path | None, model: Scorer,
     digest_of = getattr(model, "model_digest", None)
     digest = digest_of() if callable(digest_of) else None
     if digest is None:
-        return Decision("heuristics", f"model {name} is not being served (no digest)", name)
+        problem = getattr(model, "digest_problem", None)
+        return Decision("heuristics", f"model {name} is not being served (no digest)"
+                        + (f": {problem}" if problem else ""), name)
     short = digest[:12]
     if store is None or root is None:
         return Decision("heuristics", f"model {name}@{short}: no database to read its "
@@ -260,7 +263,11 @@ class PromotionGate:
     def score(self, question: Question, nodes: Sequence[Node], *, model: Scorer,
               fallback: Scorer, model_first: Callable[..., list[Scored]], name: str,
               cancel: CancelToken = NEVER) -> list[Scored]:
-        decision = self.decide(model)
+        try:  # within the question's deadline: the digest lookup is a network call
+            decision = within(None, lambda: self.decide(model), cancel=cancel)
+        except TimeoutError as exc:
+            decision = Decision("heuristics", f"the model's digest was not known in time "
+                                f"({exc})")
         if decision.answering == "model":
             return pin_facts(nodes, model_first(question, nodes, cancel=cancel))
         answers = [replace(s, scorer=name, fallback_reason=f"not promoted: {decision.why}")

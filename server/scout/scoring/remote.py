@@ -95,6 +95,37 @@ def run_batches(items: Sequence[T], work: Callable[[T, Breaker], Scored], *,
         return [r if r is not None else work(items[i], late) for i, r in enumerate(results)]
 
 
+def within(seconds: float | None, call: Callable[[], T], *,
+           cancel: CancelToken = NEVER) -> T:
+    """``call()``, waited for at most ``seconds`` and never past ``cancel``: a server that
+    trickles one byte a second defeats every per-read timeout, so a health check or a digest
+    lookup needs an overall bound too. Raises TimeoutError when the call did not finish; it is
+    abandoned to a daemon thread (its own timeouts end it, or the process does)."""
+    left = cancel.remaining(seconds)
+    if left is None:
+        return call()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="scout-within", daemon=True).start()
+    end = time.monotonic() + left
+    while not done.wait(min(0.05, max(0.0, end - time.monotonic()))):
+        if cancel.cancelled or time.monotonic() >= end:
+            raise TimeoutError(cancel.reason if cancel.cancelled else
+                               f"no answer within {left:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def task_provenance(model: str, task: TaskDefinition, prompt_hash: str) -> dict[str, Any]:
     """The provenance every model scorer stamps on its answers."""
     return {"model": model, "task": task.name, "task_version": task.version,
