@@ -7,6 +7,7 @@ server."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -114,3 +115,29 @@ def test_nohup_still_means_no_hangup(home: Home, big: Path) -> None:
         kill_tree(proc.pid)
         for pid in running(workers):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_at_any_moment_of_the_build_ends_it_cleanly(home: Home, big: Path,
+                                                             signum: int) -> None:
+    # A worker killed while writing its result once left half a message in the pool's pipe,
+    # and the interpreter waited for the rest for ever at exit: every moment must be safe.
+    rng = random.Random(13)
+    for attempt in range(8):
+        err = (home.base / f"stderr-{attempt}").open("w+b")
+        proc = home.popen("index", "--root", str(big), "--no-cache", "--workers", "2",
+                          stdout=subprocess.DEVNULL, stderr=err)
+        workers: set[int] = set()
+        try:
+            workers = _workers_of(proc, 2)
+            time.sleep(rng.random() * 1.5)
+            proc.send_signal(signum)
+            assert proc.wait(timeout=30) == 128 + signum
+            assert not wait_gone(workers, 10)
+            err.seek(0)
+            assert "Traceback" not in err.read().decode()
+        finally:
+            kill_tree(proc.pid)
+            for pid in running(workers):
+                os.kill(pid, signal.SIGKILL)
+            err.close()

@@ -45,12 +45,12 @@ def test_a_huge_reply_is_capped_in_the_store_and_in_the_answer(home: Home, ws: P
             "relevance": 5, "risk": 5, "confidence": 5, "reasoning": huge_reasoning}))))
     try:
         run = home.run("query", QUESTION, "--root", str(ws), "--budget", "3",
-                       "--ollama-host", server.url)
+                       "--scorer", "ollama", "--ollama-host", server.url)
     finally:
         server.close()
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 4, run.stderr  # no node has a score: the answers were refused
     assert len(run.stdout) < 20_000  # the reply never reached the terminal
-    assert "at most 4000" in run.stdout  # why the heuristics answered instead
+    assert "at most 4000" in run.stdout  # why each node has no score
     assert _db_megabytes(home.db) < 2, _db_megabytes(home.db)
     responses = rows(home.db, "SELECT response FROM recordings")
     assert len(responses) == 3
@@ -64,10 +64,10 @@ def test_a_huge_reply_that_is_not_a_call_is_capped_too(home: Home, ws: Path) -> 
     server = FakeOllama(lambda body: "<start_function_call>" * 500_000)
     try:
         run = home.run("query", QUESTION, "--root", str(ws), "--budget", "3", "--json",
-                       "--ollama-host", server.url)
+                       "--scorer", "ollama", "--ollama-host", server.url)
     finally:
         server.close()
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 4, run.stderr
     assert len(run.stdout) < 50_000
-    assert all(n["fallback_reason"] for n in json.loads(run.stdout)["nodes"])
+    assert all("no function call" in n["error"] for n in json.loads(run.stdout)["nodes"])
     assert _db_megabytes(home.db) < 2, _db_megabytes(home.db)

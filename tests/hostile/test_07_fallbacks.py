@@ -94,4 +94,4 @@ def test_a_password_in_a_bad_ollama_host_is_never_shown_or_stored(home: Home) ->
     assert "hunter2-secret" not in run.stdout + run.stderr
     assert "scout:***@" in run.stdout
     stored = rows(home.db, "SELECT group_concat(fallback_reason) FROM rubrics")[0][0]
-    assert stored and "hunter2-secret" not in stored
+    assert stored and "hunter2-secret" not in stored and "OLLAMA_HOST" in stored

@@ -43,7 +43,7 @@ def test_escape_sequences_in_file_names_questions_and_reasoning_are_shown_not_ob
         "reasoning": f"pattern match{RETITLE}{CLEAR}{CSI}{BIDI} breaks"}))
     try:
         run = home.run("query", f"add a variant to LLMKind {CLEAR}", "--root", str(ws),
-                       "--ollama-host", server.url, "--budget", "high")
+                       "--scorer", "ollama", "--ollama-host", server.url, "--budget", "high")
     finally:
         server.close()
     assert run.returncode == 0, run.stderr

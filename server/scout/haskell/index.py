@@ -772,7 +772,13 @@ def _run(root: Path, todo: list[str], workers: int | None, progress: Progress | 
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what is queued, kill the workers, and let its manager thread
+    end. (A worker killed while writing a result leaves half a message in the result pipe; the
+    manager thread would wait for the rest for ever, and the interpreter waits for it at exit.
+    Closing this process's own end of that pipe turns the wait into an end-of-file.)"""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    results = getattr(pool, "_result_queue", None)
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         with contextlib.suppress(Exception):
@@ -782,6 +788,12 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             process.join(timeout=2)
             if process.is_alive():
                 process.kill()
+                process.join(timeout=2)
+    if results is not None:
+        with contextlib.suppress(Exception):
+            results._writer.close()
+    if manager is not None:
+        manager.join(timeout=5)
 
 
 def _worker_init(owner: int) -> None:

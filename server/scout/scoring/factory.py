@@ -45,6 +45,10 @@ class UnavailableScorer:
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
         self.reason = reason
+        self.digest_problem = reason  # what the promotion gate shows instead of a digest
+
+    def model_digest(self) -> None:
+        return None
 
     def score(self, question: Question, nodes: Sequence[Node], *,
               cancel: CancelToken = NEVER) -> list[Scored]:
