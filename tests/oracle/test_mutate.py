@@ -139,12 +139,14 @@ def test_remove_export_items_and_errors(tmp_path: Path) -> None:
 def test_unknown_and_unsupported_targets(tmp_path: Path) -> None:
     idx = index_of(tmp_path, {"T.hs": "module T where\ndata C = A | B\n(<+>) :: Int -> Int -> Int\n"
                                       "a <+> b = a + b\n"})
-    with pytest.raises(TargetError, match="expected a function"):
+    with pytest.raises(MutationError, match="arity and signature changes apply to functions"):
         mutation_for(idx, "C", ChangeKind.CHANGE_ARITY)
-    with pytest.raises(TargetError, match="no definition"):
+    with pytest.raises(TargetError, match="no symbol named 'Nope'"):
         mutation_for(idx, "Nope", ChangeKind.ADD_CONSTRUCTOR)
-    with pytest.raises(MutationError, match="cannot verify"):
+    with pytest.raises(MutationError, match="not a type synonym"):
         mutation_for(idx, "C", ChangeKind.CHANGE_TYPE_SYNONYM)
+    with pytest.raises(TargetError, match="cannot verify 'change'"):
+        mutation_for(idx, "C", ChangeKind.CHANGE)
 
 
 def test_add_field_survives_a_trailing_haddock_comment(tmp_path: Path) -> None:
