@@ -714,16 +714,14 @@ def _depth0(text: str, start: int, end: int, token: str) -> int:
     clean = _strip_comments_keep_length(text[start:end])
     depth = 0
     for i, ch in enumerate(clean):
+        if depth == 0 and clean.startswith(token, i) and not (
+                token == "=" and (clean[i + 1:i + 2] in ("=", ">")
+                                  or clean[i - 1:i] in ("=", "<", ">", "/"))):
+            return start + i
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif depth == 0 and clean.startswith(token, i):
-            if token == "=" and (clean[i + 1:i + 2] in ("=", ">") or clean[i - 1:i] in ("=",
-                                                                                       "<", ">",
-                                                                                       "/")):
-                continue
-            return start + i
     return -1
 
 
@@ -802,7 +800,7 @@ def _equation_rhs(text: str, name: str, region: tuple[int, int], heads: str) -> 
     a, b = region
     clean = _strip_comments_keep_length(text)
     edits: list[TextEdit] = []
-    starts = [a + m.start(1) for m in re.finditer(r"^([ \t]*)" + heads, clean[a:b], re.M)]
+    starts = [a + m.end(1) for m in re.finditer(r"^([ \t]*)" + heads, clean[a:b], re.M)]
     for k, eq_start in enumerate(starts):
         line_start = clean.rfind("\n", 0, eq_start) + 1
         indent = eq_start - line_start

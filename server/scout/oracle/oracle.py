@@ -213,7 +213,7 @@ class Oracle:
                 self._layout = scan_project(self.root, index)
             except TypecheckError as exc:
                 raise OracleError(str(exc)) from exc
-            if self._state is not None and self._mode == "cabal" and any(
+            if self._state is not None and self._cabal_failed is not None and any(
                     rel.endswith((".cabal", "cabal.project"))
                     for rel in {s[0] for s in set(state) ^ set(self._state)}):
                 self._cabal_failed = None  # a .cabal edit may fix what stopped cabal
