@@ -33,8 +33,12 @@ def test_sampling_is_deterministic_and_resolvable(fixture_index) -> None:
     assert first == sample_mutations(index, per_kind=2, seed=7)
     assert {m.change for m in first} >= {ChangeKind.ADD_CONSTRUCTOR, ChangeKind.ADD_METHOD,
                                           ChangeKind.CHANGE_ARITY, ChangeKind.REMOVE_FIELD}
-    for spec in first:
-        mutation_for(index, spec.target, spec.change, spec.subject)  # every sample applies
+    # both readings of adding a method, for the same classes
+    methods = [(m.target, m.variant) for m in first if m.change is ChangeKind.ADD_METHOD]
+    assert {v for _, v in methods} == {"required", "default"}
+    assert len({t for t, _ in methods}) * 2 == len(methods)
+    for spec in first:  # every sample applies, to the target the engine is asked about
+        mutation_for(index, spec.question().target, spec.change, spec.subject, spec.variant)
 
 
 def node_at(location: str, edge: EdgeKind, *, breaks: bool = False, silent: bool = False,
@@ -91,7 +95,8 @@ def test_scout_eval_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["scorer"] == "heuristic" and report["against"] == "ghc"
-    assert set(report["kinds"]) == {"add_constructor", "remove_field", "add_method"}
+    # add_method rows name the reading (required: no default, joins the MINIMAL formula)
+    assert set(report["kinds"]) == {"add_constructor", "remove_field", "add_method:required"}
     by_change = {c["change"]: c for c in report["cases"]}
     for case in chosen:
         assert sorted(by_change[case["change"]]["site_locations"]) == sorted(case["sites"])

@@ -288,6 +288,9 @@ class CaseResult:
     counts: Counts = field(default_factory=Counts)
     sites: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)  # break sites the scorer did not flag
+    # per missed site: GHC's reason and flag, and whether the engine reached it at all
+    missed_detail: list[dict] = field(default_factory=list)
+    false_alarm_detail: list[dict] = field(default_factory=list)
     false_alarms: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -295,6 +298,8 @@ class CaseResult:
         return {"root": self.root, "target": self.spec.target, "change": self.spec.change.value,
                 "subject": self.spec.subject, "variant": self.spec.variant, "summary": self.summary, "error": self.error,
                 "site_locations": self.sites, "missed": self.missed,
+                "missed_detail": self.missed_detail,
+                "false_alarm_detail": self.false_alarm_detail,
                 "false_alarms": self.false_alarms,
                 **self.counts.metrics()}
 
@@ -382,6 +387,10 @@ def score_case(root: str, spec: MutationSpec, mutation: Mutation, result: Oracle
             c.sites_flagged += 1
         else:
             case.missed.append(site.location)
+            case.missed_detail.append({
+                "location": site.location, "flag": site.flag, "reached": bool(at_site),
+                "risks": [risks[i] for i in at_site],
+                "reason": " ".join(site.reason.split())[:300]})
         if not at_site:  # the engine never reached it: scorer says 1, the truth says 5
             c.scorer_risks.append(1)
             c.teacher_risks.append(5)
@@ -399,6 +408,9 @@ def score_case(root: str, spec: MutationSpec, mutation: Mutation, result: Oracle
                 c.flagged_true += 1
             else:
                 case.false_alarms.append(node.location)
+                case.false_alarm_detail.append({
+                    "location": node.location, "edge": node.facts.edge.value,
+                    "rule": verdict.rule, "detail": node.facts.detail})
     hits = {h for h in grep_hits(index, mutation.grep_names) if h[0] not in result.unchecked_paths}
     c.grep_hits = len(hits)
     c.grep_true_hits = sum(1 for h in hits if _in_any(h, sites))
