@@ -247,3 +247,13 @@ def test_renames_and_field_type_changes(tmp_path: Path) -> None:
     assert typed.summary == "the type of field name changes"
     assert "name :: ScoutRemoved_name }" in only_phase_text(typed)
     assert typed.phases[0].counts_coverage
+
+
+def test_field_types_end_at_commas_outside_comments(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"S.hs": (
+        "module S where\n\ndata S a = S\n  { cur  :: !(Maybe a)   -- ^ focused, if any\n"
+        "  , rest :: [a]          -- ^ the others, in order\n  , n    :: Int\n  }\n")})
+    typed = only_phase_text(mutation_for(idx, "rest", ChangeKind.CHANGE_FIELD_TYPE))
+    assert "  , rest :: ScoutRemoved_rest          -- ^ the others, in order\n" in typed
+    removed = mutation_for(idx, "cur", ChangeKind.REMOVE_FIELD)
+    assert "  { cur  :: ScoutRemoved_cur   -- ^ focused, if any\n" in removed.phases[1].edits[0].mutated

@@ -510,10 +510,11 @@ def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool
     type so they stop type-checking (deferred), and read the errors."""
     fresh = f"ScoutRemoved_{field_def.name}"
     start = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
-    type_at = text.index("::", start) + 2
+    scan = _strip_comments_keep_length(text)  # a comma in a `-- ^` comment ends nothing
+    type_at = scan.index("::", start) + 2
     depth, end = 0, len(text)
     for i in range(type_at, len(text)):
-        ch = text[i]
+        ch = scan[i]
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -524,7 +525,7 @@ def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool
         elif ch == "," and depth == 0:
             end = i
             break
-    while end > type_at and text[end - 1].isspace():
+    while end > type_at and scan[end - 1].isspace():
         end -= 1
     declared = (f"\ndata {fresh} = {fresh} deriving (Show, Read, Eq, Ord, Bounded, Enum)\n")
     sep = "" if text.endswith("\n") else "\n"
@@ -539,6 +540,7 @@ def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool
 def _field_removal(text: str, field_def: Definition) -> list[TextEdit]:
     """Delete one field from ``{ a, b :: T, c :: U }`` keeping the others well-formed."""
     name_at = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
+    text = _strip_comments_keep_length(text)  # offsets unchanged; commas in comments ignored
     open_at = text.rfind("{", 0, name_at)
     depth, close_at = 0, -1
     for i in range(open_at, len(text)):

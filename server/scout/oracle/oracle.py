@@ -61,6 +61,7 @@ from scout.oracle.typecheck import (
     find_ghc,
     ghc_command,
     ghc_version,
+    is_break,
     run_command,
     scan_project,
     template_command,
@@ -400,6 +401,8 @@ class Oracle:
                     dropped_modules.setdefault(module, "not type-checked: a module it imports "
                                                        "failed after the mutation")
             for diag in run.diagnostics:
+                if not is_break(diag):
+                    continue
                 site = _to_site(diag, maps)
                 if site is None or (_key(diag, site.line) in known):
                     continue

@@ -45,6 +45,18 @@ ORACLE_WARNINGS = (
 # change between runs, so the flags must not depend on the mutation.
 DEFER_FLAGS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
 DEFERRED_REASONS = frozenset({"Opt_WarnDeferredTypeErrors", "Opt_WarnDeferredOutOfScopeVariables"})
+# The warnings that are break sites (what ORACLE_WARNINGS turns on, and deferred errors). A
+# project's own -Wall warnings the change provokes (an export removed leaves the definition
+# unused, a constraint becomes redundant) are not places the user must change; a warning with
+# no flag (the MINIMAL pragma does not cover a method without default) is.
+BREAK_REASONS = DEFERRED_REASONS | {
+    "Opt_WarnIncompletePatterns", "Opt_WarnIncompleteUniPatterns",
+    "Opt_WarnIncompletePatternsRecUpd", "Opt_WarnMissingMethods", "Opt_WarnMissingFields",
+    "Opt_WarnWarningsDeprecations"}
+
+
+def is_break(d: Diagnostic) -> bool:
+    return d.severity == "error" or d.flag is None or d.flag in BREAK_REASONS
 BASE_FLAGS = ("-fno-code", "-fkeep-going", "-ddump-json", "-fdiagnostics-color=never",
               "-fwrite-interface", "-O0", *DEFER_FLAGS)
 HASKELL_SUFFIXES = (".hs", ".lhs")
