@@ -7,7 +7,7 @@ under test and the ``ghc`` teacher score the engine's nodes. Per change kind:
 - recall of risk >= 4: break sites GHC reports that the scorer flags with risk >= 4 (a site the
   engine never reached counts as missed);
 - precision of risk >= 4: nodes flagged >= 4 that GHC reports (nodes in modules GHC could not
-  check are left out);
+  check, and the definition itself, where the change is made, are left out);
 - silent-site recall: nodes the teacher calls silent (compile, behaviour changes) that the
   scorer gives risk >= 3;
 - quadratic-weighted kappa between the scorer's and the teacher's risk (missed sites count as
@@ -402,7 +402,9 @@ def score_case(root: str, spec: MutationSpec, mutation: Mutation, result: Oracle
         if verdict.rule == "silent":
             c.silent += 1
             c.silent_flagged += int((risk or 0) >= SILENT_FLAG_RISK)
-        if (risk or 0) >= FLAG_RISK and verdict.rule != "unchecked":
+        # Precision leaves out nodes in modules GHC could not check and the definition itself
+        # (hop 0: the change is made there; GHC reports the code that uses it).
+        if (risk or 0) >= FLAG_RISK and verdict.rule not in ("unchecked", "definition"):
             c.flagged += 1
             if verdict.rule == "ghc":
                 c.flagged_true += 1
