@@ -204,3 +204,17 @@ def test_one_cache_root_beside_the_index(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_expected_json_is_well_formed() -> None:
     data = json.loads((KINDS / "expected.json").read_text())
     assert data["skipped_modules"] == []
+
+
+def test_cli_takes_the_reading_of_adding_a_method(capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    from scout.oracle.cli import main as cli_main
+
+    common = ["--root", str(KINDS), "--cache-dir", str(tmp_path), "--build", "ghc", "--json"]
+    assert cli_main(["oracle", "What breaks if I add a method to Pretty?", *common]) == 0
+    required = json.loads(capsys.readouterr().out)
+    assert [s["location"] for s in required["sites"]] == ["src/Kinds/More.hs:10",
+                                                          "src/Kinds/More.hs:13"]
+    assert cli_main(["oracle", "--target", "Pretty", "--change", "add_method", "--variant",
+                     "default", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["sites"] == []
