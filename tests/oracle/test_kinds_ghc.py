@@ -98,6 +98,14 @@ def _copy(tmp_path: Path, name: str = "kinds") -> Path:
     return root
 
 
+def _add_module(root: Path, module: str, source: str) -> None:
+    """Write src/Kinds/<module>.hs and list it in kinds.cabal."""
+    (root / "src" / "Kinds" / f"{module}.hs").write_text(source)
+    cabal = root / "kinds.cabal"
+    cabal.write_text(cabal.read_text().replace(
+        "Kinds.More\n", f"Kinds.More\n                      Kinds.{module}\n"))
+
+
 @needs_cabal
 def test_cabal_failure_falls_back_to_ghc_with_the_reason(tmp_path: Path) -> None:
     root = _copy(tmp_path)
@@ -135,12 +143,9 @@ def test_new_modules_and_cabal_edits_are_seen(tmp_path: Path, build: str) -> Non
     oracle = Oracle(root, cache_dir=tmp_path / "cache", index=index, build=build)
     first = oracle.check(mutation_for(index, "Mode", ChangeKind.ADD_CONSTRUCTOR))
     assert [s.location for s in first.sites] == ["src/Kinds/Use.hs:42"]
-    (root / "src" / "Kinds" / "Extra.hs").write_text(
-        "module Kinds.Extra (slowName) where\nimport Kinds.Core\n\nslowName :: Mode -> String\n"
-        "slowName m = case m of\n  Fast -> \"fast\"\n  Slow -> \"slow\"\n")
-    cabal = root / "kinds.cabal"
-    cabal.write_text(cabal.read_text().replace("Kinds.More\n", "Kinds.More\n"
-                                               "                      Kinds.Extra\n"))
+    _add_module(root, "Extra", "module Kinds.Extra (slowName) where\nimport Kinds.Core\n\n"
+                "slowName :: Mode -> String\nslowName m = case m of\n  Fast -> \"fast\"\n"
+                "  Slow -> \"slow\"\n")
     second = oracle.check(mutation_for(index, "Mode", ChangeKind.ADD_CONSTRUCTOR))
     assert [s.location for s in second.sites] == ["src/Kinds/Extra.hs:5", "src/Kinds/Use.hs:42"]
     assert "Kinds.Extra" in oracle.layout.modules
@@ -149,12 +154,9 @@ def test_new_modules_and_cabal_edits_are_seen(tmp_path: Path, build: str) -> Non
 def test_cancelling_kills_ghc_and_removes_the_scratch(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     # A type-check that would run for ages: the type doubles in size at every composition.
-    (root / "src" / "Kinds" / "Slow.hs").write_text(
-        "module Kinds.Slow where\n\nslow :: ()\nslow = let f0 x = (x, x); f1 = f0 . f0; "
-        "f2 = f1 . f1; f3 = f2 . f2; f4 = f3 . f3; f5 = f4 . f4 in f5 () `seq` ()\n")
-    cabal = root / "kinds.cabal"
-    cabal.write_text(cabal.read_text().replace("Kinds.More\n", "Kinds.More\n"
-                                               "                      Kinds.Slow\n"))
+    _add_module(root, "Slow", "module Kinds.Slow where\n\nslow :: ()\nslow = let f0 x = (x, x); "
+                "f1 = f0 . f0; f2 = f1 . f1; f3 = f2 . f2; f4 = f3 . f3; f5 = f4 . f4 "
+                "in f5 () `seq` ()\n")
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
     token = CancelToken()

@@ -466,19 +466,8 @@ def change_field_type(target: Definition, text: str, members: Sequence[Definitio
 
 def remove_field(target: Definition, text: str, members: Sequence[Definition],
                  subject: str | None) -> Mutation:
-    if target.kind == DefKind.FIELD:
-        fields = [target]
-        subject = target.name
-    else:
-        cons = _constructors_for_field_change(target, members)
-        fields = [f for c in cons for f in _members(members, DefKind.FIELD, c.name)]
-        if not fields:
-            raise MutationError(f"{target.name} has no record fields to remove")
-        subject = subject or fields[-1].name
-        fields = [f for f in fields if f.name == subject]
-        if not fields:
-            raise MutationError(f"{subject} is not a record field of {target.name}")
-    field_def = fields[0]
+    field_def = _field_of(target, members, subject)
+    subject = field_def.name
     outside = Phase((_deprecate(field_def.path, text, subject),), recheck_dependents=True,
                     recheck_only_mentioning=subject,
                     message_must_mention=_word(subject),

@@ -333,8 +333,9 @@ class Oracle:
             with self._scratch() as work:
                 hidir = work / (CABAL_BUILDDIR if mode == "cabal" else HIDIR_NAME)
                 run = self._run(work, hidir, (), cancel=cancel)
-                if mode == "cabal" and not _cabal_ran(run):
-                    self._cabal_failed = _cabal_failure(run)
+                failure = _cabal_baseline_problem(run, layout) if mode == "cabal" else None
+                if failure is not None:
+                    self._cabal_failed = failure
                     self._mode = None
                     self._decide_mode()
                     return None
@@ -478,6 +479,21 @@ def _cabal_ran(run: TypecheckRun) -> bool:
     if run.returncode == 0 or run.diagnostics or run.compiled:
         return True
     return bool(re.search(r"\bar: .*No such file|Building library for", run.output_tail))
+
+
+def _cabal_baseline_problem(run: TypecheckRun, layout: ProjectLayout) -> str | None:
+    """Why cabal's unmutated type-check cannot be the baseline, or None. Besides a failed
+    build: modules cabal never type-checked (with -fno-code a local library has no object
+    code, so a local package that depends on it is never built)."""
+    if not _cabal_ran(run):
+        return _cabal_failure(run)
+    compiled = set(run.compiled)
+    unbuilt = [p.name for p in layout.packages
+               if (own := set(p.modules) & set(layout.modules)) and not own & compiled]
+    if unbuilt and not run.errors:
+        return (f"it did not type-check the library of {', '.join(unbuilt)}: with -fno-code a "
+                "local library has no object code, so a package depending on it is not built")
+    return None
 
 
 def _cabal_failure(run: TypecheckRun) -> str:
