@@ -220,3 +220,27 @@ def test_cli_takes_the_reading_of_adding_a_method(capsys: pytest.CaptureFixture[
     assert cli_main(["oracle", "--target", "Pretty", "--change", "add_method", "--variant",
                      "default", *common]) == 0
     assert json.loads(capsys.readouterr().out)["sites"] == []
+
+
+@needs_cabal
+def test_local_packages_that_depend_on_each_other_fall_back_to_ghc(tmp_path: Path) -> None:
+    """With -fno-code cabal cannot build a package on top of another local library: the oracle
+    notices the library it never type-checked and uses ghc --make over both, saying why."""
+    root = tmp_path / "two"
+    for pkg, deps, module, body in (
+            ("alpha", "base", "Alpha", "data Colour = Red | Green\n"),
+            ("beta", "base, alpha", "Beta", "import Alpha\n\nname :: Colour -> String\n"
+                                            "name c = case c of\n  Red -> \"red\"\n"
+                                            "  Green -> \"green\"\n")):
+        (root / pkg / "src").mkdir(parents=True)
+        (root / pkg / f"{pkg}.cabal").write_text(
+            f"cabal-version: 2.4\nname: {pkg}\nversion: 0.1\n\nlibrary\n"
+            f"    exposed-modules: {module}\n    hs-source-dirs: src\n"
+            f"    build-depends: {deps}\n    default-language: Haskell2010\n")
+        (root / pkg / "src" / f"{module}.hs").write_text(f"module {module} where\n\n{body}")
+    oracle = Oracle(root, cache_dir=tmp_path / "cache")
+    index = WorkspaceIndex.build(root, use_cache=False)
+    result = oracle.check(mutation_for(index, "Colour", ChangeKind.ADD_CONSTRUCTOR))
+    assert [s.location for s in result.sites] == ["beta/src/Beta.hs:6"]
+    assert "did not type-check the library of beta" in result.how
+    assert result.how.startswith("library modules of alpha.cabal, beta.cabal")
