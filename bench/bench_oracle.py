@@ -92,23 +92,34 @@ def fmt(value: float | None) -> str:
 def run_eval(packages: list[str], per_kind: int, seed: int, build: str, cache: Path,
              kinds: list[str] | None) -> dict:
     from scout.explore.model import ChangeKind
-    from scout.oracle.evaluate import evaluate
+    from scout.oracle.evaluate import EvalReport, evaluate
     from scout.oracle.mutate import SUPPORTED_CHANGES
+    from scout.oracle.oracle import OracleError
     from scout.scoring.heuristic import HeuristicScorer
 
     ensure_sources(packages)
-    roots = [make_workspace([pkg], cache / "ws") for pkg in packages]
     wanted = [ChangeKind(k) for k in kinds] if kinds else list(SUPPORTED_CHANGES)
     started = time.monotonic()
-    report = evaluate(roots, HeuristicScorer(), per_kind=per_kind, seed=seed, kinds=wanted,
-                      cache_dir=cache, build=build,
-                      progress=lambda m: print(f"  eval {m}", file=sys.stderr))
+    report = EvalReport("heuristic", "ghc", [])
+    per_package: dict[str, float] = {}
+    for pkg in packages:  # one package at a time: the cases so far are saved after each
+        root = make_workspace([pkg], cache / "ws")
+        begun = time.monotonic()
+        try:
+            part = evaluate([root], HeuristicScorer(), per_kind=per_kind, seed=seed,
+                            kinds=wanted, cache_dir=cache, build=build,
+                            progress=lambda m: print(f"  eval {m}", file=sys.stderr))
+        except OracleError as exc:
+            part = EvalReport("heuristic", "ghc", [], {str(root): str(exc)})
+        report.cases += part.cases
+        report.root_errors.update(part.root_errors)
+        per_package[pkg] = round(time.monotonic() - begun, 1)
+        doc = report.as_json()
+        doc.update(seconds=round(time.monotonic() - started, 1), packages=packages,
+                   seconds_per_package=per_package)
+        EVAL_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        EVAL_RESULTS.write_text(json.dumps(doc, indent=2))
     seconds = time.monotonic() - started
-    doc = report.as_json()
-    doc["seconds"] = round(seconds, 1)
-    doc["packages"] = packages
-    EVAL_RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    EVAL_RESULTS.write_text(json.dumps(doc, indent=2))
     print(report.table())
     print(f"\n{len(packages)} packages, {len(report.cases)} mutations, {seconds:.0f} s; cases: "
           f"{EVAL_RESULTS.relative_to(REPO_ROOT)}")

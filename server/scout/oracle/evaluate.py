@@ -309,6 +309,7 @@ class EvalReport:
     scorer: str
     against: str
     cases: list[CaseResult]
+    root_errors: dict[str, str] = field(default_factory=dict)  # root -> why nothing was measured
 
     def by_kind(self) -> dict[str, Counts]:
         out: dict[str, Counts] = {}
@@ -325,7 +326,7 @@ class EvalReport:
     def as_json(self) -> dict:
         return {"scorer": self.scorer, "against": self.against,
                 "kinds": {k: c.metrics() for k, c in self.by_kind().items()},
-                "overall": self.overall().metrics(),
+                "overall": self.overall().metrics(), "root_errors": self.root_errors,
                 "cases": [c.as_json() for c in self.cases]}
 
     def table(self) -> str:
@@ -346,7 +347,9 @@ class EvalReport:
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         title = f"scorer {self.scorer} against {self.against} ({len(self.cases)} mutations)"
-        return title + "\n" + "\n".join(lines)
+        failed = [f"not measured: {root}: {why.splitlines()[0]}"
+                  for root, why in self.root_errors.items()]
+        return title + "\n" + "\n".join(lines + failed)
 
 
 def grep_hits(index: WorkspaceIndex, names: Iterable[str]) -> set[tuple[str, int]]:
@@ -433,18 +436,28 @@ def evaluate(roots: Sequence[Path], scorer: Scorer, *,
              cancel: CancelToken = NEVER) -> EvalReport:
     """Run every mutation on every root. A mutation that cannot be applied or explored is a
     recorded error (shown in the table), never a silent skip. A workspace whose baseline does
-    not type-check raises ``OracleError``: nothing can be measured there. The oracle and the
-    engine resolve the same question's target through the one resolver."""
+    not type-check cannot be measured: it is recorded in ``root_errors`` (shown under the table)
+    and the other roots go on; when no root can be measured, the ``OracleError`` is raised. The
+    oracle and the engine resolve the same question's target through the one resolver."""
     from scout.explore.engine import explore as default_explore
     from scout.explore.resolve import ExploreError
 
     explore_fn = explore_fn or default_explore
     cases: list[CaseResult] = []
+    root_errors: dict[str, str] = {}
+    first_error: OracleError | None = None
     for root in roots:
         index = WorkspaceIndex.build(Path(root))
         oracle = Oracle(Path(root), cache_dir=cache_dir, typecheck_cmd=typecheck_cmd,
                         index=index, build=build)
-        oracle.baseline(cancel)  # fail early and clearly when the project does not type-check
+        try:
+            oracle.baseline(cancel)  # fail early and clearly when it does not type-check
+        except OracleError as exc:
+            root_errors[str(root)] = str(exc)
+            first_error = first_error or exc
+            if progress:
+                progress(f"{root}: not measured: {str(exc).splitlines()[0]}")
+            continue
         if progress:
             progress(f"{root}: {oracle.how}")
         specs = list(mutations) if mutations is not None else sample_mutations(
@@ -470,4 +483,6 @@ def evaluate(roots: Sequence[Path], scorer: Scorer, *,
             nodes = list(getattr(exploration, "nodes", []))
             cases.append(score_case(str(root), spec, mutation, result, nodes, scorer, question,
                                     index))
-    return EvalReport(getattr(scorer, "name", type(scorer).__name__), "ghc", cases)
+    if first_error is not None and len(root_errors) == len(roots):
+        raise first_error
+    return EvalReport(getattr(scorer, "name", type(scorer).__name__), "ghc", cases, root_errors)

@@ -70,8 +70,7 @@ from scout.oracle.typecheck import (
 )
 
 SCRATCH_PREFIX = "scout-oracle-"
-COPIED_SUFFIXES = (".hs", ".lhs", ".hs-boot", ".lhs-boot", ".h", ".inc", ".cabal", ".hsc",
-                   "cabal.project", ".c", ".chs", ".x", ".y", ".ly")
+MAX_COPIED_BYTES = 4 * 1024 * 1024
 # What makes the layout stale: a Haskell source or a .cabal file added, removed or changed.
 LAYOUT_SUFFIXES = (".hs", ".lhs", ".hs-boot", ".lhs-boot", ".cabal", "cabal.project")
 HIDIR_NAME = ".scout-oracle-hi"
@@ -557,6 +556,20 @@ def _to_site(d: Diagnostic, edits: dict) -> BreakSite | None:
                      d.severity, d.flag, d.start_col)
 
 
+def copied_files(root: Path) -> list[str]:
+    """What a scratch copy holds: every file the walker sees (``.gitignore`` honoured, build and
+    VCS folders skipped), up to ``MAX_COPIED_BYTES`` each: cabal and CPP may need any of them
+    (``#include "unbox-tuple-instances"``, ``extra-source-files``)."""
+    out = []
+    for rel in discover(root, suffixes=("",)):
+        try:
+            if (root / rel).stat().st_size <= MAX_COPIED_BYTES:
+                out.append(rel)
+        except OSError:
+            continue
+    return out
+
+
 @contextmanager
 def scratch_copy(root: Path, layout: ProjectLayout, at: Path | None = None) -> Iterator[Path]:
     """A private copy of the workspace's sources (mtimes kept, so cached interfaces stay valid),
@@ -575,7 +588,7 @@ def scratch_copy(root: Path, layout: ProjectLayout, at: Path | None = None) -> I
     cleanup = functools.partial(shutil.rmtree, work, True)
     atexit.register(cleanup)
     try:
-        for rel in discover(root, suffixes=COPIED_SUFFIXES):
+        for rel in copied_files(root):
             dest = work / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / rel, dest)

@@ -660,4 +660,7 @@ def workspace_digest(root: Path, layout: ProjectLayout, command_key: str) -> str
         h.update(repr(pkg).encode())
     for rel in discover(root, suffixes=INCLUDED_SUFFIXES):
         h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
+    for rel in discover(root, suffixes=("",)):  # suffix-less includes (`unbox-tuple-instances`)
+        if "." not in rel.rsplit("/", 1)[-1] and (root / rel).stat().st_size < 1 << 20:
+            h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
     return h.hexdigest()
