@@ -207,6 +207,7 @@ def test_type_synonym_and_family_right_hand_sides_become_opaque(tmp_path: Path) 
     idx = index_of(tmp_path, {
         "T.hs": ("{-# LANGUAGE TypeFamilies #-}\nmodule T where\n\n"
                  "type Name = String -- the user's name\n\n"
+                 "type Sink i m = forall o. Monad m => (o, i, m ())\n\n"
                  "type family Elem c\ntype instance Elem [a] = a\n\n"
                  "type family Un a where\n  Un (Maybe a) = a -- unwrap\n  Un a = a\n\n"
                  "class Coll c where\n  type Key c\n  key :: c -> Key c\n"),
@@ -214,6 +215,9 @@ def test_type_synonym_and_family_right_hand_sides_become_opaque(tmp_path: Path) 
                  "  key = length\n\ntype instance Elem (Maybe a) =\n  a\n")})
     syn = _texts(mutation_for(idx, "Name", ChangeKind.CHANGE_TYPE_SYNONYM))["T.hs"]
     assert "type Name = ScoutOracleHelpers.ScoutOpaque (String) -- the user's name\n" in syn
+    poly = _texts(mutation_for(idx, "Sink", ChangeKind.CHANGE_TYPE_SYNONYM))["T.hs"]
+    assert ("type Sink i m = forall o. Monad m => ScoutOracleHelpers.ScoutOpaque ((o, i, m ()))"
+            in poly)  # an opaque polytype would be impredicative
     fam = mutation_for(idx, "Elem", ChangeKind.CHANGE_TYPE_FAMILY)
     texts = _texts(fam)
     assert "type instance Elem [a] = ScoutOracleHelpers.ScoutOpaque (a)\n" in texts["T.hs"]
@@ -245,7 +249,8 @@ def test_renames_and_field_type_changes(tmp_path: Path) -> None:
     assert "| ScoutRenamedQ\n" in con.phases[1].edits[0].mutated
     typed = mutation_for(idx, "name", ChangeKind.CHANGE_FIELD_TYPE)
     assert typed.summary == "the type of field name changes"
-    assert "name :: ScoutRemoved_name }" in only_phase_text(typed)
+    assert "name :: (ScoutOracleHelpers.ScoutOpaque (String)) }" in only_phase_text(typed)
+    assert typed.phases[0].skip_lines == (("R.hs", 3, 4),)  # the declaration: deriving artifacts
     assert typed.phases[0].counts_coverage
 
 
@@ -254,6 +259,17 @@ def test_field_types_end_at_commas_outside_comments(tmp_path: Path) -> None:
         "module S where\n\ndata S a = S\n  { cur  :: !(Maybe a)   -- ^ focused, if any\n"
         "  , rest :: [a]          -- ^ the others, in order\n  , n    :: Int\n  }\n")})
     typed = only_phase_text(mutation_for(idx, "rest", ChangeKind.CHANGE_FIELD_TYPE))
-    assert "  , rest :: ScoutRemoved_rest          -- ^ the others, in order\n" in typed
+    assert ("  , rest :: (ScoutOracleHelpers.ScoutOpaque ([a]))          -- ^ the others, in "
+            "order\n") in typed
     removed = mutation_for(idx, "cur", ChangeKind.REMOVE_FIELD)
-    assert "  { cur  :: ScoutRemoved_cur   -- ^ focused, if any\n" in removed.phases[1].edits[0].mutated
+    assert ("  { cur  :: !(ScoutOracleHelpers.ScoutOpaque ((Maybe a)))   -- ^ focused, if any\n"
+            in removed.phases[1].edits[0].mutated)
+
+
+def test_a_field_sharing_its_type_changes_alone(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"J.hs": (
+        "module J where\n\ndata Job = Job\n  { jobId, jobPriority, jobRank :: !Int\n"
+        "  , jobName :: String\n  }\n")})
+    text = only_phase_text(mutation_for(idx, "jobPriority", ChangeKind.CHANGE_FIELD_TYPE))
+    assert ("  { jobId :: !Int, jobPriority :: !(ScoutOracleHelpers.ScoutOpaque (Int)), "
+            "jobRank :: !Int\n") in text

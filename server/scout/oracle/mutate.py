@@ -123,6 +123,7 @@ class Phase:
     message_must_mention: str | None = None
     skip_paths: tuple[str, ...] = ()
     ignore_flags: tuple[str, ...] = ()  # diagnostics with these GHC reasons are not sites
+    skip_lines: tuple[tuple[str, int, int], ...] = ()  # (path, first, last): not sites there
     counts_coverage: bool = True  # modules this phase could not check are reported as skipped
     # After this phase: replace the pattern uses GHC reported for (constructor, arity) and run
     # again, because renamer errors in patterns hide the uses in expressions.
@@ -369,6 +370,7 @@ def without_pattern_uses(phase: Phase, spans: Sequence[tuple[int, int, int, int]
 
 def _record_braces(text: str, con: Definition) -> tuple[int, int] | None:
     start, end, decl = _decl_text(text, con)
+    decl = _strip_comments_keep_length(decl)  # `{-# UNPACK #-}` is no record brace
     open_at = decl.find("{")
     close_at = decl.rfind("}")
     if open_at < 0 or close_at < open_at:
@@ -495,11 +497,14 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
 def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool = False,
                       purpose: str = "positional constructions and patterns (field type "
                                      "changed)") -> Phase:
-    """Positional constructions (``C a b c``) never name the field: give the field a fresh
-    type so they stop type-checking (deferred), and read the errors."""
-    fresh = f"ScoutRemoved_{field_def.name}"
-    start = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
+    """Give the field a different type, ``ScoutOpaque (T)``: kind-preserving (the type's
+    variables keep their kinds) and with no instances, so every construction, pattern and
+    selector use that relied on ``T`` stops type-checking (deferred errors). Positional
+    constructions (``C a b c``) never name the field: this is how a removal sees them.
+    Instances derived on the record itself fail too: an artifact of the stand-in type having
+    no instances, so the declaration's own lines are not counted."""
     scan = _strip_comments_keep_length(text)  # a comma in a `-- ^` comment ends nothing
+    start = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
     type_at = scan.index("::", start) + 2
     depth, end = 0, len(text)
     for i in range(type_at, len(text)):
@@ -516,14 +521,46 @@ def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool
             break
     while end > type_at and scan[end - 1].isspace():
         end -= 1
-    declared = (f"\ndata {fresh} = {fresh} deriving (Show, Read, Eq, Ord, Bounded, Enum)\n")
-    sep = "" if text.endswith("\n") else "\n"
-    edit = apply_edits(field_def.path, text, [TextEdit(type_at, end, f" {fresh}"),
-                                              TextEdit(len(text), len(text), sep + declared)])
-    # The defining module is read too: its selector uses now return the fresh type, while a
+    # Strictness and UNPACK pragmas stay outside: `!(ScoutOpaque (T))`.
+    prefix = re.match(r"(?:\s|!|~)*", scan[type_at:end])
+    body_at = type_at + (prefix.end() if prefix else 0)
+    if body_at >= end:
+        raise MutationError(f"cannot read the type of field {field_def.name}")
+    opaque = f"({HELPER_MODULE}.ScoutOpaque ({text[body_at:end]}))"
+    name_end = start + len(field_def.name)
+    before = re.search(r"(?<=[{,])\s*(?:[a-z_][\w']*\s*,\s*)+$", scan[:start])
+    after = re.match(r"(?:\s*,\s*[a-z_][\w']*)+", scan[name_end:type_at - 2])
+    if before or after:
+        # `a, b, c :: T` with b changing: `a :: T, b :: ScoutOpaque (T), c :: T` (same order).
+        list_at = before.start() + len(before.group(0)) - len(before.group(0).lstrip()) \
+            if before else start
+        names = re.findall(r"[a-z_][\w']*", scan[list_at:type_at - 2])
+        typed = [f"{n} :: {text[type_at:body_at].strip()}"
+                 f"{opaque if n == field_def.name else text[body_at:end]}" for n in names]
+        edits = [TextEdit(list_at, end, ", ".join(typed))]
+    else:
+        edits = [TextEdit(body_at, end, opaque)]
+    edits.append(_import_helpers(text, field_def.path))
+    edit = apply_edits(field_def.path, text, edits)
+    first, last = _declaration_lines(text, field_def.name_span.start_line)
+    # The defining module is read too: its selector uses now return the changed type, while a
     # real removal (the last phase) stops at the first renamer error about a record field.
-    return Phase((edit,), flags=DEFER_TYPE_ERRORS, counts_coverage=counts_coverage,
+    return Phase((edit, _helper_edit(field_def)), flags=DEFER_TYPE_ERRORS,
+                 counts_coverage=counts_coverage, skip_lines=((field_def.path, first, last),),
                  purpose=purpose)
+
+
+def _declaration_lines(text: str, line: int) -> tuple[int, int]:
+    """First and last line of the top-level declaration holding ``line``: from the last line
+    starting in column 0 at or above it, to the line before the next one below it."""
+    lines = text.split("\n")
+    first = line
+    while first > 1 and not re.match(r"\S", lines[first - 1]):
+        first -= 1
+    last = line
+    while last < len(lines) and not re.match(r"[^\s-]", lines[last]):
+        last += 1
+    return first, last
 
 
 def _field_removal(text: str, field_def: Definition) -> list[TextEdit]:
@@ -777,7 +814,17 @@ def change_type_synonym(syn: Definition, text: str) -> Mutation:
     eq = _depth0(text, name_end, end, "=")
     if eq < 0:
         raise MutationError(f"cannot find the `=` of type synonym {syn.name}")
-    edits = [_import_helpers(text, syn.path), *_wrap_opaque(text, eq + 1, end)]
+    rhs_at = eq + 1
+    # `type C m r = forall o. Monad m => T o m r`: the quantifier and the context stay
+    # outside (an opaque polytype would be impredicative).
+    rhs = _strip_comments_keep_length(text[rhs_at:end])
+    forall = re.match(r"\s*forall\b[^.]*\.", rhs)
+    if forall:
+        rhs_at += forall.end()
+    arrow = _depth0(text, rhs_at, end, "=>")
+    if arrow >= 0:
+        rhs_at = arrow + 2
+    edits = [_import_helpers(text, syn.path), *_wrap_opaque(text, rhs_at, end)]
     edit = apply_edits(syn.path, text, edits)
     return Mutation(ChangeKind.CHANGE_TYPE_SYNONYM, syn.name, None, syn.path,
                     (Phase((edit, _helper_edit(syn)), flags=DEFER_TYPE_ERRORS,

@@ -410,6 +410,9 @@ class Oracle:
                     continue
                 if site.path in phase.skip_paths or (diag.flag in phase.ignore_flags):
                     continue
+                if any(site.path == path and first <= site.line <= last
+                       for path, first, last in phase.skip_lines):
+                    continue
                 if phase.message_must_mention and not re.search(phase.message_must_mention,
                                                                 diag.message):
                     continue

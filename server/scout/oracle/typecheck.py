@@ -47,8 +47,7 @@ DEFER_FLAGS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
 DEFERRED_REASONS = frozenset({"Opt_WarnDeferredTypeErrors", "Opt_WarnDeferredOutOfScopeVariables"})
 # The warnings that are break sites (what ORACLE_WARNINGS turns on, and deferred errors). A
 # project's own -Wall warnings the change provokes (an export removed leaves the definition
-# unused, a constraint becomes redundant) are not places the user must change; a warning with
-# no flag (the MINIMAL pragma does not cover a method without default) is.
+# unused, a constraint becomes redundant) are not places the user must change.
 BREAK_REASONS = DEFERRED_REASONS | {
     "Opt_WarnIncompletePatterns", "Opt_WarnIncompleteUniPatterns",
     "Opt_WarnIncompletePatternsRecUpd", "Opt_WarnMissingMethods", "Opt_WarnMissingFields",
@@ -56,7 +55,11 @@ BREAK_REASONS = DEFERRED_REASONS | {
 
 
 def is_break(d: Diagnostic) -> bool:
-    return d.severity == "error" or d.flag is None or d.flag in BREAK_REASONS
+    if d.severity == "error" or d.flag in BREAK_REASONS:
+        return True
+    # Unflagged warnings: only "The MINIMAL pragma does not require: m but there is no
+    # default implementation" is a break ("Ignoring unusable UNPACK pragma" is not).
+    return d.flag is None and "MINIMAL pragma" in d.message
 BASE_FLAGS = ("-fno-code", "-fkeep-going", "-ddump-json", "-fdiagnostics-color=never",
               "-fwrite-interface", "-O0", *DEFER_FLAGS)
 HASKELL_SUFFIXES = (".hs", ".lhs")
