@@ -137,7 +137,10 @@ def sample_mutations(index: WorkspaceIndex, *, per_kind: int = 2, seed: int = 0,
         counts[d.name] = counts.get(d.name, 0) + 1
 
     def name_of(d: Definition) -> str:
-        return d.name if counts[d.name] == 1 or not d.module else f"{d.module}.{d.name}"
+        return qualified(d.name, d.module)
+
+    def qualified(name: str, module: str) -> str:
+        return name if counts.get(name, 0) <= 1 or not module else f"{module}.{name}"
 
     def used_elsewhere(d: Definition) -> bool:
         return any(p != d.path for p in index.files_referencing(d.name))
@@ -173,10 +176,13 @@ def sample_mutations(index: WorkspaceIndex, *, per_kind: int = 2, seed: int = 0,
             elif kind == ChangeKind.REMOVE_CONSTRUCTOR:
                 if (d.kind == DefKind.DATA and len(d.constructors) >= 2
                         and index.match_sites_mentioning(d.constructors)):
-                    cands += [MutationSpec(name_of(d), kind, c) for c in d.constructors]
+                    # the constructor, qualified when its name is not unique: the question
+                    # is asked about it
+                    cands += [MutationSpec(qualified(c, d.module), kind, c)
+                              for c in d.constructors]
             elif kind == ChangeKind.RENAME_CONSTRUCTOR:
                 if d.kind == DefKind.CONSTRUCTOR and d.parent and used_elsewhere(d):
-                    cands.append(MutationSpec(d.parent, kind, d.name))
+                    cands.append(MutationSpec(name_of(d), kind, d.name))
             elif kind == ChangeKind.ADD_FIELD:
                 if d.kind == DefKind.DATA and len(d.constructors) == 1:
                     cands.append(MutationSpec(name_of(d), kind))
