@@ -38,30 +38,68 @@ def _add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
 
 
-def build_index(args: argparse.Namespace, *, quiet: bool = False) -> Any:
-    from scout.haskell.index import WorkspaceIndex
+# argparse destination -> Settings field, for the flags a user actually passed.
+_SETTING_FLAGS = {
+    "scorer": "scorer", "ollama_host": "ollama_host", "ollama_model": "ollama_model",
+    "ollama_mode": "ollama_mode", "anthropic_model": "anthropic_model",
+    "timeout": "model_timeout", "deadline": "deadline", "budget": "budget", "db": "db",
+    "cache_dir": "cache_dir", "workers": "workers",
+}
+
+
+def resolve_cli_settings(args: argparse.Namespace, root: Path | None) -> Any:
+    """The one Settings value for this command: flags over the environment and config files."""
+    from scout.settings import SettingsError, resolve_settings
+
+    flags = {field: getattr(args, dest) for dest, field in _SETTING_FLAGS.items()
+             if getattr(args, dest, None) is not None}
+    if getattr(args, "shadow", None):
+        flags["shadow"] = True
+    if getattr(args, "no_log", False):
+        flags["log"] = False
+    if getattr(args, "no_cache", False):
+        flags["use_cache"] = False
+    try:
+        settings = resolve_settings(root, flags=flags)
+    except SettingsError as exc:
+        raise CliError(str(exc)) from exc
+    for warning in settings.warnings:
+        print(f"scout: warning: {warning}", file=sys.stderr)
+    return settings
+
+
+def _progress_bar(quiet: bool) -> tuple[Any, Any]:
+    """A transient progress bar on an interactive stderr, else nothing."""
+    if quiet or not sys.stderr.isatty():
+        return None, None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("indexing", total=None)
+    bar.start()
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+    return bar, progress
+
+
+def open_session(args: argparse.Namespace, *, quiet: bool = False) -> Any:
+    """A session over ``--root`` with its index loaded (a progress bar on a terminal)."""
+    from scout.session import ScoutSession
 
     root = _root(args.root)
-    progress = None
-    if not quiet and sys.stderr.isatty():
-        from rich.progress import Progress
-
-        bar = Progress(transient=True)
-        task = bar.add_task("indexing", total=None)
-        bar.start()
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    session = ScoutSession(root, resolve_cli_settings(args, root))
+    bar, progress = _progress_bar(quiet)
     try:
-        return WorkspaceIndex.build(root, cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                                    workers=args.workers, progress=progress)
+        session.load_index(progress=progress)
     finally:
-        if progress is not None:
+        if bar is not None:
             bar.stop()
+    return session
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    index = build_index(args, quiet=args.json)
+    index = open_session(args, quiet=args.json).index
     st = index.stats()
     if args.json:
         print(json.dumps({
@@ -96,9 +134,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _add_scorer_options(p: argparse.ArgumentParser) -> None:
-    from scout.scoring.factory import DEFAULT_SCORER, SCORER_NAMES
+    from scout.settings import DEFAULT_SCORER, OLLAMA_MODES, SCORER_NAMES
 
-    p.add_argument("--scorer", choices=SCORER_NAMES, default=DEFAULT_SCORER,
+    p.add_argument("--scorer", choices=SCORER_NAMES,
                    help=f"who scores the nodes (default: {DEFAULT_SCORER}: the local model, "
                    "and the heuristics when it does not answer)")
     p.add_argument("--shadow", choices=("haiku",), help="also score every node with Claude "
@@ -106,28 +144,14 @@ def _add_scorer_options(p: argparse.ArgumentParser) -> None:
                    "ANTHROPIC_API_KEY)")
     p.add_argument("--ollama-host", help="Ollama server (default: $OLLAMA_HOST or "
                    "http://127.0.0.1:11434)")
-    p.add_argument("--ollama-model", default="functiongemma", help="Ollama model name")
-    p.add_argument("--ollama-mode", choices=("raw", "chat"), default="raw",
-                   help="raw: our FunctionGemma rendering (training bytes = serving bytes); "
-                   "chat: Ollama's chat API with tools, for stock models")
-    p.add_argument("--anthropic-model", default="claude-haiku-4-5", help="teacher model")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per model call")
-
-
-def build_scorers(args: argparse.Namespace) -> tuple[Any, Any]:
-    from scout.scoring.factory import ScorerConfigError, build_scorer
-    from scout.scoring.heuristic import HeuristicScorer
-
-    heuristic = HeuristicScorer()
-    options = {"fallback": heuristic, "ollama_host": args.ollama_host,
-               "ollama_model": args.ollama_model, "ollama_mode": args.ollama_mode,
-               "anthropic_model": args.anthropic_model, "timeout": args.timeout}
-    try:
-        scorer = build_scorer(args.scorer, **options)
-        shadow = build_scorer("haiku", **options) if args.shadow else None
-    except ScorerConfigError as exc:
-        raise CliError(str(exc)) from exc
-    return scorer, shadow
+    p.add_argument("--ollama-model", help="Ollama model name (default: functiongemma)")
+    p.add_argument("--ollama-mode", choices=OLLAMA_MODES,
+                   help="raw (default): our FunctionGemma rendering (training bytes = serving "
+                   "bytes); chat: Ollama's chat API with tools, for stock models")
+    p.add_argument("--anthropic-model", help="teacher model (default: claude-haiku-4-5)")
+    p.add_argument("--timeout", help="seconds per model call (default: 30)")
+    p.add_argument("--deadline", help="seconds of model time per question, all calls "
+                   "together (default: 60); the heuristics answer for what did not arrive")
 
 
 def _question_input(args: argparse.Namespace) -> str | dict[str, Any]:
@@ -151,34 +175,92 @@ def _question_input(args: argparse.Namespace) -> str | dict[str, Any]:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from scout.explore.engine import ExploreError
-    from scout.explore.question import QuestionError, parse_question
-    from scout.session import ScoutSession
+    from scout.explore.question import QuestionError
+    from scout.report import fallback_reasons, format_log_outcome, print_report
+    from scout.scoring.factory import ScorerConfigError
 
+    session = open_session(args, quiet=args.json)
     try:
-        question = parse_question(_question_input(args), budget=args.budget)
-    except QuestionError as exc:
-        raise CliError(str(exc)) from exc
-    scorer, shadow = build_scorers(args)
-    index = build_index(args, quiet=args.json)
-    session = ScoutSession(index.root, scorer=scorer, shadow=shadow, db_path=args.db,
-                           log=not args.no_log, index=index)
-    try:
-        result = session.ask(question)
-    except ExploreError as exc:
-        raise CliError(str(exc)) from exc
-    if result.log.error:
-        print(f"scout: warning: the answer was not logged: {result.log.error}",
-              file=sys.stderr)
-    from scout.report import fallback_reasons, print_report
-
-    if args.json:
-        for reason in fallback_reasons(result):
-            print(f"scout: note: the heuristics answered instead of the model: {reason}",
+        try:
+            question = session.understand(_question_input(args))
+            session.scorers()
+            result = session.ask(question)
+        except (QuestionError, ExploreError, ScorerConfigError) as exc:
+            raise CliError(str(exc)) from exc
+        if args.json:
+            for reason in fallback_reasons(result):
+                print(f"scout: note: the heuristics answered instead of the model: {reason}",
+                      file=sys.stderr)
+            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print_report(result)
+            sys.stdout.flush()
+        # The answer is out; now wait for the log (and the teacher, when shadowing).
+        outcome = result.wait_logged()
+        if outcome.error:
+            print(f"scout: warning: the answer was not logged: {outcome.error}",
                   file=sys.stderr)
-        print(json.dumps(result.to_json(), ensure_ascii=False))
-        return 0
-    print_report(result)
+        elif not args.json and (line := format_log_outcome(result)):
+            print(line)
+        if result.shadow.state == "pending":
+            session.drain(timeout=session.settings.deadline)
+        if result.shadow.state in ("failed", "skipped") and result.shadow.error:
+            print(f"scout: warning: the {result.shadow.scorer} teacher: {result.shadow.error}",
+                  file=sys.stderr)
+    finally:
+        session.close()
     return 0
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    """The editor's code actions at FILE:LINE[:COL], as questions (and their structured form)."""
+    from scout.explore.actions import questions_at
+
+    path_text, line, col = _parse_place(args.place)
+    session = open_session(args, quiet=args.json)
+    try:
+        root = session.root
+        path = Path(path_text)
+        path = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            raise CliError(f"{args.place} is not inside the workspace {root}") from None
+        snapshot = session.snapshot()
+        lines = snapshot.source_lines(rel)
+        if rel not in snapshot.summaries or not 1 <= line <= len(lines):
+            raise CliError(f"{rel}:{line} is not a line of an indexed Haskell file")
+        found = questions_at(snapshot, rel, lines[line - 1], line, col)
+    finally:
+        session.close()
+    rows = [{"question": q.text, "target": q.target, "change": q.change.value} for q in found]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print(f"nothing to ask at {rel}:{line}:{col}: put it on a type, constructor, field, "
+              "function, class, method, type family, synonym or export entry")
+    else:
+        for row in rows:
+            print(f"{row['question']}    (--target {row['target']} --change {row['change']})")
+    return 0
+
+
+def _parse_place(text: str) -> tuple[str, int, int]:
+    parts = text.rsplit(":", 2)
+    try:
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            return parts[0], int(parts[1]), int(parts[2]) - 1
+        path, line = text.rsplit(":", 1)
+        return path, int(line), 0
+    except ValueError:
+        raise CliError(f"{text!r}: give a place as FILE:LINE or FILE:LINE:COLUMN "
+                       "(1-based)") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from scout.lsp.server import serve
+
+    return serve(tcp=args.tcp)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -255,7 +337,7 @@ def make_parser() -> argparse.ArgumentParser:
                    'LLMKind?"')
     _add_index_options(p)
     p.add_argument("--budget", help="nodes to keep: low (10), medium (20, default), high "
-                   "(100) or a number")
+                   "(100) or a number (up to 10000)")
     p.add_argument("--target", help="structured form: the symbol (qualified or not)")
     p.add_argument("--change", help="structured form: the kind of change, e.g. "
                    "add_constructor")
@@ -286,6 +368,18 @@ def make_parser() -> argparse.ArgumentParser:
                    "per-user database)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("actions", help="the questions the editor offers at FILE:LINE[:COL]")
+    p.add_argument("place", help="FILE:LINE or FILE:LINE:COLUMN (1-based)")
+    _add_index_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(func=cmd_actions)
+
+    p = sub.add_parser("serve", help="run the language server (stdio; editors start it)")
+    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
+    p.add_argument("--stdio", action="store_true", help="stdio (the default; accepted because "
+                   "LSP clients often pass it)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", add_help=False,
                        help="export the log as fine-tuning datasets (same as scout-export)")

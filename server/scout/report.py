@@ -46,11 +46,16 @@ def format_report(result: QueryResult) -> str:
         f"errors; {cov.nodes_found} places found, {cov.nodes_kept} kept within the budget"
         + (" (raise --budget to see more)" if cov.nodes_found > cov.nodes_kept else ""),
     ]
-    if result.log.query_id is not None:
-        lines.append(f"logged as query {result.log.query_id} in {result.log.database}")
-    elif result.log.error:
-        lines.append(f"not logged: {result.log.error}")
     return "\n".join(lines)
+
+
+def format_log_outcome(result: QueryResult) -> str | None:
+    """One line on what happened to the record of the answer (once logging finished)."""
+    if result.log.query_id is not None:
+        return f"logged as query {result.log.query_id} in {result.log.database}"
+    if result.log.error:
+        return f"not logged: {result.log.error}"
+    return None
 
 
 def fallback_reasons(result: QueryResult) -> list[str]:

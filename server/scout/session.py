@@ -1,24 +1,50 @@
 """One workspace's scout: index -> explore -> score -> store, as library calls.
 
-The CLI and the language server are both thin shells over ``ScoutSession``: it holds the index
-(updated incrementally), the scorers, the store location, and every answer it gave, by query,
-so a code lens can be resolved from cached results long after the question was asked.
+The CLI and the language server are both thin shells over ``ScoutSession``: from one
+``Settings`` value it builds the index, the scorers and the store, answers questions, logs them
+and keeps the answers (bounded) so a code lens can be resolved from cached results long after
+the question was asked.
+
+State model (ARCHITECTURE.md, "Invariants"):
+- One owner mutates the workspace state: the index (``WorkspaceIndex``) publishes immutable
+  revisions; a question runs on one revision from start to end.
+- Long work takes a ``CancelToken``; the model scorers also get the question's deadline.
+- The answer comes first: logging and shadow scoring run on background threads, in order, and
+  report what happened to them on the result (``log``, ``shadow``) and through ``on_event``.
+- Everything kept is bounded: answers (LRU), pending logs, pending shadow calls.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.engine import explore
 from scout.explore.model import Exploration, Node, Question
-from scout.haskell.index import WorkspaceIndex
+from scout.haskell.index import IndexSnapshot, Progress, WorkspaceIndex
+from scout.scoring.hybrid import ShadowResult, ShadowRunner
 from scout.scoring.model import Scored, Scorer
+from scout.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_RESULTS = 50  # answers kept for lenses and the results view
+MAX_PENDING_LOGS = 64  # answers waiting to be logged (a locked database must not grow memory)
+
+# (result key, what happened): "answer", "logged", "shadow", "cleared"
+EventSink = Callable[[int, str], None]
+# Hover text for nodes from outside the index (HLS through the editor): one per node or None.
+HoverProvider = Callable[[Sequence[Node]], Sequence[str | None]]
 
 
 @dataclass(slots=True)
@@ -29,6 +55,16 @@ class LogOutcome:
     database: str | None = None
     error: str | None = None  # e.g. the database is locked: the answer stands, logging failed
     skipped: bool = False
+    pending: bool = False  # still being written in the background
+
+
+@dataclass(slots=True)
+class ShadowState:
+    """The teacher shadowing this answer: off, pending, done (results logged) or failed."""
+
+    state: str = "off"  # off | pending | done | failed | skipped
+    scorer: str | None = None
+    error: str | None = None
 
 
 @dataclass(slots=True)
@@ -37,7 +73,13 @@ class QueryResult:
     exploration: Exploration
     scored: list[list[Scored]]  # per node: the primary answer first, then shadows/teachers
     seconds: float
+    revision: int = 0  # the index revision the answer was computed on
+    index_complete: bool = True  # False: asked while the first build was running
+    # The affected files' lines as the answer saw them: lenses follow later edits from here.
+    texts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     log: LogOutcome = field(default_factory=LogOutcome)
+    shadow: ShadowState = field(default_factory=ShadowState)
+    logged: Future[LogOutcome] | None = None  # completes when logging finished (or failed)
 
     def primary(self, i: int) -> Scored:
         return self.scored[i][0]
@@ -48,6 +90,15 @@ class QueryResult:
         pairs = list(zip(self.exploration.nodes, (s[0] for s in self.scored), strict=True))
         order = sorted(range(len(pairs)), key=lambda i: _order_key(pairs[i][1], i))
         return [pairs[i] for i in order]
+
+    def wait_logged(self, timeout: float | None = None) -> LogOutcome:
+        """Block until the background log finished (the CLI, before it exits)."""
+        if self.logged is not None:
+            try:
+                self.logged.result(timeout=timeout)
+            except TimeoutError:
+                pass
+        return self.log
 
     def to_json(self) -> dict[str, Any]:
         """The `scout query --json` contract (issue 3)."""
@@ -84,80 +135,375 @@ def _order_key(scored: Scored, position: int) -> tuple[int, int, int]:
     return (-scored.rubric.risk, -scored.rubric.relevance, position)
 
 
-Recorder = Callable[[Exploration, Sequence[Sequence[Scored]], Path], int]
-
-
 class ScoutSession:
-    """Answers questions about one workspace. Thread-safe for one writer at a time."""
+    """Answers questions about one workspace. Thread-safe: questions may run concurrently
+    (each on its own index snapshot); edits go through the one index owner."""
 
-    def __init__(self, root: Path, *, scorer: Scorer, shadow: Scorer | None = None,
-                 db_path: Path | None = None, log: bool = True,
-                 index: WorkspaceIndex | None = None, cache_dir: Path | None = None,
-                 use_cache: bool = True, workers: int | None = None) -> None:
+    def __init__(self, root: Path, settings: Settings | None = None, *,
+                 index: WorkspaceIndex | None = None, on_event: EventSink | None = None,
+                 scorers: tuple[Scorer, Scorer | None] | None = None) -> None:
         self.root = root.resolve()
-        self.scorer = scorer
-        self.shadow = shadow
-        self.db_path = db_path
-        self.log_enabled = log
+        self.on_event = on_event
+        self._settings = settings if settings is not None else Settings()
         self._index = index
-        self._index_options = {"cache_dir": cache_dir, "use_cache": use_cache,
-                               "workers": workers}
-        self._results: dict[int, QueryResult] = {}
+        self._index_lock = threading.Lock()
+        self._results: OrderedDict[int, QueryResult] = OrderedDict()
         self._keys = itertools.count(1)
         self._lock = threading.RLock()
+        self._store: Any = None  # scout.store.Store, opened on first use and kept
+        self._store_lock = threading.Lock()
+        self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scout-log")
+        self._pending_logs = 0
+        self._scorers = scorers
+        self._scorer_error: str | None = None
+        self._shadow: ShadowRunner | None = None
+        self._answering: tuple[tuple, float, dict[str, Any]] | None = None
+        self._closed = False
+
+    # -- settings and scorers ---------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def configure(self, settings: Settings) -> None:
+        """Apply new settings (the editor's configuration changed, the user picked a scorer).
+        Scorers are rebuilt on next use; the index is kept unless its own options changed."""
+        with self._lock:
+            old, self._settings = self._settings, settings
+            if _scorer_options(old) != _scorer_options(settings):
+                self._scorers = None
+                self._scorer_error = None
+                if self._shadow is not None:
+                    self._shadow.close(wait=False)
+                    self._shadow = None
+
+    def scorers(self) -> tuple[Scorer, Scorer | None]:
+        """The primary scorer and the shadowing teacher (None when shadowing is off or cannot
+        run here; ``scorer_error`` says why)."""
+        with self._lock:
+            if self._scorers is None:
+                from scout.scoring.factory import ScorerConfigError, build_scorers
+                from scout.scoring.heuristic import HeuristicScorer
+
+                try:
+                    self._scorers = build_scorers(self._settings)
+                except ScorerConfigError as exc:
+                    if not self._settings.shadow:
+                        raise
+                    # The teacher cannot run (no API key): answer without it, and say so.
+                    self._scorer_error = f"shadowing is off: {exc}"
+                    primary, _ = build_scorers(replace(self._settings, shadow=False),
+                                               fallback=HeuristicScorer())
+                    self._scorers = (primary, None)
+            return self._scorers
 
     @property
+    def scorer_error(self) -> str | None:
+        return self._scorer_error
+
+    def answering(self, *, max_age: float = 30.0) -> dict[str, Any]:
+        """Who answers questions now, and why: the chosen scorer, or the heuristics when the
+        local model cannot (probed at most every ``max_age`` seconds; the probe is a network
+        call with a short timeout, so callers run this off any event loop)."""
+        s = self._settings
+        cached = self._answering
+        if cached is not None and cached[0] == _scorer_options(s) and \
+                time.monotonic() - cached[1] < max_age:
+            return cached[2]
+        ollama: dict[str, Any] = {"host": s.ollama_host or "http://127.0.0.1:11434",
+                                  "model": s.ollama_model, "reachable": None, "message": None}
+        if s.scorer == "heuristic":
+            who, why = "heuristic", "the heuristic scorer was chosen"
+        elif s.scorer == "haiku":
+            key = "ANTHROPIC_API_KEY" in os.environ
+            who, why = ("haiku", "Claude Haiku was chosen") if key else (
+                "nobody", "Claude Haiku was chosen but ANTHROPIC_API_KEY is not set")
+        else:
+            from scout.scoring.ollama import OllamaScorer
+
+            try:
+                status = OllamaScorer(host=s.ollama_host, model=s.ollama_model,
+                                      timeout=min(2.0, s.model_timeout)).check()
+                ollama.update(host=status.host, reachable=status.reachable,
+                              present=status.model_present, message=status.message)
+                ok, message = status.ok, status.message
+            except ValueError as exc:
+                ok, message = False, str(exc)
+                ollama.update(reachable=False, message=message)
+            if ok:
+                who, why = "ollama", message
+            elif s.scorer == "hybrid":
+                who, why = "heuristic", f"the heuristics answer: {message}"
+            else:
+                who, why = "nobody", message
+        answer = {"answering": who, "why": why, "ollama": ollama}
+        self._answering = (_scorer_options(s), time.monotonic(), answer)
+        return answer
+
+    # -- the index ------------------------------------------------------------------------
+    @property
     def index(self) -> WorkspaceIndex:
-        with self._lock:
-            if self._index is None:
-                self._index = WorkspaceIndex.build(self.root, **self._index_options)
+        """The workspace index, built (synchronously) on first use."""
+        if self._index is None:
+            self.load_index()
+        assert self._index is not None
+        return self._index
+
+    @property
+    def indexed(self) -> bool:
+        return self._index is not None
+
+    def load_index(self, *, progress: Progress | None = None,
+                   cancel: CancelToken = NEVER) -> WorkspaceIndex:
+        """Build the index (once; again only if an earlier build was cancelled). Readers that
+        come meanwhile get the partial revisions the build publishes."""
+        with self._index_lock:
+            if self._index is None or not self._index.snapshot().complete:
+                if not self.root.is_dir():
+                    raise NotADirectoryError(f"workspace root {self.root} is not a directory")
+                index = self._index or WorkspaceIndex(self.root)
+                self._index = index
+                s = self._settings
+                index.load(cache_dir=s.cache_dir, use_cache=s.use_cache, workers=s.workers,
+                           progress=progress, cancel=cancel)
             return self._index
+
+    def snapshot(self) -> IndexSnapshot:
+        return self.index.snapshot()
 
     def update_file(self, rel: str, text: bytes | None) -> None:
         self.index.update_file(rel, text)
 
-    def ask(self, question: Question | str | Mapping[str, Any], *,
-            budget: int | str | None = None) -> QueryResult:
-        """Explore, score (primary, then shadow if any), and log one question."""
-        if not isinstance(question, Question):
-            from scout.explore.question import parse_question
+    # -- questions -----------------------------------------------------------------------
+    def understand(self, question: Question | str | Mapping[str, Any], *,
+                   budget: int | str | None = None) -> Question:
+        if isinstance(question, Question):
+            return question
+        from scout.explore.question import parse_question
 
-            question = parse_question(question, budget=budget)
+        return parse_question(question, budget=budget if budget is not None
+                              else self._settings.budget)
+
+    def ask(self, question: Question | str | Mapping[str, Any], *,
+            budget: int | str | None = None, cancel: CancelToken = NEVER,
+            superseded_by: CancelToken | None = None,
+            hovers: HoverProvider | None = None, log: bool | None = None) -> QueryResult:
+        """Explore and score one question, and return the answer at once; logging and the
+        shadow teacher follow in the background (``result.logged``, ``result.shadow``).
+
+        ``cancel`` stops the work (``Cancelled``); the model scorers additionally stop at the
+        settings' deadline and the heuristics answer for what did not arrive, with the reason.
+        ``superseded_by`` stops only the exploration (cheap to redo): a server cancels it when
+        an edit arrives, and asks again on the new revision.
+        """
+        question = self.understand(question, budget=budget)
         started = time.perf_counter()
-        exploration = explore(self.index, question)
-        primary = self.scorer.score(question, exploration.nodes)
-        scored = [[s] for s in primary]
-        if self.shadow is not None and exploration.nodes:
-            for row, extra in zip(scored, self.shadow.score(question, exploration.nodes),
-                                  strict=True):
-                row.append(extra)
-        seconds = time.perf_counter() - started
-        result = QueryResult(next(self._keys), exploration, scored, seconds)
-        if self.log_enabled:
-            result.log = self._record(result)
+        snapshot = self.index.snapshot()
+        explore_cancel = cancel
+        if superseded_by is not None:
+            explore_cancel = cancel.child()
+            superseded_by.on_cancel(
+                lambda: explore_cancel.cancel(superseded_by.reason or "superseded"))
+        exploration = explore(snapshot, question, cancel=explore_cancel)
+        if hovers is not None and exploration.nodes:
+            exploration.nodes = _with_hovers(exploration.nodes, hovers)
+        cancel.check()
+        primary, teacher = self.scorers()
+        model_time = cancel.child(timeout=self._settings.deadline)
+        scored = [[s] for s in primary.score(question, exploration.nodes, cancel=model_time)]
+        cancel.check()
+        texts = {path: tuple(snapshot.source_lines(path))
+                 for path in {n.path for n in exploration.nodes}}
+        result = QueryResult(next(self._keys), exploration, scored,
+                             time.perf_counter() - started, revision=snapshot.revision,
+                             index_complete=snapshot.complete, texts=texts)
+        self._remember(result)
+        logging_on = self._settings.log if log is None else log
+        if logging_on or teacher is not None:
+            self._after_answer(result, teacher, logging_on)
         else:
             result.log = LogOutcome(skipped=True)
-        with self._lock:
-            self._results[result.key] = result
+        if self._scorer_error and teacher is None:
+            result.shadow = ShadowState("failed", "haiku", self._scorer_error)
+        self._emit(result.key, "answer")
         return result
 
-    def _record(self, result: QueryResult) -> LogOutcome:
-        from scout.store.db import Store, StoreError
+    # -- background: log, then shadow ---------------------------------------------------------
+    def _after_answer(self, result: QueryResult, teacher: Scorer | None,
+                      logging_on: bool) -> None:
+        if teacher is not None and result.exploration.nodes:
+            result.shadow = ShadowState("pending", teacher.name)
+        result.log = LogOutcome(pending=logging_on, skipped=not logging_on)
+        with self._lock:
+            if self._pending_logs >= MAX_PENDING_LOGS:
+                result.log = LogOutcome(error=f"{MAX_PENDING_LOGS} answers are still waiting "
+                                        "to be logged (is the database locked?); this one was "
+                                        "not logged")
+                if teacher is not None:
+                    result.shadow = ShadowState("skipped", teacher.name, result.log.error)
+                return
+            self._pending_logs += 1
+        result.logged = self._recorder.submit(self._log_then_shadow, result, teacher,
+                                              logging_on)
 
+    def _log_then_shadow(self, result: QueryResult, teacher: Scorer | None,
+                         logging_on: bool) -> LogOutcome:
         try:
-            store = Store.open(self.db_path, workspace=self.root)
+            if logging_on:
+                result.log = self._record(result)
+                self._emit(result.key, "logged")
+            if teacher is not None and result.exploration.nodes:
+                self._start_shadow(result, teacher)
+            return result.log
+        finally:
+            with self._lock:
+                self._pending_logs -= 1
+
+    def _start_shadow(self, result: QueryResult, teacher: Scorer) -> None:
+        with self._lock:
+            if self._shadow is None or self._shadow.teacher is not teacher:
+                self._shadow = ShadowRunner(teacher)
+            runner = self._shadow
+        question = result.exploration.question
+        deadline = self._settings.deadline
+        cancel = CancelToken.with_deadline(deadline * 4 if deadline else None)
+
+        def done(outcome: ShadowResult) -> None:
+            self._shadow_done(result, outcome)
+
+        submitted = runner.submit(question, result.exploration.nodes, done, cancel=cancel)
+        if isinstance(submitted, str):
+            result.shadow = ShadowState("skipped", teacher.name, submitted)
+            self._emit(result.key, "shadow")
+
+    def _shadow_done(self, result: QueryResult, outcome: ShadowResult) -> None:
+        if outcome.results is None:
+            result.shadow = ShadowState("failed", outcome.scorer, outcome.error)
+            self._emit(result.key, "shadow")
+            return
+        failures = [s.error for s in outcome.results if s.rubric is None and s.error]
+        for row, extra in zip(result.scored, outcome.results, strict=True):
+            row.append(extra)
+        error = None
+        if result.log.query_id is not None:
+            try:
+                store = self._open_store()
+                ids = store.node_ids(result.log.query_id)
+                store.add_scored_many(list(zip(ids, outcome.results, strict=True)))
+            except Exception as exc:  # the store's errors, or a closed session
+                error = f"the teacher's labels were not logged: {exc}"
+                self._drop_store()
+        if failures:
+            error = (f"{len(failures)} of {len(outcome.results)} node(s) not scored by "
+                     f"{outcome.scorer}: {failures[0]}") + (f"; {error}" if error else "")
+        result.shadow = ShadowState("failed" if error else "done", outcome.scorer, error)
+        self._emit(result.key, "shadow")
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Wait for pending logs and shadow calls (the CLI before it exits)."""
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        with self._lock:
+            results = list(self._results.values())
+        for result in results:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            result.wait_logged(left)
+        runner = self._shadow
+        if runner is not None:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                runner.drain(left)
+            except TimeoutError:
+                pass
+
+    # -- the store ----------------------------------------------------------------------
+    def _open_store(self) -> Any:
+        from scout.store.db import Store
+
+        with self._store_lock:
+            if self._store is None:
+                self._store = Store.open(self._settings.db_path, workspace=self.root)
+            return self._store
+
+    def _drop_store(self) -> None:
+        with self._store_lock:
+            store, self._store = self._store, None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:
+                pass
+
+    def _record(self, result: QueryResult) -> LogOutcome:
+        from scout.store.db import StoreError
+
+        database = str(self._settings.db_path)
+        try:
+            store = self._open_store()
         except StoreError as exc:
-            return LogOutcome(error=str(exc))
+            return LogOutcome(error=str(exc), database=database)
         try:
             query_id = store.record(result.exploration, result.scored, root=self.root)
             return LogOutcome(query_id=query_id, database=str(store.path))
         except StoreError as exc:
-            return LogOutcome(error=str(exc), database=str(store.path))
-        finally:
-            store.close()
+            self._drop_store()  # reopen next time: the file may have been fixed or replaced
+            return LogOutcome(error=str(exc), database=database)
+
+    def store(self) -> Any:
+        """The session's store (opened on first use), for export and reports."""
+        return self._open_store()
+
+    # -- answers kept --------------------------------------------------------------------
+    def _remember(self, result: QueryResult) -> None:
+        with self._lock:
+            self._results[result.key] = result
+            while len(self._results) > MAX_RESULTS:
+                self._results.popitem(last=False)
 
     def result(self, key: int) -> QueryResult | None:
-        return self._results.get(key)
+        with self._lock:
+            return self._results.get(key)
 
     def results(self) -> list[QueryResult]:
-        return [self._results[k] for k in sorted(self._results)]
+        with self._lock:
+            return list(self._results.values())
+
+    def clear_results(self) -> int:
+        with self._lock:
+            count = len(self._results)
+            self._results.clear()
+        self._emit(0, "cleared")
+        return count
+
+    def _emit(self, key: int, what: str) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(key, what)
+            except Exception:  # a listener must never break an answer
+                log.exception("session event listener failed")
+
+    def close(self, *, wait: bool = True) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._recorder.shutdown(wait=wait, cancel_futures=not wait)
+        if self._shadow is not None:
+            self._shadow.close(wait=wait)
+        self._drop_store()
+
+
+def _scorer_options(s: Settings) -> tuple:
+    return (s.scorer, s.ollama_host, s.ollama_model, s.ollama_mode, s.shadow,
+            s.anthropic_model, s.model_timeout)
+
+
+def _with_hovers(nodes: list[Node], hovers: HoverProvider) -> list[Node]:
+    """Nodes whose hover came from outside the index (HLS's inferred type) say so."""
+    try:
+        texts = list(hovers(nodes))
+    except Exception as exc:  # the editor did not answer: the index's text stands
+        log.info("hover provider failed: %s", exc)
+        return nodes
+    if len(texts) != len(nodes):
+        return nodes
+    return [replace(node, hover=text, hover_source="hls") if text else node
+            for node, text in zip(nodes, texts, strict=True)]

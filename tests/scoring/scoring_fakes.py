@@ -159,7 +159,7 @@ class ConstantScorer:
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def score(self, question: Question, nodes: list[Node]) -> list[Scored]:
+    def score(self, question: Question, nodes: list[Node], *, cancel=None) -> list[Scored]:
         self.calls.append(len(nodes))
         return [Scored(rubric=Rubric(2, 2, 1, f"constant guess for {node.location}"),
                        scorer=self.name, label_source=LabelSource.HEURISTIC) for node in nodes]

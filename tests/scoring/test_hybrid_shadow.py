@@ -78,7 +78,7 @@ def test_hybrid_on_timeout(fake_ollama, nodes):
 class RaisingScorer:
     name = "broken"
 
-    def score(self, question, nodes):
+    def score(self, question, nodes, *, cancel=None):
         raise RuntimeError("boom")
 
 

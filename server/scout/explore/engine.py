@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.context import ContextReader
 from scout.explore.exhaustive import (
     ConstructorLookup,
@@ -36,7 +37,7 @@ from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's er
     UnknownSymbol,
     resolve_target,
 )
-from scout.haskell.index import WorkspaceIndex
+from scout.haskell.index import IndexSnapshot, WorkspaceIndex
 from scout.haskell.model import (
     Definition,
     DefKind,
@@ -91,9 +92,11 @@ class _Candidate:
 class Explorer:
     """One question against one index. Create one per question (cheap); holds only caches."""
 
-    def __init__(self, index: WorkspaceIndex, question: Question) -> None:
+    def __init__(self, index: IndexSnapshot, question: Question,
+                 cancel: CancelToken = NEVER) -> None:
         self.index = index
         self.question = question
+        self.cancel = cancel
         self.context = ContextReader(index)
         self._lookups: dict[str, ConstructorLookup] = {}
         self._exporters: dict[tuple[str, str], frozenset[str]] = {}
@@ -116,7 +119,7 @@ class Explorer:
         target = Target(target_def.name, target_def.module, target_def.kind.value,
                         target_def.path, target_def.name_span.start_line)
         candidates = list(self._definition(target_def))
-        candidates.extend(self._relations(target_def))
+        candidates.extend(_checked(self._relations(target_def), self.cancel))
         merged = _merge(candidates)
         ranked = sorted(merged, key=_rank)
         kept = ranked[: self.question.budget]
@@ -719,6 +722,16 @@ def _merge(candidates: list[_Candidate]) -> list[_Candidate]:
     return list(best.values())
 
 
-def explore(index: WorkspaceIndex, question: Question) -> Exploration:
-    """Every place ``question``'s change can reach, ranked and cut to its budget."""
-    return Explorer(index, question).run()
+def _checked(items: Iterable[_Candidate], cancel: CancelToken) -> Iterator[_Candidate]:
+    """``items``, stopping (``Cancelled``) soon after ``cancel`` fires."""
+    for i, item in enumerate(items):
+        if i % 64 == 0:
+            cancel.check()
+        yield item
+
+
+def explore(index: WorkspaceIndex | IndexSnapshot, question: Question, *,
+            cancel: CancelToken = NEVER) -> Exploration:
+    """Every place ``question``'s change can reach, ranked and cut to its budget. Works on one
+    snapshot of the index from start to end, whatever edits arrive meanwhile."""
+    return Explorer(index.snapshot(), question, cancel).run()

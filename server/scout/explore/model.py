@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from scout.settings import BUDGET_PRESETS  # noqa: F401  (re-exported)
+
 
 class Tag(StrEnum):
     """The binding tag vocabulary (DESIGN.md section 3): exact spelling on output."""
@@ -37,7 +39,6 @@ class ChangeKind(StrEnum):
     CHANGE = "change"  # generic: phrasing not understood, target still resolved
 
 
-BUDGET_PRESETS = {"low": 10, "medium": 20, "high": 100}
 DEFAULT_BUDGET = BUDGET_PRESETS["medium"]
 
 
@@ -112,6 +113,7 @@ class Node:
     enclosing: str | None = None
     end_line: int | None = None
     col: int = 0
+    hover_source: str = "index"  # "index": the declaration text; "hls": HLS's inferred type
 
     @property
     def location(self) -> str:

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from scout.explore.model import BUDGET_PRESETS, DEFAULT_BUDGET, ChangeKind, Question, Tag
+from scout.explore.model import DEFAULT_BUDGET, ChangeKind, Question, Tag
 
 __all__ = [
     "DEFAULT_TAGS",
@@ -172,25 +172,16 @@ def _resolve_tags(value: str | Sequence[str] | None, defaults: tuple[Tag, ...]
 
 
 def parse_budget(value: int | str | None) -> int:
-    """``low``/``medium``/``high`` (10/20/100), a positive integer, or None for the default."""
+    """``low``/``medium``/``high`` (10/20/100), a number of nodes, or None for the default."""
+    from scout.settings import SettingsError
+    from scout.settings import parse_budget as parse_setting
+
     if value is None:
         return DEFAULT_BUDGET
-    if isinstance(value, bool):
-        raise QuestionError(f"budget must be low, medium, high or a positive number of nodes, "
-                            f"got {value!r}")
-    if isinstance(value, int):
-        if value > 0:
-            return value
-        raise QuestionError(f"budget must be a positive number of nodes, got {value}: "
-                            "use e.g. 20, or low/medium/high")
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in BUDGET_PRESETS:
-            return BUDGET_PRESETS[text]
-        if text.isdigit() and int(text) > 0:
-            return int(text)
-    raise QuestionError(f"budget must be low (10), medium (20), high (100) or a positive "
-                        f"number of nodes, got {value!r}")
+    try:
+        return parse_setting(value)
+    except SettingsError as exc:
+        raise QuestionError(str(exc)) from None
 
 
 _CHANGE_ALIASES: dict[str, ChangeKind] = {

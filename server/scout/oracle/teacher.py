@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import EdgeKind, Node, Question
 from scout.oracle.oracle import BreakSite, OracleResult
 from scout.scoring.model import LabelSource, Rubric, Scored
@@ -114,7 +115,8 @@ class GhcTeacher:
         return Rubric(relevance, 1, 4, "GHC type-checks this place after the change; no update "
                                        "is needed.")
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
         out = []
         for node in nodes:
             try:

@@ -19,6 +19,7 @@ from typing import Any
 
 import anthropic
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 from scout.scoring.model import Exchange, LabelSource, Scored
 from scout.scoring.pricing import cost_usd
@@ -119,11 +120,13 @@ class HaikuScorer:
         self.client = make_client(api_key=self._api_key, base_url=base_url, timeout=timeout,
                                   max_retries=max_retries)
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
         if not nodes:
             return []
         return run_batches(list(nodes), lambda node, breaker: self._score_one(
-            question, node, breaker), concurrency=self.concurrency, batch_size=MAX_BATCH)
+            question, node, breaker), concurrency=self.concurrency, batch_size=MAX_BATCH,
+            cancel=cancel)
 
     def _score_one(self, question: Question, node: Node, breaker: Breaker) -> Scored:
         provenance = task_provenance(self.model, self.task, self.prompt_hash)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from scout.scoring.hybrid import ShadowCallback, ShadowScorer
 from scout.scoring.model import Scorer
+from scout.settings import DEFAULT_SCORER, SCORER_NAMES, Settings
 
-SCORER_NAMES = ("heuristic", "ollama", "haiku", "hybrid")
-DEFAULT_SCORER = "hybrid"  # works with no Ollama at all: the heuristic answers, with the reason
+__all__ = ["DEFAULT_SCORER", "SCORER_NAMES", "ScorerConfigError", "build_scorer",
+           "build_scorers"]
 
 
 class ScorerConfigError(ValueError):
@@ -57,3 +58,19 @@ def _build(name: str, *, fallback: Scorer, ollama_host: str | None, ollama_model
         except AnthropicConfigError as exc:
             raise ScorerConfigError(str(exc)) from exc
     raise ScorerConfigError(f"unknown scorer {name!r}: choose one of {', '.join(SCORER_NAMES)}")
+
+
+def build_scorers(settings: Settings, *, fallback: Scorer | None = None
+                  ) -> tuple[Scorer, Scorer | None]:
+    """The primary scorer the settings choose and, when shadowing is on, the teacher that
+    shadows it (run in the background by the session)."""
+    if fallback is None:
+        from scout.scoring.heuristic import HeuristicScorer
+
+        fallback = HeuristicScorer()
+    options = {"fallback": fallback, "ollama_host": settings.ollama_host,
+               "ollama_model": settings.ollama_model, "ollama_mode": settings.ollama_mode,
+               "anthropic_model": settings.anthropic_model, "timeout": settings.model_timeout}
+    primary = _build(settings.scorer, **options)
+    teacher = _build("haiku", **options) if settings.shadow else None
+    return primary, teacher

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import ChangeKind, EdgeKind, Node, Question, SiteFacts
 from scout.scoring.model import LabelSource, Rubric, Scored
 
@@ -65,7 +66,8 @@ def _sentence(text: str) -> str:
 class HeuristicScorer:
     name = "heuristic"
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
         return [Scored(rubric=rubric_for(question, node.facts), scorer=self.name,
                        label_source=LabelSource.HEURISTIC, task_version=VERSION,
                        latency_ms=0.0)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 from scout.scoring.model import LabelSource, Scored, Scorer
 
@@ -31,11 +33,12 @@ class HybridScorer:
         self.model = model
         self.fallback = fallback
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
         if not nodes:
             return []
         try:
-            first = self.model.score(question, nodes)
+            first = self.model.score(question, nodes, cancel=cancel)
             if len(first) != len(nodes):
                 raise RuntimeError(f"{self.model.name} returned {len(first)} results for "
                                    f"{len(nodes)} nodes")
@@ -72,6 +75,74 @@ class ShadowResult:
     error: str | None
 
 
+class ShadowRunner:
+    """Runs a teacher on nodes in the background, one call at a time, at most ``max_pending``
+    calls queued; a call that does not fit is skipped and says so (never blocks the caller).
+    Finished calls are forgotten, so nothing grows while a server runs for hours."""
+
+    def __init__(self, teacher: Scorer, *, max_pending: int = 4) -> None:
+        self.teacher = teacher
+        self.max_pending = max_pending
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scout-shadow")
+        self._pending: set[Future[ShadowResult]] = set()
+        # Submitted and not yet drained, for callers that collect outcomes (bounded: a server
+        # that never drains keeps only the last few).
+        self._undrained: deque[Future[ShadowResult]] = deque(maxlen=64)
+        self._lock = threading.Lock()
+
+    def submit(self, question: Question, nodes: Sequence[Node],
+               on_done: Callable[[ShadowResult], None] | None = None, *,
+               cancel: CancelToken = NEVER) -> Future[ShadowResult] | str:
+        """A future of the teacher's results, or the reason the call was skipped."""
+        nodes = list(nodes)
+        with self._lock:
+            if len(self._pending) >= self.max_pending:
+                reason = (f"shadow {self.teacher.name} skipped for {len(nodes)} node(s): "
+                          f"{self.max_pending} shadow calls still running")
+                log.warning("%s", reason)
+                return reason
+            future = self._pool.submit(self._run, question, nodes, on_done, cancel)
+            self._pending.add(future)
+            self._undrained.append(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future[ShadowResult]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _run(self, question: Question, nodes: list[Node],
+             on_done: Callable[[ShadowResult], None] | None,
+             cancel: CancelToken) -> ShadowResult:
+        try:
+            outcome = ShadowResult(self.teacher.name,
+                                   self.teacher.score(question, nodes, cancel=cancel), None)
+        except Exception as exc:  # never propagates to the primary's caller
+            log.warning("shadow %s failed: %s", self.teacher.name, exc)
+            outcome = ShadowResult(self.teacher.name, None, f"{type(exc).__name__}: {exc}")
+        if on_done is not None:
+            try:
+                on_done(outcome)
+            except Exception:  # a logging callback must not kill the shadow thread
+                log.exception("shadow callback failed")
+        return outcome
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def drain(self, timeout: float | None = None) -> list[ShadowResult]:
+        """Wait for every shadow call submitted since the last drain, and return outcomes."""
+        with self._lock:
+            futures = list(self._undrained)
+            self._undrained.clear()
+        return [future.result(timeout=timeout) for future in futures]
+
+    def close(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
 class ShadowScorer:
     """``primary`` answers; ``shadow`` scores the same nodes in the background."""
 
@@ -81,51 +152,30 @@ class ShadowScorer:
         self.shadow = shadow
         self.on_shadow = on_shadow
         self.name = primary.name
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scout-shadow")
         self.max_pending = max_pending
-        self._pending = threading.BoundedSemaphore(max_pending)
-        self._futures: list[Future[ShadowResult]] = []
-        self._lock = threading.Lock()
+        self.runner = ShadowRunner(shadow, max_pending=max_pending)
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
-        return self.score_with_shadow(question, nodes)[0]
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
+        return self.score_with_shadow(question, nodes, cancel=cancel)[0]
 
-    def score_with_shadow(self, question: Question, nodes: Sequence[Node]
+    def score_with_shadow(self, question: Question, nodes: Sequence[Node], *,
+                          cancel: CancelToken = NEVER
                           ) -> tuple[list[Scored], Future[ShadowResult] | None]:
         """The primary's results now, and a future of the shadow's. The future is None when the
         shadow was skipped because too many shadow calls are still running (the skip is logged)."""
-        future: Future[ShadowResult] | None = None
         nodes = list(nodes)
-        if nodes and self._pending.acquire(blocking=False):
-            future = self._pool.submit(self._run_shadow, question, nodes)
-            with self._lock:
-                self._futures.append(future)
-        elif nodes:
-            log.warning("shadow %s skipped for %d nodes: %d shadow calls still running",
-                        self.shadow.name, len(nodes), self.max_pending)
-        return self.primary.score(question, nodes), future
-
-    def _run_shadow(self, question: Question, nodes: list[Node]) -> ShadowResult:
-        try:
-            try:
-                outcome = ShadowResult(self.shadow.name, self.shadow.score(question, nodes), None)
-            except Exception as exc:  # never propagates to the primary's caller
-                log.warning("shadow %s failed: %s", self.shadow.name, exc)
-                outcome = ShadowResult(self.shadow.name, None, f"{type(exc).__name__}: {exc}")
-            if self.on_shadow is not None:
-                try:
-                    self.on_shadow(question, nodes, outcome)
-                except Exception:  # a logging callback must not kill the shadow thread
-                    log.exception("shadow callback failed")
-            return outcome
-        finally:
-            self._pending.release()
+        future: Future[ShadowResult] | None = None
+        if nodes:
+            callback = self.on_shadow
+            submitted = self.runner.submit(
+                question, nodes,
+                (lambda outcome: callback(question, nodes, outcome)) if callback else None)
+            future = submitted if isinstance(submitted, Future) else None
+        return self.primary.score(question, nodes, cancel=cancel), future
 
     def drain(self, timeout: float | None = None) -> list[ShadowResult]:
-        """Wait for every shadow call started so far (tests, CLI exit)."""
-        with self._lock:
-            futures, self._futures = self._futures, []
-        return [future.result(timeout=timeout) for future in futures]
+        return self.runner.drain(timeout)
 
     def close(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait)
+        self.runner.close(wait)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 
 
@@ -79,8 +80,10 @@ class Scored:
 
 class Scorer(Protocol):
     """Scores nodes for a question. Must return exactly one ``Scored`` per node, in order, and
-    never raise for a per-node failure (it becomes ``Scored(rubric=None, error=...)``)."""
+    never raise for a per-node failure (it becomes ``Scored(rubric=None, error=...)``). Once
+    ``cancel`` fires, nodes not yet sent to a model come back with ``error="not sent: ..."``."""
 
     name: str
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]: ...
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]: ...

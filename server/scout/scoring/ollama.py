@@ -24,6 +24,7 @@ import httpx
 import ollama
 from ollama._client import _parse_host  # the client's own OLLAMA_HOST parsing, to report it
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 from scout.functiongemma import (
     FORMAT_VERSION,
@@ -157,11 +158,13 @@ class OllamaScorer:
 
     # ------------------------------------------------------------------ scoring
 
-    def score(self, question: Question, nodes: Sequence[Node]) -> list[Scored]:
+    def score(self, question: Question, nodes: Sequence[Node], *,
+              cancel: CancelToken = NEVER) -> list[Scored]:
         if not nodes:
             return []
         return run_batches(list(nodes), lambda node, breaker: self._score_one(
-            question, node, breaker), concurrency=self.concurrency, batch_size=self.batch_size)
+            question, node, breaker), concurrency=self.concurrency, batch_size=self.batch_size,
+            cancel=cancel)
 
     def _score_one(self, question: Question, node: Node, breaker: Breaker) -> Scored:
         provenance = task_provenance(self.model, self.task, self.prompt_hash)

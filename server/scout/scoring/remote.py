@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from scout.cancel import NEVER, CancelToken
 from scout.scoring.model import LabelSource, Scored
 from scout.tasks import TaskDefinition
 
@@ -44,17 +44,55 @@ class Breaker:
 
 
 def run_batches(items: Sequence[T], work: Callable[[T, Breaker], Scored], *,
-                concurrency: int, batch_size: int = MAX_BATCH) -> list[Scored]:
-    """``work`` for every item, in order, ``concurrency`` at a time, ``batch_size`` per batch;
-    one breaker for the whole call."""
+                concurrency: int, batch_size: int = MAX_BATCH,
+                cancel: CancelToken = NEVER) -> list[Scored]:
+    """``work`` for every item, results in order, at most ``min(concurrency, batch_size)`` at a
+    time; one breaker for the whole call.
+
+    ``cancel`` is a deadline, not a hope: once it fires (the user cancelled, or the question's
+    model time ran out) nothing more is sent, and the call returns at once; calls still in
+    flight are abandoned to their daemon threads (their own timeouts end them) and come back
+    as ``work(item, tripped breaker)``, i.e. "not sent: <why>", for the fallback to answer."""
+    if not items:
+        return []
     breaker = Breaker()
-    results: list[Scored] = []
-    workers = max(1, min(concurrency, batch_size, len(items) or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scout-score") as pool:
-        for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            results.extend(pool.map(lambda item: work(item, breaker), chunk))
-    return results
+    results: list[Scored | None] = [None] * len(items)
+    lock = threading.Lock()
+    finished = threading.Event()
+    state = {"next": 0, "done": 0}
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = state["next"]
+                state["next"] += 1
+            if i >= len(items):
+                return
+            if cancel.cancelled:
+                breaker.trip(cancel.reason or "cancelled")
+            try:
+                answer = work(items[i], breaker)
+            except BaseException as exc:  # a scorer bug must not leave the caller waiting
+                breaker.trip(f"{type(exc).__name__}: {exc}")
+                answer = work(items[i], breaker)
+            with lock:
+                results[i] = answer
+                state["done"] += 1
+                if state["done"] == len(items):
+                    finished.set()
+
+    for n in range(max(1, min(concurrency, batch_size, len(items)))):
+        threading.Thread(target=worker, name=f"scout-score-{n}", daemon=True).start()
+    while not finished.wait(0.05):
+        if cancel.cancelled:
+            break
+    if finished.is_set():
+        return [r for r in results if r is not None]
+    late = Breaker()
+    late.trip(f"{cancel.reason or 'cancelled'}: no answer in time")
+    breaker.trip(cancel.reason or "cancelled")
+    with lock:
+        return [r if r is not None else work(items[i], late) for i, r in enumerate(results)]
 
 
 def task_provenance(model: str, task: TaskDefinition, prompt_hash: str) -> dict[str, Any]:

@@ -165,7 +165,7 @@ _RUBRIC_COLUMNS = (
 _RECORDING_COLUMNS = ("rubric_id", "position", "backend", "endpoint", "request", "response",
                       "status", "error", "started_at", "seconds")
 _NODE_COLUMNS = ("id", "query_id", "position", "path", "line", "col", "end_line", "enclosing",
-                 "hover", "snippet", "edge", "facts")
+                 "hover", "snippet", "edge", "facts", "hover_source")
 
 
 def _insert_sql(table: str, columns: Sequence[str]) -> str:
@@ -413,7 +413,7 @@ class Store:
             0, 0, position, node.path, node.line, node.col, node.end_line,
             clean(node.enclosing) if node.enclosing else None,
             clean(node.hover), clean(node.snippet),
-            str(node.facts.edge), _facts_json(node.facts, clean)]
+            str(node.facts.edge), _facts_json(node.facts, clean), node.hover_source]
             for position, node in enumerate(nodes)]
 
         def work(conn: sqlite3.Connection) -> int:
@@ -447,6 +447,11 @@ class Store:
             return query_id
 
         return self._write(work, "logging a query")
+
+    def node_ids(self, query_id: int) -> list[int]:
+        """The ids of a logged query's nodes, in exploration order."""
+        return [row[0] for row in self.rows(
+            "SELECT id FROM nodes WHERE query_id = ? ORDER BY position", (query_id,))]
 
     def add_scored(self, node_id: int, scored: Scored) -> None:
         """Add a later answer for a logged node (a shadow result, GHC, a batch label)."""
@@ -580,4 +585,5 @@ def question_from_row(row: Mapping[str, Any]) -> Question:
 def node_from_row(row: Mapping[str, Any]) -> Node:
     return Node(path=row["path"], line=int(row["line"]), hover=row["hover"],
                 snippet=row["snippet"], facts=facts_from_json(row["facts"]),
-                enclosing=row["enclosing"], end_line=row["end_line"], col=int(row["col"] or 0))
+                enclosing=row["enclosing"], end_line=row["end_line"], col=int(row["col"] or 0),
+                hover_source=row["hover_source"] if "hover_source" in row.keys() else "index")

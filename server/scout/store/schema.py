@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Kept verbatim: the migration test builds a version-1 database from it.
 SCHEMA_V1 = """
@@ -239,8 +239,16 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
         (json.dumps([t.strip() for t in tags.split(",") if t.strip()]), qid) for qid, tags in rows])
 
 
-# MIGRATIONS[v] turns a version-v database into version v+1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    # Which source supplied a node's hover: "index" (its declaration text) or "hls" (the type
+    # the Haskell Language Server inferred, asked through the editor).
+    conn.execute("ALTER TABLE nodes ADD COLUMN hover_source TEXT NOT NULL DEFAULT 'index'")
+
+
+# MIGRATIONS[v] turns a version-v database into version v+1. A new database is created at
+# version 2 and migrated up, so every change to the schema is written once, here.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -253,3 +261,5 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 
 def create_current(conn: sqlite3.Connection) -> None:
     run_script(conn, SCHEMA_V2)
+    for version in range(2, SCHEMA_VERSION):
+        MIGRATIONS[version](conn)

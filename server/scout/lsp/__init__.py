@@ -1,0 +1,1 @@
+"""The language server: thin handlers over ``scout.session`` (see docs/protocol.md)."""
