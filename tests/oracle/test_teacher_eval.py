@@ -147,3 +147,23 @@ def test_ghc_messages_become_readable_reasoning() -> None:
     long = ghc_message_sentence("• Couldn't match expected type ‘Shapes.Config.ScoutRemoved_cfgSizes’"
                                 " with " + "x" * 400, "Opt_WarnDeferredTypeErrors")
     assert "the type of the removed cfgSizes" in long and len(long) <= 225 and long.endswith("…")
+
+
+@pytest.mark.ghc
+@needs_ghc()
+def test_eval_goes_on_past_a_root_it_cannot_measure(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    oracle_cache: Path) -> None:
+    mutations = tmp_path / "m.json"
+    mutations.write_text(json.dumps([{"target": "Mode", "change": "add_constructor"}]))
+    assert cli_main(["eval", "--root", str(FIXTURES / "broken"), "--root",
+                     str(FIXTURES / "kinds"), "--mutations", str(mutations), "--cache-dir",
+                     str(oracle_cache), "--build", "ghc"]) == 0
+    table = capsys.readouterr().out
+    assert "add_constructor" in table
+    assert f"not measured: {FIXTURES / 'broken'}: " in table
+    assert "does not type-check before the mutation" in table
+    # When no root can be measured, that is the error.
+    assert cli_main(["eval", "--root", str(FIXTURES / "broken"), "--mutations", str(mutations),
+                     "--cache-dir", str(oracle_cache)]) == 2
+    assert "does not type-check" in capsys.readouterr().err
