@@ -273,3 +273,16 @@ def test_a_field_sharing_its_type_changes_alone(tmp_path: Path) -> None:
     text = only_phase_text(mutation_for(idx, "jobPriority", ChangeKind.CHANGE_FIELD_TYPE))
     assert ("  { jobId :: !Int, jobPriority :: !(ScoutOracleHelpers.ScoutOpaque (Int)), "
             "jobRank :: !Int\n") in text
+
+
+def test_removing_a_constructor_after_haddock_comments(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"E.hs": (
+        "module E where\n\ndata E\n  = -- | trivial\n    Trivial Int\n  | -- | fancy,\n"
+        "    -- more\n    Fancy Int\n  deriving Show\n\nf :: E -> Int\nf (Fancy n) = n\n"
+        "f (Trivial n) = n\n")})
+    removal = mutation_for(idx, "Fancy", ChangeKind.REMOVE_CONSTRUCTOR)
+    text = removal.phases[1].edits[0].mutated
+    # The bar before the Haddock comment goes with the constructor: no dangling `|`.
+    assert "data E\n  = -- | trivial\n    Trivial Int\n  \n  deriving Show\n" in text
+    first = mutation_for(idx, "Trivial", ChangeKind.REMOVE_CONSTRUCTOR).phases[1].edits[0].mutated
+    assert "data E\n  = -- | trivial\n    \n    -- more\n    Fancy Int\n  deriving Show\n" in first

@@ -12,7 +12,8 @@ let the type-check continue past the breakage:
   one more argument (arity) or an opaque result (signature) takes the name, with deferred errors.
 - rename constructor / field: as a removal outside the defining module (deprecation warnings),
   and a real rename inside it (the renamer's errors).
-- change field type: the field gets a fresh type (with the usual stock instances), deferred errors.
+- change field type: the field's type T becomes ``ScoutOpaque (T)`` (below), deferred errors;
+  the new type is taken to keep T's class instances, so only uses relying on T itself count.
 - add method, two readings: *required* (no default; when the class has a ``MINIMAL`` pragma the
   method joins its formula, so every instance lacking it warns with ``-Wmissing-methods``) and
   *default* (optional, with a default: nothing warns, every instance silently takes the default).
@@ -124,6 +125,9 @@ class Phase:
     skip_paths: tuple[str, ...] = ()
     ignore_flags: tuple[str, ...] = ()  # diagnostics with these GHC reasons are not sites
     skip_lines: tuple[tuple[str, int, int], ...] = ()  # (path, first, last): not sites there
+    # The changed type stands for one that keeps the old type's class instances: a missing
+    # instance of the stand-in (``ScoutOpaque``) is no site, unless a literal needs it.
+    instances_kept: bool = False
     counts_coverage: bool = True  # modules this phase could not check are reported as skipped
     # After this phase: replace the pattern uses GHC reported for (constructor, arity) and run
     # again, because renamer errors in patterns hide the uses in expressions.
@@ -299,12 +303,12 @@ def remove_constructor(type_def: Definition, text: str, members: Sequence[Defini
     if rename:
         removal = _rename_at(text, victim, f"ScoutRenamed{subject}")
     else:
-        before = text[:start]
-        bar_before = re.search(r"\|\s*$", before)
+        clean = _strip_comments_keep_length(text)  # `| -- | Haddock` before a constructor
+        bar_before = re.search(r"\|\s*$", clean[:start])
         if bar_before:
             removal = TextEdit(bar_before.start(), end, "")
         else:
-            bar_after = re.match(r"\s*\|[ \t]*", text[end:])
+            bar_after = re.match(r"\s*\|[ \t]*", clean[end:])
             removal = TextEdit(start, end + bar_after.end() if bar_after else end, "")
     mentions = len(re.findall(_word(subject), text))
     verb = "rename" if rename else "remove"
@@ -547,7 +551,7 @@ def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool
     # real removal (the last phase) stops at the first renamer error about a record field.
     return Phase((edit, _helper_edit(field_def)), flags=DEFER_TYPE_ERRORS,
                  counts_coverage=counts_coverage, skip_lines=((field_def.path, first, last),),
-                 purpose=purpose)
+                 instances_kept=True, purpose=purpose)
 
 
 def _declaration_lines(text: str, line: int) -> tuple[int, int]:
@@ -828,6 +832,7 @@ def change_type_synonym(syn: Definition, text: str) -> Mutation:
     edit = apply_edits(syn.path, text, edits)
     return Mutation(ChangeKind.CHANGE_TYPE_SYNONYM, syn.name, None, syn.path,
                     (Phase((edit, _helper_edit(syn)), flags=DEFER_TYPE_ERRORS,
+                           instances_kept=True,
                            purpose="every use that relied on the expansion breaks"),),
                     f"type {syn.name} stands for a different type", (syn.name,))
 
@@ -890,6 +895,7 @@ def change_type_family(fam: Definition, text: str, sources: dict[str, str]) -> M
                             "workspace: changing it breaks nothing the oracle can see")
     return Mutation(ChangeKind.CHANGE_TYPE_FAMILY, fam.name, None, fam.path,
                     (Phase((*edits, _helper_edit(fam)), flags=DEFER_TYPE_ERRORS,
+                           instances_kept=True,
                            purpose="whatever relied on the family's reductions breaks"),),
                     f"every equation of {fam.name} yields a different type", (fam.name,))
 
