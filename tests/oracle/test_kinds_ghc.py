@@ -244,3 +244,22 @@ def test_local_packages_that_depend_on_each_other_fall_back_to_ghc(tmp_path: Pat
     assert [s.location for s in result.sites] == ["beta/src/Beta.hs:6"]
     assert "did not type-check the library of beta" in result.how
     assert result.how.startswith("library modules of alpha.cabal, beta.cabal")
+
+
+def test_patterns_behind_a_rejected_positional_pattern_are_found(tmp_path: Path) -> None:
+    """Removing a field: a positional pattern with one argument too many is a hard error that
+    stops every module downstream; the oracle pads the rejected patterns and runs again."""
+    root = tmp_path / "pad"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "A.hs").write_text(
+        "module A where\n\ndata P = P { px :: Int, py :: Int }\n\nswap :: P -> P\n"
+        "swap (P a b) = P b a\n")
+    (root / "src" / "B.hs").write_text(
+        "module B where\nimport A\n\nsumP :: P -> Int\nsumP (P a b) = a + b\n")
+    (root / "src" / "C.hs").write_text(
+        "module C where\nimport A\nimport B\n\nfirst :: P -> Int\nfirst p = let P a _ = p in "
+        "a + sumP p\n")
+    index = WorkspaceIndex.build(root, use_cache=False)
+    result = Oracle(root, cache_dir=tmp_path / "cache", index=index, build="ghc").check(
+        mutation_for(index, "py", ChangeKind.REMOVE_FIELD))
+    assert {"src/A.hs:6", "src/B.hs:5", "src/C.hs:6"} <= {s.location for s in result.sites}

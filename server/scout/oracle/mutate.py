@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scout.explore.model import ChangeKind
@@ -132,6 +132,10 @@ class Phase:
     # After this phase: replace the pattern uses GHC reported for (constructor, arity) and run
     # again, because renamer errors in patterns hide the uses in expressions.
     stub_constructor: tuple[str, int] | None = None
+    # After this phase: give the positional patterns of this constructor that GHC rejected for
+    # their arity (hard errors, which stop every module downstream) the extra `_`, and run
+    # again, so the modules behind them are checked too (``with_padded_patterns``).
+    pad_constructor: str | None = None
     purpose: str = ""
 
 
@@ -372,6 +376,44 @@ def without_pattern_uses(phase: Phase, spans: Sequence[tuple[int, int, int, int]
                  purpose="uses in expressions inside the defining module")
 
 
+def with_padded_patterns(phase: Phase, errors: Sequence[tuple[str, int, int]],
+                         read: Callable[[str], str]) -> Phase | None:
+    """The follow-up of an arity phase: every positional pattern GHC rejected (``errors``: path,
+    line and exclusive end column, 1-based, of "The constructor ‘C’ should have N arguments"
+    in a pattern) gets one more ``_``, on its own line, so line numbers do not move; ``read``
+    gives the original text of a file the phase did not edit."""
+    if phase.pad_constructor is None or not errors:
+        return None
+    current = {e.path: e for e in phase.edits}
+    by_path: dict[str, list[tuple[int, int]]] = {}
+    for path, line, end_col in errors:
+        by_path.setdefault(path, []).append((line, end_col))
+    edits = dict(current)
+    for path, spots in by_path.items():
+        base = current.get(path)
+        try:
+            text = base.mutated if base is not None else read(path)
+        except (OSError, UnicodeDecodeError):
+            continue
+        pieces, cursor = [], 0
+        for line, end_col in sorted(set(spots)):
+            at = offset_of(text, line, 0) + end_col - 1
+            if at < cursor:
+                continue
+            pieces += [text[cursor:at], " _"]
+            cursor = at
+        mutated = "".join(pieces) + text[cursor:]
+        if base is not None:
+            edits[path] = FileEdit(path, base.original, mutated, base.line_map)
+        else:
+            edits[path] = FileEdit(path, text, mutated, apply_edits(path, text, []).line_map)
+    if edits == current:
+        return None
+    return Phase(tuple(edits.values()), flags=phase.flags, counts_coverage=False,
+                 ignore_flags=phase.ignore_flags, pad_constructor=phase.pad_constructor,
+                 purpose=phase.purpose + " (rejected patterns padded)")
+
+
 def _record_braces(text: str, con: Definition) -> tuple[int, int] | None:
     start, end, decl = _decl_text(text, con)
     decl = _strip_comments_keep_length(decl)  # `{-# UNPACK #-}` is no record brace
@@ -487,7 +529,7 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
         # changes, whatever the value's type: one slot more shows them as one slot fewer would.
         arity = apply_edits(field_def.path, text, [_add_slot(text, owner, f"scoutArity_{subject}")])
         phases.append(Phase((arity,), flags=DEFER_TYPE_ERRORS, counts_coverage=False,
-                            ignore_flags=("Opt_WarnMissingFields",),
+                            ignore_flags=("Opt_WarnMissingFields",), pad_constructor=owner.name,
                             purpose="positional patterns and constructions (arity changes)"))
     if len(re.findall(_word(subject), text)) > 1:
         phases.append(Phase((apply_edits(field_def.path, text, removal),), flags=RENAMER_ERRORS,

@@ -43,7 +43,7 @@ from scout.cancel import NEVER, CancelToken
 from scout.haskell.discover import discover
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.index import default_cache_dir as index_cache_dir
-from scout.oracle.mutate import Mutation, Phase, without_pattern_uses
+from scout.oracle.mutate import Mutation, Phase, with_padded_patterns, without_pattern_uses
 from scout.oracle.typecheck import (
     CABAL_BUILDDIR,
     DEFERRED_REASONS,
@@ -71,6 +71,7 @@ from scout.oracle.typecheck import (
 
 SCRATCH_PREFIX = "scout-oracle-"
 MAX_COPIED_BYTES = 4 * 1024 * 1024
+MAX_PADDING_ROUNDS = 4  # layers of modules behind rejected positional patterns
 # What makes the layout stale: a Haskell source or a .cabal file added, removed or changed.
 LAYOUT_SUFFIXES = (".hs", ".lhs", ".hs-boot", ".lhs-boot", ".cabal", "cabal.project")
 HIDIR_NAME = ".scout-oracle-hi"
@@ -375,6 +376,7 @@ class Oracle:
         dropped_modules: dict[str, str] = {}
         partial_modules: dict[str, str] = {}
         phase_seconds = []
+        padded = 0
         queue = list(mutation.phases)
         while queue:
             cancel.check()
@@ -388,6 +390,16 @@ class Oracle:
                          and f"‘{name}’" in d.message]
                 follow_up = without_pattern_uses(phase, spans)
                 if follow_up is not None:
+                    queue.insert(0, follow_up)
+            if phase.pad_constructor is not None and padded < MAX_PADDING_ROUNDS:
+                name = phase.pad_constructor
+                rejected = [(d.path, d.end_line, d.end_col) for d in run.errors
+                            if f"constructor ‘{name}’ should have" in d.message
+                            and "In the pattern" in d.message]
+                follow_up = with_padded_patterns(
+                    phase, rejected, lambda rel: (self.root / rel).read_text(encoding="utf-8"))
+                if follow_up is not None:
+                    padded += 1
                     queue.insert(0, follow_up)
             if phase.counts_coverage:
                 failed = sorted({m for d in run.errors
