@@ -286,3 +286,12 @@ def test_removing_a_constructor_after_haddock_comments(tmp_path: Path) -> None:
     assert "data E\n  = -- | trivial\n    Trivial Int\n  \n  deriving Show\n" in text
     first = mutation_for(idx, "Trivial", ChangeKind.REMOVE_CONSTRUCTOR).phases[1].edits[0].mutated
     assert "data E\n  = -- | trivial\n    \n    -- more\n    Fancy Int\n  deriving Show\n" in first
+
+
+def test_a_newtype_field_removal_has_no_arity_phase(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"N.hs": (
+        "module N where\n\nnewtype Z m = Z { getZ :: m Int }\n\nrun :: Z Maybe -> Maybe Int\n"
+        "run (Z m) = m\n")})
+    phases = [p.purpose for p in mutation_for(idx, "getZ", ChangeKind.REMOVE_FIELD).phases]
+    assert "positional patterns and constructions (arity changes)" not in phases
+    assert "positional constructions and patterns (field type changed)" in phases

@@ -136,6 +136,7 @@ class Phase:
     # their arity (hard errors, which stop every module downstream) the extra `_`, and run
     # again, so the modules behind them are checked too (``with_padded_patterns``).
     pad_constructor: str | None = None
+    pad_first: bool = False  # the extra slot is the first field (records), else the last
     purpose: str = ""
 
 
@@ -379,9 +380,10 @@ def without_pattern_uses(phase: Phase, spans: Sequence[tuple[int, int, int, int]
 def with_padded_patterns(phase: Phase, errors: Sequence[tuple[str, int, int]],
                          read: Callable[[str], str]) -> Phase | None:
     """The follow-up of an arity phase: every positional pattern GHC rejected (``errors``: path,
-    line and exclusive end column, 1-based, of "The constructor ‘C’ should have N arguments"
-    in a pattern) gets one more ``_``, on its own line, so line numbers do not move; ``read``
-    gives the original text of a file the phase did not edit."""
+    line and 1-based column where the slot goes: after the constructor's name when the extra
+    slot is the first field, else the exclusive end of the pattern) gets one more ``_`` there,
+    on the same line, so line numbers do not move; ``read`` gives the original text of a file
+    the phase did not edit."""
     if phase.pad_constructor is None or not errors:
         return None
     current = {e.path: e for e in phase.edits}
@@ -411,6 +413,7 @@ def with_padded_patterns(phase: Phase, errors: Sequence[tuple[str, int, int]],
         return None
     return Phase(tuple(edits.values()), flags=phase.flags, counts_coverage=False,
                  ignore_flags=phase.ignore_flags, pad_constructor=phase.pad_constructor,
+                 pad_first=phase.pad_first,
                  purpose=phase.purpose + " (rejected patterns padded)")
 
 
@@ -524,12 +527,16 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
     phases = [outside, _positional_phase(text, field_def)]
     owner = next((c for c in members if c.kind == DefKind.CONSTRUCTOR
                   and c.name == field_def.parent and c.path == field_def.path), None)
-    if owner is not None:
+    first_line = text.split("\n")[_declaration_lines(text, field_def.name_span.start_line)[0] - 1]
+    if owner is not None and not first_line.startswith("newtype"):
         # Every positional pattern and construction of the constructor breaks when its arity
         # changes, whatever the value's type: one slot more shows them as one slot fewer would.
+        # (A newtype's only field cannot be removed, and a newtype with two fields is no
+        # newtype: there the field-type phase alone stands for positional uses.)
         arity = apply_edits(field_def.path, text, [_add_slot(text, owner, f"scoutArity_{subject}")])
         phases.append(Phase((arity,), flags=DEFER_TYPE_ERRORS, counts_coverage=False,
                             ignore_flags=("Opt_WarnMissingFields",), pad_constructor=owner.name,
+                            pad_first=_record_braces(text, owner) is not None,
                             purpose="positional patterns and constructions (arity changes)"))
     if len(re.findall(_word(subject), text)) > 1:
         phases.append(Phase((apply_edits(field_def.path, text, removal),), flags=RENAMER_ERRORS,

@@ -393,7 +393,9 @@ class Oracle:
                     queue.insert(0, follow_up)
             if phase.pad_constructor is not None and padded < MAX_PADDING_ROUNDS:
                 name = phase.pad_constructor
-                rejected = [(d.path, d.end_line, d.end_col) for d in run.errors
+                rejected = [(d.path, d.start_line, d.start_col + len(name))
+                            if phase.pad_first and d.start_line == d.end_line
+                            else (d.path, d.end_line, d.end_col) for d in run.errors
                             if f"constructor ‘{name}’ should have" in d.message
                             and "In the pattern" in d.message]
                 follow_up = with_padded_patterns(
