@@ -136,7 +136,8 @@ def bench(packages: list[str], requests: int, edits: int, seed: int) -> dict[str
             # an hour of editing, compressed
             versions = dict.fromkeys(lens_files, 1)
             edit_started = time.perf_counter()
-            rss_trace = []
+            rss_trace: list[float] = []
+            blocks_trace: list[int] = []
             for i in range(edits):
                 uri = rng.choice(lens_files)
                 lines = texts[uri].splitlines(keepends=True)
@@ -161,6 +162,8 @@ def bench(packages: list[str], requests: int, edits: int, seed: int) -> dict[str
                         "change": "add_constructor"})
                 if i % 600 == 599:
                     rss_trace.append(round(client.rss_mb()[0], 1))
+                    blocks_trace.append(client.command("scout.status")["statusInfo"]
+                                        ["process"]["allocatedBlocks"])
             edit_seconds = time.perf_counter() - edit_started
             rss_end = client.rss_mb()
         finally:
@@ -180,6 +183,7 @@ def bench(packages: list[str], requests: int, edits: int, seed: int) -> dict[str
                         statistics.median(baseline)},
         "memory": {"after_index_mb": round(rss_ready[0], 1), "edits": edits,
                    "edit_seconds": round(edit_seconds, 1), "trace_mb_every_600_edits": rss_trace,
+                   "trace_python_blocks_every_600_edits": blocks_trace,
                    "after_edits_mb": round(rss_end[0], 1), "peak_mb": round(rss_end[1], 1)},
         "targets": {"code_lens_median_under_20ms": _median_ms(lens) < 20,
                     "code_action_median_under_50ms": _median_ms(action) < 50},
@@ -204,6 +208,8 @@ def render(report: dict[str, Any]) -> str:
         f"memory       {mem['after_index_mb']} MB after indexing; {mem['edits']} edits in "
         f"{mem['edit_seconds']} s: {mem['trace_mb_every_600_edits']} MB every 600 edits; "
         f"{mem['after_edits_mb']} MB at the end, peak {mem['peak_mb']} MB",
+        f"             live Python blocks every 600 edits: "
+        f"{mem['trace_python_blocks_every_600_edits']}",
     ])
 
 

@@ -175,14 +175,18 @@ def _question_input(args: argparse.Namespace) -> str | dict[str, Any]:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from scout.explore.engine import ExploreError
-    from scout.explore.question import QuestionError
+    from scout.explore.question import QuestionError, interpret
     from scout.report import fallback_reasons, format_log_outcome, print_report
     from scout.scoring.factory import ScorerConfigError
 
     session = open_session(args, quiet=args.json)
     try:
         try:
-            question = session.understand(_question_input(args))
+            reading = interpret(session.index.snapshot(), _question_input(args),
+                                budget=session.settings.budget)
+            if reading.status != "ok" or reading.question is None:
+                return _question_problem(args, reading)
+            question = reading.question
             session.scorers()
             result = session.ask(question)
         except (QuestionError, ExploreError, ScorerConfigError) as exc:
@@ -255,6 +259,20 @@ def _parse_place(text: str) -> tuple[str, int, int]:
     except ValueError:
         raise CliError(f"{text!r}: give a place as FILE:LINE or FILE:LINE:COLUMN "
                        "(1-based)") from None
+
+
+def _question_problem(args: argparse.Namespace, reading: Any) -> int:
+    """A question that is ambiguous, not understood or malformed (an ``Interpretation``):
+    with --json exactly one ``{"error": {...}}`` object on stdout, otherwise the message and
+    any candidates on stderr; exit status 2 either way."""
+    if args.json:
+        print(json.dumps({"error": reading.error_json()}, ensure_ascii=False))
+    else:
+        lines = reading.text_lines()
+        print(f"scout: error: {lines[0]}", file=sys.stderr)
+        for line in lines[1:]:
+            print(line, file=sys.stderr)
+    return 2
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -354,6 +372,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     add_oracle_parser(sub).set_defaults(func=run_oracle)
     add_eval_parser(sub).set_defaults(func=run_eval)
+
+    from scout.training.cli import add_gen_training_parser
+
+    add_gen_training_parser(sub)
 
     p = sub.add_parser("label", help="label logged nodes with a teacher (Haiku), resumable")
     p.add_argument("--teacher", choices=("haiku",), default="haiku")

@@ -282,7 +282,7 @@ class ScoutSession:
         from scout.explore.question import parse_question
 
         return parse_question(question, budget=budget if budget is not None
-                              else self._settings.budget)
+                              else self._settings.budget, index=self.index.snapshot())
 
     def ask(self, question: Question | str | Mapping[str, Any], *,
             budget: int | str | None = None, cancel: CancelToken = NEVER,
@@ -319,13 +319,13 @@ class ScoutSession:
                              index_complete=snapshot.complete, texts=texts)
         self._remember(result)
         logging_on = self._settings.log if log is None else log
-        if logging_on or teacher is not None:
-            self._after_answer(result, teacher, logging_on)
-        else:
-            result.log = LogOutcome(skipped=True)
         if self._scorer_error and teacher is None:
             result.shadow = ShadowState("failed", "haiku", self._scorer_error)
-        self._emit(result.key, "answer")
+        if logging_on or teacher is not None:
+            self._after_answer(result, teacher, logging_on)  # emits "answer" before the rest
+        else:
+            result.log = LogOutcome(skipped=True)
+            self._emit(result.key, "answer")
         return result
 
     # -- background: log, then shadow ---------------------------------------------------------
@@ -341,8 +341,10 @@ class ScoutSession:
                                         "not logged")
                 if teacher is not None:
                     result.shadow = ShadowState("skipped", teacher.name, result.log.error)
+                self._emit(result.key, "answer")
                 return
             self._pending_logs += 1
+        self._emit(result.key, "answer")  # listeners hear of the answer before its log
         result.logged = self._recorder.submit(self._log_then_shadow, result, teacher,
                                               logging_on)
 

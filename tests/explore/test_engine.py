@@ -87,8 +87,14 @@ def test_field_changes_break_every_use_of_the_field(example_index):
 
 
 def test_function_arity_and_signature_changes_break_call_sites(example_index):
-    assert breaking(ask(example_index, "costOf", ChangeKind.CHANGE_ARITY)) == {
-        f"{P}:86", f"{Q}:35", "src/LLM/Report.hs:33", "src/LLM/Service.hs:35"}
+    ex = ask(example_index, "costOf", ChangeKind.CHANGE_ARITY)
+    calls = {f"{P}:86", f"{Q}:35", "src/LLM/Report.hs:33", "src/LLM/Service.hs:35"}
+    assert {n.location for n in ex.nodes if n.facts.breaks and not n.facts.assumption} == calls
+    # where-bound helpers without a signature take the call's type: their uses may break
+    # (GHC reports `billAll`'s use of `step`, not the call inside it)
+    inferred = {n.location: n for n in ex.nodes if n.facts.assumption}
+    assert set(inferred) == {f"{P}:84", "src/LLM/Report.hs:31"}
+    assert "no type signature" in inferred[f"{P}:84"].facts.assumption
     ex = ask(example_index, "inputPrice", ChangeKind.CHANGE_SIGNATURE)
     # a method: its instances' definitions and its callers
     assert {f"{P}:32", f"{P}:45"} <= breaking(ex)
@@ -228,7 +234,7 @@ def test_uses_resolve_through_imports_qualifiers_and_reexports(make_workspace):
     assert "UsesA.hs:3" in breaking(ask(index, "A.run", ChangeKind.REMOVE_EXPORT))
 
 
-def test_minimal_pragma_moves_the_break_from_instances_to_the_class(make_workspace):
+def test_minimal_pragma_names_where_ghc_warns_and_instances_still_break(make_workspace):
     root = make_workspace({
         "A.hs": "module A where\nclass C a where\n  {-# MINIMAL f #-}\n  f :: a -> Int\n"
                 "  g :: a -> Int\n  g = f\n",
@@ -236,8 +242,15 @@ def test_minimal_pragma_moves_the_break_from_instances_to_the_class(make_workspa
     })
     index = WorkspaceIndex.build(root, use_cache=False)
     ex = ask(index, "C", ChangeKind.ADD_METHOD)
-    assert breaking(ex) == {"A.hs:2"}
-    assert silent(ex) == {"B.hs:3"}
+    # the instance has to get the method: it fails at run time without it, and the pragma
+    # decides whether GHC says so there (it names it) or at the class (it leaves it out)
+    assert breaking(ex) == {"B.hs:3"}
+    assert high_risk(ex) == {"B.hs:3"}
+    by_loc = {n.location: n for n in ex.nodes}
+    assert "run time" in by_loc["B.hs:3"].facts.detail
+    assert "MINIMAL pragma (f, line 3)" in by_loc["B.hs:3"].facts.detail
+    pragma = by_loc["A.hs:3"]
+    assert pragma.facts.edge is EdgeKind.DEFINITION and "decides" in pragma.facts.detail
 
 
 def test_same_named_types_in_other_modules_are_not_the_target(make_workspace):
@@ -265,3 +278,37 @@ def test_pattern_guards_on_a_parameter_count_as_matches(make_workspace):
     index = WorkspaceIndex.build(root, use_cache=False)
     ex = ask(index, "Mode", ChangeKind.ADD_CONSTRUCTOR)
     assert breaking(ex) == {"A.hs:4"}  # like `f (R T i) x`, `f (R B i) x`, `f (W r) x`
+
+
+def test_a_match_the_checker_cannot_line_up_is_a_low_confidence_node(make_workspace):
+    # clauses with different numbers of patterns (GHC rejects it; the index still sees it)
+    root = make_workspace({"A.hs": textwrap.dedent("""\
+        module A where
+        data K = X | Y
+        f :: K -> Int
+        f X = 1
+        f Y z = 2
+        g X = 1
+        g y z = 2
+        """)})
+    index = WorkspaceIndex.build(root, use_cache=False)
+    ex = ask(index, "K", ChangeKind.ADD_CONSTRUCTOR)
+    by_loc = {n.location: n for n in ex.nodes}
+    no_catch_all, catch_all = by_loc["A.hs:4"], by_loc["A.hs:7"]
+    assert no_catch_all.facts.breaks and "different numbers of patterns" in (
+        no_catch_all.facts.assumption)
+    assert catch_all.facts.silent and "catch-all on line 7" in catch_all.facts.assumption
+    scored = HeuristicScorer().score(ex.question, [no_catch_all, catch_all])
+    assert [s.rubric.confidence for s in scored] == [2, 2]
+    assert all("assumed:" in s.rubric.reasoning for s in scored)
+    assert scored[0].rubric.risk >= 4
+
+
+def test_a_field_comes_in_with_its_type_in_an_import_list(make_workspace):
+    # `import A (Config (..))`: the record's constructor is `MkConfig`, its field `size`
+    root = make_workspace({
+        "A.hs": "module A (Config (..)) where\ndata Config = MkConfig { size :: Int }\n",
+        "B.hs": "module B where\nimport A (Config (..))\nf :: Config -> Int\nf c = size c\n",
+    })
+    index = WorkspaceIndex.build(root, use_cache=False)
+    assert breaking(ask(index, "size", ChangeKind.REMOVE_FIELD)) == {"B.hs:4"}

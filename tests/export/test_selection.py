@@ -24,7 +24,10 @@ SPLITS = ("train", "validation", "test")
 
 
 def export(db: Path, out: Path, *extra: str, fmt: str = "messages") -> int:
-    return main(["--format", fmt, "--out", str(out), "--db", str(db), "--quiet", *extra])
+    """Every label source's label as its own example unless a test picks by priority."""
+    picks = any(flag in extra for flag in ("--priority", "--no-dedupe", "--all-sources"))
+    return main(["--format", fmt, "--out", str(out), "--db", str(db), "--quiet",
+                 *(() if picks else ("--all-sources",)), *extra])
 
 
 def rows(out: Path) -> dict[str, list[dict[str, Any]]]:

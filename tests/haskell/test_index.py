@@ -180,13 +180,13 @@ def test_broken_file_is_indexed_as_far_as_it_parses(make_workspace):
     assert index.definitions("T", (DefKind.DATA,))
 
 
-def test_binary_huge_and_non_utf8_files_are_skipped_with_a_reason(make_workspace, monkeypatch):
+def test_binary_huge_and_non_text_files_are_skipped_with_a_reason(make_workspace, monkeypatch):
     import scout.haskell.discover as discover
 
     root = make_workspace({
         "Ok.hs": "module Ok where\nx = 1\n",
         "Binary.hs": b"module B where\x00\x01\x02",
-        "Latin.hs": "module L where\nx = \"caf\xe9\"\n".encode("latin-1"),
+        "Noise.hs": bytes(range(128, 256)) * 4,
         "Huge.hs": "module H where\n" + "x = 1\n" * 2000,
     })
     monkeypatch.setattr(discover, "MAX_FILE_BYTES", 4096)
@@ -194,8 +194,85 @@ def test_binary_huge_and_non_utf8_files_are_skipped_with_a_reason(make_workspace
     reasons = {s.path: s.reason for s in index.stats().skipped}
     assert set(index.files) == {"Ok.hs"}
     assert "binary" in reasons["Binary.hs"]
-    assert "UTF-8" in reasons["Latin.hs"]
+    assert "not UTF-8" in reasons["Noise.hs"]
     assert "larger than" in reasons["Huge.hs"]
+
+
+def test_a_stray_latin1_byte_does_not_lose_the_file(make_workspace):
+    # GHC compiles this file (the byte is in a comment); so must the index, columns intact
+    root = make_workspace({"Latin.hs": "module L where\n-- caf\xe9 au lait\ndata K = A | B\n"
+                                       "f :: K -> Int\nf A = 1\nf B = 2\nx = \"\xe9\" ++ show (f A)\n"
+                                       .encode("latin-1")})
+    index = WorkspaceIndex.build(root, use_cache=False)
+    assert set(index.files) == {"Latin.hs"} and not index.stats().skipped
+    (k,) = defs(index, "K", DefKind.DATA)
+    assert k.constructors == ("A", "B")
+    assert [(r.line, r.col) for r in index.references("f") if r.role is Role.EXPRESSION] == [
+        (7, 17)]
+    assert [s.span.start_line for s in index.files["Latin.hs"].match_sites] == [5]
+
+
+def test_cpp_branches_are_selected_as_the_preprocessor_would(make_workspace):
+    root = make_workspace({"src/C.hs": textwrap.dedent("""\
+        {-# LANGUAGE CPP #-}
+        module C where
+        data K = X | Y
+        #if 0
+        f :: K -> Int
+        f X = (
+        #else
+        f :: K -> Int
+        f X = 1
+        #endif
+        f Y = 2
+        g :: K -> Int
+        g k = case k of
+        #ifdef SOMETHING_UNDEFINED
+          X -> 1
+          Y -> 2
+        #elif MIN_VERSION_base(4,8,0) && __GLASGOW_HASKELL__ >= 800
+          X -> 3
+        #else
+          Y -> 4
+        #endif
+          _ -> 5
+        """)})
+    index = WorkspaceIndex.build(root, use_cache=False)
+    fi = index.files["src/C.hs"]
+    assert fi.problems == []  # the `#if 0` branch alone does not parse: it is not GHC's
+    sites = {s.name or s.kind.value: [(r.line, r.patterns[0].name) for r in s.rows]
+             for s in fi.match_sites}
+    assert sites == {"f": [(9, "X"), (11, "Y")], "g": [(13, None)],
+                     "case": [(18, "X"), (22, None)]}
+
+
+def test_hsc_files_are_indexed_with_hsc2hs_constructs_neutralised(make_workspace):
+    root = make_workspace({
+        "src/Sys.hsc": textwrap.dedent("""\
+            {-# LANGUAGE ForeignFunctionInterface #-}
+            module Sys where
+            #include <sys/types.h>
+            #let alignment t = "%lu", (unsigned long)offsetof(struct {char x__; t (y__); }, y__)
+            data Mode = Read | Write
+            modeFlag :: Mode -> Int
+            modeFlag Read = #const O_RDONLY
+            modeFlag Write = #{const O_WRONLY}
+            sizeOfStat :: Int
+            sizeOfStat = #{size struct stat}
+            #if defined(mingw32_HOST_OS)
+            windowsOnly = (
+            #endif
+            """),
+        "src/Gen.hsc": "module Gen where\nx = #{const X}\n",
+        "src/Gen.hs": "module Gen where\nx = 1\n",  # hsc2hs output beside it: that one counts
+    })
+    index = WorkspaceIndex.build(root, use_cache=False)
+    assert set(index.files) == {"src/Sys.hsc", "src/Gen.hs"}
+    fi = index.files["src/Sys.hsc"]
+    assert fi.module == "Sys" and fi.problems == [] and fi.language == "hsc"
+    (site,) = [s for s in fi.match_sites if s.name == "modeFlag"]
+    assert [r.line for r in site.rows] == [7, 8]
+    assert index.definitions("sizeOfStat", (DefKind.FUNCTION,))[0].span.start_line == 10
 
 
 def test_discovery_honours_gitignore_build_dirs_boot_and_literate_files(make_workspace):

@@ -87,29 +87,28 @@ async def test_indexing_reported_progress(client: ScoutClient) -> None:
 
 
 @pytest.mark.parametrize(("rel", "needle", "offset", "expected"), [
-    (TYPES, "data LLMKind = Sonnet", 6, ["add a constructor to LLMKind"]),
-    (TYPES, "data LLMKind = Sonnet", 25, ["remove the constructor Opus",
-                                           "rename the constructor Opus",
-                                           "add a field to Opus"]),
-    (TYPES, "newtype Tokens = Tokens", 28, ["remove the field getTokens",
-                                             "rename the field getTokens",
-                                             "change the type of the field getTokens"]),
-    (TYPES, "modelName :: LLMKind", 2, ["change the type of modelName",
-                                        "give modelName one more argument"]),
-    (PRICING, "class Show a => Priced a where", 17, ["add a method to the class Priced",
-                                                     "add a superclass to the class Priced"]),
-    (PRICING, "  inputPrice :: a -> Double", 4, ["change the type of inputPrice",
-                                                 "give inputPrice one more argument"]),
-    (PRICING, "type family Rate a", 13, ["change the type family Rate"]),
-    (TYPES, "type Budget = Double", 6, ["change the type synonym Budget"]),
-    (TYPES, "  , allKinds", 6, ["stop exporting allKinds"]),
+    (TYPES, "data LLMKind = Sonnet", 6, ["I add a constructor to LLMKind"]),
+    (TYPES, "data LLMKind = Sonnet", 25, ["I remove the constructor Opus",
+                                           "I rename the constructor Opus",
+                                           "I add a field to Opus"]),
+    (TYPES, "newtype Tokens = Tokens", 28, ["I remove the field getTokens",
+                                             "I rename the field getTokens",
+                                             "I change the type of the field getTokens"]),
+    (TYPES, "modelName :: LLMKind", 2, ["I change the type of modelName",
+                                        "modelName takes one more argument"]),
+    (PRICING, "class Show a => Priced a where", 17, ["I add a method to Priced",
+                                                     "I add a superclass to Priced"]),
+    (PRICING, "  inputPrice :: a -> Double", 4, ["I change the type of inputPrice",
+                                                 "inputPrice takes one more argument"]),
+    (PRICING, "type family Rate a", 13, ["I change the type family Rate"]),
+    (TYPES, "type Budget = Double", 6, ["I change the type synonym Budget"]),
+    (TYPES, "  , allKinds", 6, ["I stop exporting allKinds"]),
 ])
 async def test_code_actions_at_each_symbol_kind(client: ScoutClient, rel: str, needle: str,
                                                 offset: int, expected: list[str]) -> None:
     uri = open_document(client, ROOT, rel)
     found = await actions_at(client, uri, line_of(rel, needle), offset)
-    titles = [a.title for a in found]
-    assert titles == [f"Scout: what breaks if I {text}?" for text in expected]
+    assert [a.title for a in found] == [f"Scout: what breaks if {text}?" for text in expected]
     assert all(a.kind == "refactor.scout" and a.command.command == "scout.scoutAt"
                for a in found)
 
@@ -295,3 +294,13 @@ async def test_clear_results_clears_lenses(client: ScoutClient) -> None:
     uri = open_document(client, ROOT, TYPES)
     assert await lenses(client, uri) == []
 
+
+
+async def test_agreement_report(client: ScoutClient) -> None:
+    answer = await command(client, "scout.agreement", {})
+    assert answer["status"] == "ok"
+    report = answer["report"]
+    assert report["field"] == "risk" and report["database"] == ENV["SCOUT_DB"]
+    assert report["pairs"] == [] and "no two label sources" in report["text"]
+    with pytest.raises(JsonRpcException):
+        await command(client, "scout.agreement", {"field": "colour"})

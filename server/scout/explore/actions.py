@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from scout.explore.model import ChangeKind, Question
 from scout.explore.question import default_tags
+from scout.explore.question import question_text as phrased
 from scout.haskell.index import IndexSnapshot
 from scout.haskell.model import Definition, DefKind
 
@@ -31,25 +32,6 @@ CHANGES_BY_KIND: dict[DefKind, tuple[ChangeKind, ...]] = {
     DefKind.TYPE_FAMILY: (C.CHANGE_TYPE_FAMILY,),
     DefKind.DATA_FAMILY: (C.CHANGE_TYPE_FAMILY,),
     DefKind.TYPE_SYNONYM: (C.CHANGE_TYPE_SYNONYM,),
-}
-
-# How the question reads, per change kind ({} is the symbol's name).
-PHRASES: dict[ChangeKind, str] = {
-    C.ADD_CONSTRUCTOR: "add a constructor to {}",
-    C.REMOVE_CONSTRUCTOR: "remove the constructor {}",
-    C.RENAME_CONSTRUCTOR: "rename the constructor {}",
-    C.ADD_FIELD: "add a field to {}",
-    C.REMOVE_FIELD: "remove the field {}",
-    C.RENAME_FIELD: "rename the field {}",
-    C.CHANGE_FIELD_TYPE: "change the type of the field {}",
-    C.CHANGE_SIGNATURE: "change the type of {}",
-    C.CHANGE_ARITY: "give {} one more argument",
-    C.ADD_METHOD: "add a method to the class {}",
-    C.ADD_SUPERCLASS: "add a superclass to the class {}",
-    C.CHANGE_TYPE_FAMILY: "change the type family {}",
-    C.CHANGE_TYPE_SYNONYM: "change the type synonym {}",
-    C.REMOVE_EXPORT: "stop exporting {}",
-    C.CHANGE: "change {}",
 }
 
 _NOT_TARGETS = (DefKind.MODULE, DefKind.INSTANCE, DefKind.DERIVED_INSTANCE,
@@ -77,7 +59,9 @@ class SuggestedQuestion:
 
 
 def question_text(change: ChangeKind, name: str) -> str:
-    return f"What breaks if I {PHRASES[change].format(name)}?"
+    """The question as a title (the one phrasing `parse_question` reads back), without the
+    code quotes a dataset keeps."""
+    return phrased(change, name).replace("`", "")
 
 
 def name_at(line_text: str, character: int) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.model import Definition, DefKind
 
@@ -20,6 +22,7 @@ class ContextReader:
     def __init__(self, index: WorkspaceIndex) -> None:
         self.index = index
         self._lines: dict[str, list[str]] = {}
+        self._by_start: dict[str, tuple[list[int], list[Definition]]] = {}
 
     def lines(self, path: str) -> list[str]:
         cached = self._lines.get(path)
@@ -38,21 +41,32 @@ class ContextReader:
         start = max(1, end - SNIPPET_LINES + 1)
         return "\n".join(lines[start - 1:end]).rstrip()
 
+    def _enclosers(self, path: str) -> tuple[list[int], list[Definition]]:
+        """The file's definitions that can enclose a node, sorted by start line."""
+        found = self._by_start.get(path)
+        if found is None:
+            fi = self.index.summaries.get(path)
+            defs = sorted((d for d in (fi.definitions if fi else ())
+                           if d.kind in _ENCLOSING_KINDS and d.kind is not DefKind.MODULE
+                           # a deriving clause's hover is its data declaration
+                           and (d.kind is not DefKind.DERIVED_INSTANCE or d.standalone)),
+                          key=lambda d: (d.span.start_line, -d.span.end_line))
+            found = self._by_start[path] = ([d.span.start_line for d in defs], defs)
+        return found
+
     def enclosing(self, path: str, line: int) -> Definition | None:
-        """The innermost top-level definition whose span covers ``line``."""
-        fi = self.index.summaries.get(path)
-        if fi is None:
-            return None
+        """The innermost definition whose span covers ``line``. Definitions nest (a class and
+        its associated families) or follow one another, so scanning back from the last one
+        that starts at or before ``line`` meets the innermost cover first."""
+        starts, defs = self._enclosers(path)
         best: Definition | None = None
-        for d in fi.definitions:
-            if d.kind not in _ENCLOSING_KINDS or d.kind is DefKind.MODULE:
-                continue
-            if d.kind is DefKind.DERIVED_INSTANCE and not d.standalone:
-                continue  # a deriving clause's hover is its data declaration
-            if d.span.start_line <= line <= d.span.end_line:
-                if best is None or (d.span.end_line - d.span.start_line
-                                    < best.span.end_line - best.span.start_line):
-                    best = d
+        for i in range(bisect_right(starts, line) - 1, -1, -1):
+            d = defs[i]
+            if d.span.end_line >= line and (best is None or d.span.end_line - d.span.start_line
+                                            < best.span.end_line - best.span.start_line):
+                best = d
+                if d.span.start_line < line:
+                    break
         return best
 
     def hover(self, path: str, line: int, enclosing_name: str | None = None) -> str:

@@ -9,16 +9,17 @@ keeps the sites that break.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from scout.cancel import NEVER, CancelToken
 from scout.explore.context import ContextReader
 from scout.explore.exhaustive import (
+    AddedConstructorVerdicts,
     ConstructorLookup,
     MatchShapeError,
     constructor_lookup,
-    verdict_for_added_constructor,
 )
 from scout.explore.model import (
     ChangeKind,
@@ -29,15 +30,17 @@ from scout.explore.model import (
     Question,
     SiteFacts,
     Target,
+    adds_method_with_default,
 )
 from scout.explore.question import refine_for_target
+from scout.explore.refine import refined, scrutinee_types
 from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's errors)
     AmbiguousTarget,
     ExploreError,
     UnknownSymbol,
     resolve_target,
 )
-from scout.haskell.index import IndexSnapshot, WorkspaceIndex
+from scout.haskell.index import IndexSnapshot, WorkspaceIndex, gc_paused
 from scout.haskell.model import (
     Definition,
     DefKind,
@@ -87,6 +90,7 @@ class _Candidate:
     facts: SiteFacts
     enclosing: str | None
     col: int = 0
+    end_line: int | None = None  # an application spanning lines: its last line
 
 
 class Explorer:
@@ -100,6 +104,12 @@ class Explorer:
         self.context = ContextReader(index)
         self._lookups: dict[str, ConstructorLookup] = {}
         self._exporters: dict[tuple[str, str], frozenset[str]] = {}
+        # Per-file answers, so a module with thousands of uses costs linear time.
+        self._own_names: dict[str, frozenset[str]] = {}
+        self._refers: dict[tuple[str, str | None, int], bool] = {}  # (path, qualifier, id(d))
+        self._visible: dict[tuple[str, int], bool] = {}
+        self._functions: dict[str, dict[str, Definition]] = {}
+        self._refs: dict[str, list[Reference]] = {}
 
     # -- constructor sets for the exhaustiveness check --------------------------------
     def lookup_for(self, path: str) -> ConstructorLookup:
@@ -109,8 +119,21 @@ class Explorer:
             found = self._lookups[path] = constructor_lookup(self.index, path=path)
         return found
 
+    def references(self, name: str) -> list[Reference]:
+        """Every use of ``name`` in the workspace (read once per question)."""
+        found = self._refs.get(name)
+        if found is None:
+            found = self._refs[name] = self.index.references(name)
+        return found
+
     # -- the exploration ---------------------------------------------------------------
     def run(self) -> Exploration:
+        # Exploring a busy type allocates tens of thousands of small acyclic objects that live
+        # until the end; the cyclic GC would rescan the whole decoded index for each batch.
+        with gc_paused():
+            return self._run()
+
+    def _run(self) -> Exploration:
         target_def = resolve_target(self.index, self.question)
         refined = refine_for_target(self.question, target_def.kind.value)
         if refined != self.question:  # e.g. "change the type of cost" where cost is a field
@@ -133,7 +156,8 @@ class Explorer:
     def _node(self, c: _Candidate) -> Node:
         return Node(path=c.path, line=c.line, hover=self.context.hover(c.path, c.line, c.enclosing),
                     snippet=self.context.snippet(c.path, c.line), facts=c.facts,
-                    enclosing=c.enclosing, col=c.col)
+                    enclosing=c.enclosing, col=c.col,
+                    end_line=c.end_line if c.end_line and c.end_line > c.line else None)
 
     def _definition(self, d: Definition) -> Iterator[_Candidate]:
         yield _Candidate(d.path, d.name_span.start_line,
@@ -172,28 +196,28 @@ class Explorer:
         seen_sites: set[tuple[str, int, int]] = set()
         con_defs = [c for name in cons for c in self.index.definitions(
             name, (DefKind.CONSTRUCTOR,)) if c.module == t.module]
+        verdicts: dict[str, AddedConstructorVerdicts] = {}  # per file: its lookup, its memo
+        gadt = any(c.indices is not None for c in con_defs)
         for site in self.index.match_sites_mentioning(cons):
-            key = (site.path, site.span.start_line, site.span.start_col)
-            if key in seen_sites:
-                continue
-            seen_sites.add(key)
-            if not any(c.name in site.constructors and self._visible_in(site.path, c)
-                       for c in con_defs):
+            seen_sites.add((site.path, site.span.start_line, site.span.start_col))
+            named = site.constructors
+            if not any(c.name in named and self._visible_in(site.path, c) for c in con_defs):
                 continue  # another type's constructors of the same name
+            memo = verdicts.get(site.path)
+            if memo is None:
+                memo = verdicts[site.path] = AddedConstructorVerdicts(
+                    type_name, self.lookup_for(site.path))
             try:
-                verdict = verdict_for_added_constructor(site, type_name,
-                                                        self.lookup_for(site.path))
-            except MatchShapeError:
-                verdict = None
+                verdict = memo.verdict(self._gadt_refined(site) if gadt else site)
+            except MatchShapeError as err:
+                yield from self._unmodelled_site(site, type_name, str(err))
+                continue
             if verdict is None:
                 continue
             where = _site_name(site)
             if not verdict.decided:
-                yield _Candidate(site.path, site.span.start_line, SiteFacts(
-                    EdgeKind.MATCH_SITE, True, detail=(
-                        f"{_site_phrase(site, type_name)} is too large to check exactly: "
-                        "review it for the new constructor"), symbol=type_name),
-                                 site.enclosing, site.span.start_col)
+                yield from self._unmodelled_site(site, type_name, "; ".join(
+                    verdict.assumptions[-1:]) or "the pattern check gave up")
                 continue
             if verdict.breaks or verdict.already_incomplete:
                 detail = _no_catch_all(site, type_name)
@@ -204,28 +228,174 @@ class Explorer:
                     EdgeKind.MATCH_SITE, True, detail=detail, symbol=type_name,
                     missing=verdict.witnesses or verdict.missing_before),
                                  site.enclosing, site.span.start_col)
-            for line in verdict.absorbed_by_lines:
-                row = next((r for r in site.rows if r.line == line), None)
-                binder = _catch_all_name(row.patterns) if row else "_"
-                yield _Candidate(site.path, line, SiteFacts(
+            for i in verdict.absorbed_rows:
+                if i >= len(site.rows):
+                    continue  # a row the GADT refinement added
+                row = site.rows[i]
+                binder = _catch_all_name(row.patterns)
+                yield _Candidate(site.path, row.line, SiteFacts(
                     EdgeKind.CATCH_ALL, False, silent=True, detail=(
                         f"`{binder}` in {where} will silently take the new {type_name} "
                         "constructor: check that its answer is right for it"),
                     symbol=type_name), site.enclosing)
         yield from self._synonym_catch_alls(t, seen_sites)
+        yield from self._record_updates(t)
+        yield from self._field_selectors(t)
         yield from self._derived_instances(t)
         yield from self._instances_of_type(t)
         yield from self._enumerations(t)
         yield from self._constructor_expressions(t)
         yield from self._type_uses(t, hop=1)
 
+    def _gadt_refined(self, site: MatchSite) -> MatchSite:
+        """The site with the GADT constructors its scrutinee's written type rules out
+        covered (see ``refine``); unchanged when that type cannot be read."""
+        functions = self._top_functions(site.path)
+        if site.kind is MatchKind.FUNCTION:
+            if site.name is None or site.name != site.enclosing:
+                return site  # a where-bound helper: its type is not in the index
+            function, clauses = functions.get(site.name), None
+        elif site.kind is MatchKind.CASE and site.enclosing:
+            function = functions.get(site.enclosing)
+            clauses = next((s for s in self.index.files[site.path].match_sites
+                            if s.kind is MatchKind.FUNCTION and s.name == site.enclosing
+                            and s.span.start_line <= site.span.start_line <= s.span.end_line),
+                           None)
+        else:
+            return site
+        columns = scrutinee_types(site, function, clauses)
+        if not any(columns):
+            return site
+        return refined(site, columns, self._constructors_of, self._flexible_type)
+
+    def _constructors_of(self, type_name: str) -> list[Definition]:
+        out = []
+        for t in self.index.definitions(type_name, (DefKind.DATA, DefKind.NEWTYPE)):
+            out.extend(c for name in t.constructors
+                       for c in self.index.definitions(name, (DefKind.CONSTRUCTOR,))
+                       if c.module == t.module and c.parent == t.name)
+        return out
+
+    def _flexible_type(self, name: str) -> bool:
+        """A synonym or family: a written type naming it may be anything."""
+        return bool(self.index.definitions(name, (DefKind.TYPE_SYNONYM, DefKind.TYPE_FAMILY,
+                                                  DefKind.DATA_FAMILY)))
+
+    def _top_functions(self, path: str) -> dict[str, Definition]:
+        functions = self._functions.get(path)
+        if functions is None:
+            fi = self.index.summaries.get(path)
+            functions = self._functions[path] = {}
+            for d in fi.definitions if fi else ():
+                if d.kind is DefKind.FUNCTION:
+                    functions.setdefault(d.name, d)
+        return functions
+
+    def _unmodelled_site(self, site: MatchSite, type_name: str,
+                         why: str) -> Iterator[_Candidate]:
+        """A match the checker cannot model exactly still names the type's constructors: it
+        becomes a node whose facts say what was assumed (scorers lower their confidence)."""
+        phrase = _site_phrase(site, type_name)
+        catch_alls = [r for r in site.rows
+                      if not r.guarded and all(p.kind is PatKind.WILD for p in r.patterns)]
+        if catch_alls:
+            row = catch_alls[0]
+            assumption = (f"the rows of {phrase} could not be checked exactly ({why}); "
+                          f"assumed the catch-all on line {row.line} takes the new constructor")
+            yield _Candidate(site.path, row.line, SiteFacts(
+                EdgeKind.CATCH_ALL, False, silent=True, detail=(
+                    f"`{_catch_all_name(row.patterns)}` in {_site_name(site)} probably takes "
+                    f"the new {type_name} constructor silently"), symbol=type_name,
+                assumption=assumption), site.enclosing)
+            return
+        assumption = (f"the rows of {phrase} could not be checked exactly ({why}); assumed "
+                      "they name the constructors one by one, so the new one is unmatched")
+        yield _Candidate(site.path, site.span.start_line, SiteFacts(
+            EdgeKind.MATCH_SITE, True, detail=(
+                f"{phrase} names {type_name}'s constructors and has no catch-all: it probably "
+                "needs a case for the new one"), symbol=type_name, assumption=assumption),
+                         site.enclosing, site.span.start_col)
+
+    def _fields_of(self, t: Definition) -> tuple[list[Definition], dict[str, Definition]]:
+        """The type's constructors (in its module) and its record fields by name."""
+        cons = [c for name in t.constructors for c in self.index.definitions(
+            name, (DefKind.CONSTRUCTOR,)) if c.module == t.module and c.parent == t.name]
+        fields: dict[str, Definition] = {}
+        for con in cons:
+            for fname in con.fields:
+                for fdef in self.index.definitions(fname, (DefKind.FIELD,)):
+                    if fdef.module == t.module and fdef.parent == con.name:
+                        fields.setdefault(fname, fdef)
+        return cons, fields
+
+    def _record_updates(self, t: Definition) -> Iterator[_Candidate]:
+        """`r { f = x }` on the type: partial once a constructor without ``f`` exists, which
+        GHC reports with -Wincomplete-record-updates at the update (and it crashes at run
+        time on the new constructor). A new constructor is assumed to have none of the
+        fields."""
+        cons, fields = self._fields_of(t)
+        if not fields:
+            return
+        paths = sorted({p for f in fields for p in self.index.files_referencing(f)})
+        for path in paths:
+            fi = self.index.files[path]
+            # the file's update rows per field, by line: one lookup per field and file
+            rows: dict[str, dict[int, list[Reference]]] = {}
+            for site in fi.match_sites:
+                if site.kind is not MatchKind.RECORD_UPDATE or not fields.keys() & set(
+                        site.fields):
+                    continue
+                ours = []
+                for f in site.fields:
+                    if f not in fields:
+                        continue
+                    by_line = rows.get(f)
+                    if by_line is None:
+                        by_line = rows[f] = {}
+                        for r in fi.references.lookup(f, path):
+                            if r.role is Role.RECORD_UPDATE:
+                                by_line.setdefault(r.line, []).append(r)
+                    if any(self._refers_to(r, fields[f])
+                           for line in range(site.span.start_line, site.span.end_line + 1)
+                           for r in by_line.get(line, ())):
+                        ours.append(f)
+                if not ours:
+                    continue
+                partial = [c.name for c in cons if not set(ours) <= set(c.fields)]
+                names = ", ".join(ours)
+                detail = (f"record update of {names} on {site.scrutinee or 'a value'} in "
+                          f"{_site_name(site)} becomes partial: it fails at run time on the new "
+                          f"{t.name} constructor (-Wincomplete-record-updates)")
+                if partial:
+                    detail += f"; it already fails on {', '.join(partial)}"
+                yield _Candidate(path, site.span.start_line, SiteFacts(
+                    EdgeKind.RECORD_UPDATE, True, detail=detail, symbol=ours[0],
+                    missing=(f"<new {t.name} constructor>", *partial)),
+                                 site.enclosing, site.span.start_col)
+
+    def _field_selectors(self, t: Definition) -> Iterator[_Candidate]:
+        """A field used as a function (`size c`, `map size xs`, `c.size`) becomes a partial
+        selector: no compile error, a crash on the new constructor."""
+        _, fields = self._fields_of(t)
+        for fname, fdef in sorted(fields.items()):
+            for ref in self.references(fname):
+                if ref.role is not Role.EXPRESSION or not self._refers_to(ref, fdef):
+                    continue
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.FIELD_ACCESS, False, silent=True, detail=(
+                        f"{ref.enclosing or 'this code'} uses the field {fname} as a function: "
+                        f"it fails at run time on the new {t.name} constructor, with no "
+                        "compile error"), symbol=fname), ref.enclosing, ref.col)
+
     def _synonym_catch_alls(self, t: Definition,
                             seen: set[tuple[str, int, int]]) -> Iterator[_Candidate]:
         """Matches on pattern synonyms of the type (`pattern Flagship = Opus`) are invisible
         to the constructor check; their catch-all rows absorb a new constructor too."""
-        synonyms = {ref.enclosing for con in t.constructors for ref in self.index.references(con)
-                    if ref.enclosing and self.index.definitions(ref.enclosing,
-                                                                (DefKind.PATTERN_SYNONYM,))}
+        all_synonyms = {d.name for d in self.index.definitions_of_kind(DefKind.PATTERN_SYNONYM)}
+        if not all_synonyms:
+            return
+        synonyms = {ref.enclosing for con in t.constructors for ref in self.references(con)
+                    if ref.enclosing in all_synonyms}
         if not synonyms:
             return
         for site in self.index.match_sites_mentioning(synonyms):
@@ -275,7 +445,7 @@ class Explorer:
         """`[minBound ..]`, `[minBound .. maxBound]`, `enumFrom` inside declarations whose type
         mentions the target: they silently grow with a new constructor."""
         for name in ("minBound", "maxBound", "enumFrom", "enumFromTo", "universe"):
-            for ref in self.index.references(name):
+            for ref in self.references(name):
                 if ref.role is not Role.EXPRESSION:
                     continue
                 encl = self._enclosing_def(ref)
@@ -292,7 +462,7 @@ class Explorer:
         for con in t.constructors:
             cdef = next((c for c in self.index.definitions(con, (DefKind.CONSTRUCTOR,))
                          if c.module == t.module), None)
-            for ref in self.index.references(con):
+            for ref in self.references(con):
                 if cdef is not None and not self._refers_to(ref, cdef):
                     continue
                 if ref.role in (Role.EXPRESSION, Role.RECORD_CONSTRUCT):
@@ -305,8 +475,11 @@ class Explorer:
     # -- remove / rename a constructor -------------------------------------------------
     def _remove_constructor(self, c: Definition) -> Iterator[_Candidate]:
         verb = "removed" if self.question.change is ChangeKind.REMOVE_CONSTRUCTOR else "renamed"
-        for ref in self.index.references(c.name):
-            if not self._refers_to(ref, c):
+        punned = bool(self.index.definitions(c.name, _TYPE_NAMESPACE))  # `data T = T …`
+        for ref in self.references(c.name):
+            if ref.role in _TYPE_ROLES or not self._refers_to(ref, c):
+                continue  # a type of the same name, not the constructor
+            if punned and ref.role in (Role.IMPORT, Role.EXPORT) and self._names_type(ref):
                 continue
             edge, what = {
                 Role.PATTERN: (EdgeKind.MATCH_SITE, "matches on"),
@@ -324,6 +497,21 @@ class Explorer:
         if parent is not None and self.question.change is ChangeKind.REMOVE_CONSTRUCTOR:
             yield from self._derived_instances(parent)
 
+    def _names_type(self, ref: Reference) -> bool:
+        """Does an import/export entry on the reference's line name only the type (`T(..)`),
+        not the constructor of the same name (`T(T)`)?"""
+        fi = self.index.summaries.get(ref.path)
+        if fi is None:
+            return False
+        if ref.role is Role.EXPORT:
+            return any(ex.line == ref.line and ex.name == ref.name
+                       and ref.name not in ex.children for ex in fi.exports or ())
+        above = [imp for imp in fi.imports if imp.line <= ref.line]
+        if not above:
+            return False
+        imp = max(above, key=lambda i: i.line)  # the import the line belongs to
+        return imp.names is not None and imp.names.count(ref.name) == 1
+
     # -- fields ------------------------------------------------------------------------
     def _record_constructors(self, d: Definition) -> list[Definition]:
         if d.kind is DefKind.CONSTRUCTOR:
@@ -333,7 +521,7 @@ class Explorer:
 
     def _add_field(self, d: Definition) -> Iterator[_Candidate]:
         for con in self._record_constructors(d):
-            for ref in self.index.references(con.name):
+            for ref in self.references(con.name):
                 if not self._refers_to(ref, con):
                     continue
                 if ref.role in (Role.EXPRESSION, Role.PATTERN):
@@ -372,7 +560,7 @@ class Explorer:
         change = self.question.change
         verb = {ChangeKind.REMOVE_FIELD: "is removed", ChangeKind.RENAME_FIELD: "is renamed",
                 ChangeKind.CHANGE_FIELD_TYPE: "changes type"}[change]
-        for ref in self.index.references(f.name):
+        for ref in self.references(f.name):
             if ref.role in (Role.TYPE, Role.SIGNATURE) or not self._refers_to(ref, f):
                 continue
             edge = {Role.RECORD_CONSTRUCT: EdgeKind.RECORD_CONSTRUCT,
@@ -394,7 +582,7 @@ class Explorer:
             for con in self.index.definitions(f.parent or "", (DefKind.CONSTRUCTOR,)):
                 if con.module != f.module:
                     continue
-                for ref in self.index.references(con.name):
+                for ref in self.references(con.name):
                     if ref.role in (Role.EXPRESSION, Role.PATTERN) and self._refers_to(ref, con):
                         yield _Candidate(ref.path, ref.line, SiteFacts(
                             EdgeKind.CONSTRUCTOR_USE, True, detail=(
@@ -405,16 +593,24 @@ class Explorer:
     # -- functions ---------------------------------------------------------------------
     def _function_change(self, fn: Definition) -> Iterator[_Candidate]:
         arity = self.question.change is ChangeKind.CHANGE_ARITY
-        for ref in self.index.references(fn.name):
+        for ref in self.references(fn.name):
             if not self._refers_to(ref, fn):
                 continue
             if ref.role is Role.EXPRESSION:
-                detail = (f"{ref.enclosing or 'this code'} calls {fn.name}: "
-                          + ("it must pass the new argument" if arity else
-                             "its arguments or result must fit the new type"))
+                if ref.end_line:  # it heads an application
+                    detail = (f"{ref.enclosing or 'this code'} calls {fn.name}: "
+                              + ("it must pass the new argument" if arity else
+                                 "its arguments or result must fit the new type"))
+                    edge = EdgeKind.CALL_SITE
+                else:
+                    detail = (f"{ref.enclosing or 'this code'} uses {fn.name} without applying "
+                              "it (as a value, an operator or a section): "
+                              + ("what receives it must expect one more argument"
+                                 if arity else "what receives it must accept the new type"))
+                    edge = EdgeKind.PARTIAL_APPLICATION
                 yield _Candidate(ref.path, ref.line, SiteFacts(
-                    EdgeKind.CALL_SITE, True, detail=detail, symbol=fn.name),
-                                 ref.enclosing, ref.col)
+                    edge, True, detail=detail, symbol=fn.name), ref.enclosing, ref.col,
+                                 ref.last_line)
             elif ref.role in (Role.IMPORT, Role.EXPORT):
                 yield _Candidate(ref.path, ref.line, SiteFacts(
                     EdgeKind.IMPORT if ref.role is Role.IMPORT else EdgeKind.EXPORT, False,
@@ -429,40 +625,157 @@ class Explorer:
                             f"{inst.signature or 'an instance'} implements {fn.name}: its "
                             "definition must follow the new type"), symbol=fn.name),
                                      inst.signature)
-        # further hop: callers of the functions that call the target
-        callers = {ref.enclosing for ref in self.index.references(fn.name)
-                   if ref.role is Role.EXPRESSION and ref.enclosing and ref.enclosing != fn.name}
-        for caller in sorted(callers):
-            for ref in self.index.references(caller):
-                if ref.role is Role.EXPRESSION and ref.enclosing != caller:
+        uses = [ref for ref in self.references(fn.name)
+                if ref.role is Role.EXPRESSION and self._refers_to(ref, fn)]
+        # With one more argument, a call still type-checks and hands a function on; with an
+        # unrelated type, applying it fails right there and only an unapplied use flows on.
+        flowing = uses if arity else [ref for ref in uses if not ref.end_line]
+        yield from self._inferred_locals(fn, flowing)
+        # further hop: callers of the functions that call the target. A caller without a
+        # signature has its type inferred from the call, so its own uses change type too.
+        callers: dict[tuple[str, str], Definition] = {}
+        inferred_from = {id(ref) for ref in flowing}
+        for ref in uses:
+            if ref.enclosing and ref.enclosing != fn.name:
+                caller = self._top_functions(ref.path).get(ref.enclosing)
+                if caller is not None:
+                    callers.setdefault((caller.path, caller.name), caller)
+        flows = {(ref.path, ref.enclosing) for ref in uses if id(ref) in inferred_from}
+        for (path, name), caller in sorted(callers.items()):
+            inferred = caller.signature is None and (path, name) in flows
+            for ref in self.references(name):
+                if (ref.role is not Role.EXPRESSION or ref.enclosing == name
+                        or not self._refers_to(ref, caller)):
+                    continue
+                if inferred:
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.CALLER, True, detail=(
+                            f"calls {name}, whose type is inferred from its call of "
+                            f"{fn.name}: its type changes with it"), symbol=name, hop=2,
+                        assumption=(f"{name} has no type signature, so the change of {fn.name} "
+                                    f"reaches its callers (GHC reports where the new type "
+                                    "does not fit)")),
+                                     ref.enclosing, ref.col, ref.last_line)
+                else:
                     yield _Candidate(ref.path, ref.line, SiteFacts(
                         EdgeKind.CALLER, False, detail=(
-                            f"calls {caller}, which calls {fn.name}: affected only if "
-                            f"{caller}'s own type changes too"), symbol=caller, hop=2),
+                            f"calls {name}, which calls {fn.name}: affected only if "
+                            f"{name}'s own type changes too"), symbol=name, hop=2),
                                      ref.enclosing, ref.col)
+
+    def _inferred_locals(self, fn: Definition,
+                         uses: list[Reference]) -> Iterator[_Candidate]:
+        """A `let`/`where` binding (or a do block's `x <-`) without a signature that holds a
+        call of ``fn`` takes its type from the call: where the binding is used, GHC often
+        reports the change (not at the call). The binding and its scope are read from the
+        text and its layout (the index keeps no local binders)."""
+        monadic = self.question.change is not ChangeKind.CHANGE_ARITY
+        for ref in uses:
+            found = self._local_binding(ref, monadic)
+            if found is None:
+                continue
+            name, line, first, last = found
+            lines = self.context.lines(ref.path)
+            word = re.compile(r"(?<![\w'.])" + re.escape(name) + r"(?![\w'])")
+            if any(re.match(r"\s*" + re.escape(name) + r"\s*::", lines[i - 1])
+                   for i in range(first, last + 1)):
+                continue  # it has a signature: its type does not follow the call
+            for i in range(first, min(last, len(lines)) + 1):
+                if i == line or not word.search(lines[i - 1]):
+                    continue
+                yield _Candidate(ref.path, i, SiteFacts(
+                    EdgeKind.CALLER, True, detail=(
+                        f"uses {name}, which is bound to a call of {fn.name} on line {line}: "
+                        "its type changes with it"), symbol=name, hop=2,
+                    assumption=(f"{name} has no type signature, so it takes the new type of "
+                                f"{fn.name}'s call; assumed its uses no longer fit")),
+                                 ref.enclosing)
+
+    def _local_binding(self, ref: Reference, monadic: bool) -> tuple[str, int, int, int] | None:
+        """The local binding whose right-hand side holds ``ref``: its name, its line and the
+        lines of its scope (a do bind's or `let`'s: the lines after it indented at least as
+        far; a `where`'s: the whole top-level declaration). None at top level, and for a do
+        bind unless ``monadic`` (a call one argument short is no action: the bind itself
+        fails and the bound name's type is free)."""
+        top = self._top_functions(ref.path).get(ref.enclosing or "")
+        if top is None:
+            return None
+        lines = self.context.lines(ref.path)
+        if not 0 < ref.line <= len(lines):
+            return None
+
+        def depth(text: str) -> int:
+            return len(text) - len(text.lstrip())
+
+        indent = depth(lines[ref.line - 1])  # the least indentation from the call's line up
+        for i in range(ref.line, top.span.start_line, -1):  # never the top-level line itself
+            text = lines[i - 1]
+            if i != ref.line and (not text.strip() or depth(text) >= indent):
+                continue
+            # the innermost binding: the last head before the call on its own line
+            heads = [m for m in _BINDING.finditer(text if i != ref.line else text[:ref.col])
+                     if m.start() == 0 or text[:m.start()].rstrip().endswith(
+                         ("do", "let", "where", ";", "{"))]
+            column = heads[-1].start(1) if heads else 0
+            # a binding's right-hand side goes on with lines indented past its name
+            if heads and (i == ref.line or indent > column):
+                name = heads[-1].group(1)
+                if name == top.name:
+                    return None
+                before = text[:heads[-1].start(1)].rstrip()
+                do_bind = "<-" in text[heads[-1].end(1):heads[-1].end()]
+                if do_bind and not monadic:
+                    return None
+                if do_bind or before.endswith("let"):
+                    # the rest of the block: statements at the `let` (or the bound name)
+                    if before.endswith("let"):
+                        column = len(before) - 3
+                    end = i
+                    for j in range(i + 1, min(top.span.end_line, len(lines)) + 1):
+                        if lines[j - 1].strip() and depth(lines[j - 1]) < column:
+                            break
+                        end = j
+                    return name, i, i, end
+                return name, i, top.span.start_line, top.span.end_line
+            if i != ref.line:
+                indent = depth(text)
+        return None
 
     # -- classes -----------------------------------------------------------------------
     def _class_change(self, cls: Definition) -> Iterator[_Candidate]:
         adding_method = self.question.change is ChangeKind.ADD_METHOD
-        if adding_method and cls.minimal is not None:
-            yield _Candidate(cls.path, cls.name_span.start_line, SiteFacts(
-                EdgeKind.DEFINITION, True, detail=(
-                    f"{cls.name} has a MINIMAL pragma ({cls.minimal}) that does not mention the "
-                    "new method: GHC warns here until it does"), symbol=cls.name, hop=0),
-                             cls.name)
+        if adding_method and adds_method_with_default(self.question):
+            yield from self._method_with_default(cls)
+            return
+        minimal = cls.minimal is not None
+        if adding_method and minimal:
+            # The change is made at the class (its definition node); the pragma decides where
+            # GHC says so: at the class while it leaves the method out ("does not require"),
+            # at every instance without it once it names it.
+            yield _Candidate(cls.path, cls.minimal_line or cls.name_span.start_line, SiteFacts(
+                EdgeKind.DEFINITION, False, detail=(
+                    f"the MINIMAL pragma of {cls.name} ({cls.minimal}) decides where GHC warns "
+                    "about the new method, which has no default: at the class while the pragma "
+                    "leaves it out, at every instance without it once the pragma names it"),
+                symbol=cls.name, hop=0), cls.name)
         for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
             for inst in self.index.definitions_of_kind(kind):
                 if inst.parent != cls.name or not self._instance_of(inst, cls):
                     continue
                 head = inst.signature or f"instance {cls.name}"
-                if adding_method and cls.minimal is not None:
-                    # GHC checks instances against the MINIMAL formula, which does not name
-                    # the new method: they compile, and calling the method crashes.
+                if adding_method and minimal:
+                    # The instance must get the method: calling it there fails at run time.
+                    # Whether GHC says so here depends on the MINIMAL pragma.
+                    where = (f"line {cls.minimal_line}" if cls.minimal_line is not None
+                             else f"{cls.name}'s declaration")
                     yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
-                        EdgeKind.INSTANCE, False, silent=True, detail=(
-                            f"{head} compiles without the new method (the MINIMAL pragma does "
-                            "not require it), but calling it there fails at run time"),
-                        symbol=cls.name), head)
+                        EdgeKind.INSTANCE if kind is DefKind.INSTANCE
+                        else EdgeKind.DERIVED_INSTANCE, True, detail=(
+                            f"{head} does not define the new method, which has no default: "
+                            "calling it there fails at run time; GHC warns here "
+                            "(-Wmissing-methods) only if the MINIMAL pragma "
+                            f"({cls.minimal}, {where}) is made to require it"),
+                        symbol=cls.name, missing=("<new method>",)), head)
                 elif adding_method:
                     anyclass = kind is DefKind.DERIVED_INSTANCE
                     detail = (f"{head} must define the new method (no default): "
@@ -476,7 +789,7 @@ class Explorer:
                         EdgeKind.INSTANCE, True, detail=(
                             f"{head} needs an instance of the new superclass for the same type"),
                         symbol=cls.name), head)
-        for ref in self.index.references(cls.name):
+        for ref in self.references(cls.name):
             if ref.role is Role.CONTEXT and self._refers_to(ref, cls):
                 yield _Candidate(ref.path, ref.line, SiteFacts(
                     EdgeKind.CONSTRAINT_USE, False, detail=(
@@ -485,6 +798,26 @@ class Explorer:
                         f"{ref.enclosing or 'this declaration'} has a {cls.name} constraint, "
                         "which now implies the superclass"), symbol=cls.name),
                                  ref.enclosing)
+
+    def _method_with_default(self, cls: Definition) -> Iterator[_Candidate]:
+        """A new method with a default: nothing fails to compile (GHC says nothing); every
+        instance silently takes the default, which must be right for its type."""
+        for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
+            for inst in self.index.definitions_of_kind(kind):
+                if inst.parent != cls.name or not self._instance_of(inst, cls):
+                    continue
+                head = inst.signature or f"instance {cls.name}"
+                yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                    EdgeKind.INSTANCE if kind is DefKind.INSTANCE else EdgeKind.DERIVED_INSTANCE,
+                    False, silent=True, detail=(
+                        f"{head} silently takes the new method's default implementation: "
+                        "check that it is right for this type"), symbol=cls.name), head)
+        for ref in self.references(cls.name):
+            if ref.role is Role.CONTEXT and self._refers_to(ref, cls):
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.CONSTRAINT_USE, False, detail=(
+                        f"{ref.enclosing or 'this declaration'} has a {cls.name} constraint; "
+                        "it keeps working"), symbol=cls.name), ref.enclosing)
 
     # -- type families and synonyms ----------------------------------------------------
     def _type_family_change(self, tf: Definition) -> Iterator[_Candidate]:
@@ -501,7 +834,7 @@ class Explorer:
     def _type_uses(self, d: Definition, *, hop: int,
                    risky: bool = False) -> Iterator[_Candidate]:
         name = d.name
-        for ref in self.index.references(name):
+        for ref in self.references(name):
             if ref.role not in (Role.SIGNATURE, Role.TYPE) or not self._refers_to(ref, d):
                 continue
             edge = EdgeKind.SIGNATURE if ref.role is Role.SIGNATURE else EdgeKind.TYPE_USE
@@ -561,7 +894,7 @@ class Explorer:
             target = d if name == d.name else next(
                 (c for c in self.index.definitions(name, (DefKind.CONSTRUCTOR,))
                  if c.module == d.module), d)
-            for ref in self.index.references(name):
+            for ref in self.references(name):
                 if ref.role in (Role.IMPORT, Role.EXPORT) or not self._refers_to(ref, target):
                     continue
                 edge = {Role.PATTERN: EdgeKind.MATCH_SITE, Role.SIGNATURE: EdgeKind.SIGNATURE,
@@ -585,7 +918,7 @@ class Explorer:
         found = self._exporters.get(key)
         if found is not None:
             return found
-        names = {d.name} | ({d.parent} if d.parent and d.kind in _MEMBER_KINDS else set())
+        names = {d.name} | self._owners(d)
         result = {d.module}
         changed = True
         while changed:
@@ -596,10 +929,12 @@ class Explorer:
                 sources = {imp.module for imp in summary.imports} & result
                 if not sources:
                     continue
+                own = self._own_bindings(summary.path)
+                # naming it re-exports it, unless the module defines that name itself
                 reexports = any(
                     (ex.name.startswith("module ") and ex.name[7:] in sources | {
                         imp.alias for imp in summary.imports if imp.module in sources})
-                    or ex.name in names or d.name in ex.children
+                    or (ex.name in names or d.name in ex.children) and ex.name not in own
                     for ex in summary.exports)
                 if reexports:
                     result.add(summary.module)
@@ -607,23 +942,52 @@ class Explorer:
         found = self._exporters[key] = frozenset(result)
         return found
 
+    def _owners(self, d: Definition) -> frozenset[str]:
+        """The type or class a member belongs to (a field: its constructor's type, which is
+        what an import or export list names: `T(..)`), and its direct parent."""
+        if d.kind not in _MEMBER_KINDS or not d.parent:
+            return frozenset()
+        owners = {d.parent}
+        if d.kind is DefKind.FIELD:
+            owners.update(c.parent for c in self.index.definitions(
+                d.parent, (DefKind.CONSTRUCTOR,)) if c.module == d.module and c.parent)
+        return frozenset(owners)
+
+    def _own_bindings(self, path: str) -> frozenset[str]:
+        """Names the file itself binds at top level (instances and modules bind nothing)."""
+        found = self._own_names.get(path)
+        if found is None:
+            fi = self.index.summaries.get(path)
+            found = self._own_names[path] = frozenset(
+                x.name for x in (fi.definitions if fi else ()) if x.kind not in _NOT_BINDINGS)
+        return found
+
     def _refers_to(self, ref: Reference, d: Definition) -> bool:
         """Does this use of the name refer to ``d``? Qualified uses must go through an import
         of a module that exports ``d``; unqualified ones need such an import (respecting import
-        lists and `hiding`) and no definition of their own with that name."""
-        fi = self.index.summaries.get(ref.path)
+        lists and `hiding`) and no definition of their own with that name. (Local binders that
+        shadow the name are not references at all: the index drops those uses.)"""
+        key = (ref.path, ref.qualifier, id(d))
+        found = self._refers.get(key)
+        if found is None:
+            found = self._refers[key] = self._resolves_to(ref.path, ref.qualifier, d)
+        return found
+
+    def _resolves_to(self, path: str, qualifier: str | None, d: Definition) -> bool:
+        fi = self.index.summaries.get(path)
         if fi is None:
             return False
         exporters = self.exporters(d)
-        if ref.qualifier:
+        if qualifier:
             return any(imp.module in exporters for imp in fi.imports
-                       if ref.qualifier in (imp.alias, imp.module))
-        if ref.path == d.path:
+                       if qualifier in (imp.alias, imp.module))
+        if path == d.path:
             return True
-        if any(x.name == d.name and x.kind not in _NOT_BINDINGS for x in fi.definitions):
+        if d.name in self._own_bindings(path):
             return False  # the file's own top-level definition of that name
-        return any(imp.module in exporters and not imp.qualified and _imports_name(imp, d)
-                   for imp in fi.imports)
+        owners = self._owners(d)
+        return any(imp.module in exporters and not imp.qualified
+                   and _imports_name(imp, d, owners) for imp in fi.imports)
 
     def _instance_of(self, inst: Definition, d: Definition) -> bool:
         """Is ``inst`` an instance of ``d``'s class? (Instance heads name the class unqualified
@@ -635,21 +999,22 @@ class Explorer:
         """Can code in ``path`` name ``d`` at all (qualified or not)?"""
         if path == d.path:
             return True
-        fi = self.index.summaries.get(path)
-        if fi is None or any(x.name == d.name and x.kind not in _NOT_BINDINGS
-                             for x in fi.definitions):
-            return False
-        exporters = self.exporters(d)
-        return any(imp.module in exporters and _imports_name(imp, d) for imp in fi.imports)
+        key = (path, id(d))
+        found = self._visible.get(key)
+        if found is None:
+            fi = self.index.summaries.get(path)
+            if fi is None or d.name in self._own_bindings(path):
+                found = False
+            else:
+                exporters = self.exporters(d)
+                owners = self._owners(d)
+                found = any(imp.module in exporters and _imports_name(imp, d, owners)
+                            for imp in fi.imports)
+            self._visible[key] = found
+        return found
 
     def _enclosing_def(self, ref: Reference) -> Definition | None:
-        if not ref.enclosing:
-            return None
-        fi = self.index.summaries.get(ref.path)
-        for d in fi.definitions if fi else ():
-            if d.name == ref.enclosing and d.kind is DefKind.FUNCTION:
-                return d
-        return None
+        return self._top_functions(ref.path).get(ref.enclosing) if ref.enclosing else None
 
     def _line_mentions(self, path: str, line: int, name: str) -> bool:
         lines = self.context.lines(path)
@@ -657,15 +1022,24 @@ class Explorer:
 
 
 _MEMBER_KINDS = (DefKind.CONSTRUCTOR, DefKind.FIELD, DefKind.METHOD)
+_TYPE_NAMESPACE = (DefKind.DATA, DefKind.NEWTYPE, DefKind.TYPE_SYNONYM, DefKind.CLASS,
+                   DefKind.TYPE_FAMILY, DefKind.DATA_FAMILY)
+# Roles in which a capitalised name can only be a type or class
+_TYPE_ROLES = (Role.TYPE, Role.SIGNATURE, Role.CONTEXT, Role.INSTANCE_HEAD, Role.DERIVING)
+# `name args = …` (optionally after `let`/`where`), or `name <- …` in a do block: a binding's
+# head (not `==`, `=<<`, `=>`)
+_BINDING = re.compile(r"\s*(?:let\s+|where\s+)?([a-z_][\w']*)(?:(?:\s+[\w'@~!(),:\[\]_]+)*"
+                      r"\s*=(?![=<>])|\s*<-)(?!.*?\b(?:do|let)\s+[a-z_][\w']*\s*(?:<-|=))")
 _NOT_BINDINGS = (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE, DefKind.TYPE_INSTANCE,
                  DefKind.MODULE)
 
 
-def _imports_name(imp: Import, d: Definition) -> bool:
-    """Does this import bring ``d``'s name into scope? `T(..)` brings T's members."""
+def _imports_name(imp: Import, d: Definition, owners: frozenset[str] = frozenset()) -> bool:
+    """Does this import bring ``d``'s name into scope? `T(..)` brings T's members (``owners``:
+    the type or class ``d`` belongs to, see ``Explorer._owners``)."""
     if imp.names is None:
         return True
-    listed = d.name in imp.names or (d.kind in _MEMBER_KINDS and d.parent in imp.names)
+    listed = d.name in imp.names or bool(owners.intersection(imp.names))
     return not listed if imp.hiding else listed
 
 
@@ -675,11 +1049,15 @@ def _site_phrase(site: MatchSite, type_name: str) -> str:
     if site.kind is MatchKind.FUNCTION:
         return f"the clauses of {where} on {type_name}"
     kind = {MatchKind.CASE: "case", MatchKind.LAMBDA_CASE: "\\case", MatchKind.LAMBDA: "lambda",
-            MatchKind.PATTERN_BINDING: "pattern binding"}[site.kind]
+            MatchKind.PATTERN_BINDING: "pattern binding",
+            MatchKind.RECORD_UPDATE: "record update"}[site.kind]
     return f"{kind} on {type_name} in {where}"
 
 
 def _no_catch_all(site: MatchSite, type_name: str) -> str:
+    if site.kind in (MatchKind.PATTERN_BINDING, MatchKind.LAMBDA):
+        return (f"{_site_phrase(site, type_name)} matches one shape only: it fails at run time "
+                "on the new constructor (-Wincomplete-uni-patterns); match it with a case")
     added = "a clause" if site.kind is MatchKind.FUNCTION else "an alternative"
     verb = "have" if site.kind is MatchKind.FUNCTION else "has"
     return (f"{_site_phrase(site, type_name)} {verb} no catch-all: add {added} for the new "
@@ -712,14 +1090,25 @@ def _rank(c: _Candidate) -> tuple:
 
 
 def _merge(candidates: list[_Candidate]) -> list[_Candidate]:
-    """One node per (file, line): the most severe fact about that line wins."""
+    """One node per (file, line): the most severe fact about that line wins; its span reaches
+    the last line of every application of the same severity that starts on that line."""
     best: dict[tuple[str, int], _Candidate] = {}
+    ends: dict[tuple[str, int, int], int] = {}
     for c in candidates:
         key = (c.path, c.line)
         cur = best.get(key)
         if cur is None or _rank(c) < _rank(cur):
             best[key] = c
-    return list(best.values())
+        if c.end_line:
+            sev = (c.path, c.line, _severity(c.facts))
+            ends[sev] = max(ends.get(sev, 0), c.end_line)
+    out = []
+    for (path, line), c in best.items():
+        end = ends.get((path, line, _severity(c.facts)))
+        if end is not None and end != c.end_line:
+            c = _Candidate(c.path, c.line, c.facts, c.enclosing, c.col, end)
+        out.append(c)
+    return out
 
 
 def _checked(items: Iterable[_Candidate], cancel: CancelToken) -> Iterator[_Candidate]:

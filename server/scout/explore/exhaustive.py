@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from scout.haskell.model import (
@@ -48,6 +48,7 @@ from scout.haskell.model import (
 
 __all__ = [
     "AddConstructorVerdict",
+    "AddedConstructorVerdicts",
     "ConstructorLookup",
     "ConstructorSet",
     "MatrixAnalysis",
@@ -199,6 +200,7 @@ class AddConstructorVerdict:
     ``witnesses``: rendered patterns the new constructor leaves unmatched.
     ``decided``: False when the search gave up (then ``breaks`` is False and ``assumptions``
     says why); the engine should report such a site as uncertain, not as safe.
+    ``absorbed_rows``: the same rows as ``absorbed_by_lines``, as indices into ``site.rows``.
     """
 
     breaks: bool
@@ -208,6 +210,7 @@ class AddConstructorVerdict:
     missing_before: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
     decided: bool = True
+    absorbed_rows: tuple[int, ...] = ()
 
 
 # --- internal pattern form -------------------------------------------------------------------
@@ -667,6 +670,7 @@ def verdict_for_added_constructor(site: MatchSite, type_name: str,
         missing_before = before.missing(_covering_rows(before, rows), (None,) * width)
         fresh_witnesses, absorbed = _fresh_constructor_effects(
             after, rows, normalised, positions, fresh_name, max_witnesses)
+        absorbed_lines = tuple(sorted({rows[i].line for i in absorbed}))
     except PatternCheckGaveUp as gave_up:
         return AddConstructorVerdict(
             False, False, (), (), (),
@@ -676,19 +680,69 @@ def verdict_for_added_constructor(site: MatchSite, type_name: str,
         # Before exhaustive, so every value left unmatched after the change holds the fresh one.
         breaks=not missing_before and bool(fresh_witnesses),
         already_incomplete=bool(missing_before),
-        absorbed_by_lines=absorbed,
+        absorbed_by_lines=absorbed_lines,
         witnesses=tuple(render_witness(tuple(map(_to_pattern, w))) for w in fresh_witnesses),
         missing_before=tuple(render_witness(tuple(map(_to_pattern, w)))
                              for w in missing_before),
         assumptions=tuple(dict.fromkeys(before.assumptions + after.assumptions)),
+        absorbed_rows=absorbed,
     )
+
+
+class AddedConstructorVerdicts:
+    """``verdict_for_added_constructor`` for the sites of one file, memoised by the shape of a
+    site's rows: binder names, right-hand sides and lines never change a verdict, and real
+    modules repeat shapes (`f A = …; f B = …` over and over), so a module with thousands of
+    match sites costs one check per distinct shape. One instance per (file's lookup, type)."""
+
+    def __init__(self, type_name: str, lookup: ConstructorLookup | None, *,
+                 new_constructor: str | None = None) -> None:
+        self.type_name = type_name
+        self.lookup = lookup
+        self.new_constructor = new_constructor
+        self._memo: dict[tuple, AddConstructorVerdict | None | MatchShapeError] = {}
+
+    def verdict(self, site: MatchSite) -> AddConstructorVerdict | None:
+        """As ``verdict_for_added_constructor(site, …)``; raises ``MatchShapeError`` too."""
+        key = tuple((tuple(map(_shape, r.patterns)), r.guarded) for r in site.rows)
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            try:
+                found = verdict_for_added_constructor(site, self.type_name, self.lookup,
+                                                      new_constructor=self.new_constructor)
+            except MatchShapeError as err:
+                found = err
+            self._memo[key] = found
+        if isinstance(found, MatchShapeError):
+            raise found
+        if found is None or not found.absorbed_rows:
+            return found
+        lines = tuple(sorted({site.rows[i].line for i in found.absorbed_rows}))
+        return found if lines == found.absorbed_by_lines else replace(
+            found, absorbed_by_lines=lines)
+
+
+_MISSING = object()
+
+
+def _shape(p: Pattern) -> tuple | None:
+    """A pattern without what cannot change a verdict (binder names, opaque text)."""
+    kind = p.kind
+    if kind is PatKind.WILD:
+        return None
+    if kind is PatKind.LIT:
+        return (1, p.name)
+    if kind is PatKind.OPAQUE:
+        return (2,)
+    return (0, p.name, tuple(map(_shape, p.args)),
+            None if p.fields is None else tuple((f, _shape(sub)) for f, sub in p.fields))
 
 
 def _fresh_constructor_effects(checker: _Checker, rows: Sequence[MatchRow],
                                normalised: Sequence[_Row], positions: Sequence[_Path],
                                fresh_name: str, limit: int
                                ) -> tuple[list[_Row], tuple[int, ...]]:
-    """Witnesses holding the fresh constructor, and the lines of rows that would take it.
+    """Witnesses holding the fresh constructor, and the indices of rows that would take it.
 
     Only ``positions`` count, where the rows match on the type's constructors: elsewhere the
     site merely binds a value of the type without looking at it.
@@ -707,8 +761,8 @@ def _fresh_constructor_effects(checker: _Checker, rows: Sequence[MatchRow],
         if len(witnesses) >= limit:
             break
     earlier: list[_Row] = []  # unguarded rows above: a value they match never gets further
-    lines: set[int] = set()
-    for row, norm in zip(rows, normalised, strict=True):
+    taken: list[int] = []
+    for i, (row, norm) in enumerate(zip(rows, normalised, strict=True)):
         if row.guarded or any(map(_has_opaque, norm)):
             # May fall through, so never a silent catch-all. An unguarded row with an opaque
             # part still goes into ``earlier``, where that part matches nothing.
@@ -721,10 +775,10 @@ def _fresh_constructor_effects(checker: _Checker, rows: Sequence[MatchRow],
                 continue
             q = norm[:col] + (placed,) + norm[col + 1:]
             if checker.useful(tuple(earlier), q):
-                lines.add(row.line)
+                taken.append(i)
                 break
         earlier.append(norm)
-    return list(witnesses)[:limit], tuple(sorted(lines))
+    return list(witnesses)[:limit], tuple(taken)
 
 
 # --- rendering -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -43,11 +44,44 @@ DEFAULT_BUDGET = BUDGET_PRESETS["medium"]
 
 
 @dataclass(frozen=True, slots=True)
+class Reading:
+    """How a question was understood, kept with the query: what the user wrote, the reading
+    chosen and why. Logged and exported (the ``parse_question`` task), so understanding
+    itself becomes training data.
+
+    ``kind``/``module`` name the definition the reading chose when the question was read
+    against a workspace (the resolver then picks exactly that one); ``context`` holds the
+    question's other names (containers, modules, types), which decide between definitions of
+    one name; ``lexicon`` is the excerpt of the workspace's names the reading looked at
+    (``"LLMKind: data LLM.Types"``), the input of the ``parse_question`` task.
+    """
+
+    asked: str
+    method: str  # "structured", "text" (no workspace) or "text+lexicon"
+    how: str  # one line: the cues and the target's kind that decided
+    kind: str | None = None
+    module: str | None = None
+    context: tuple[str, ...] = ()
+    new_name: str | None = None  # the member being added or the new name of a rename
+    new_type: str | None = None  # Haskell type written in the question ("Maybe Day")
+    lexicon: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"asked": self.asked, "method": self.method, "how": self.how,
+                "kind": self.kind, "module": self.module, "context": list(self.context),
+                "new_name": self.new_name, "new_type": self.new_type,
+                "lexicon": list(self.lexicon)}
+
+
+@dataclass(frozen=True, slots=True)
 class Question:
     """A question as understood: text, target symbol, kind of change, tags, budget.
 
-    ``target`` is the name as asked (possibly qualified, ``Types.LLMKind``); ``subject`` is an
-    optional second name the change is about (the constructor to remove, the field to rename).
+    ``target`` is the definition the change is made to, by name (possibly qualified,
+    ``Types.LLMKind``): the type a constructor or field is added to, the class a method or
+    superclass is added to, but the constructor or field itself when it is removed, renamed or
+    retyped (the type is then context). ``subject`` is the member the change is about: the new
+    constructor/field/method/superclass when one is named, or the member itself.
     """
 
     text: str
@@ -56,6 +90,18 @@ class Question:
     tags: tuple[Tag, ...]
     budget: int = DEFAULT_BUDGET
     subject: str | None = None
+    # How free text was read (None for questions built in code); not part of equality.
+    reading: Reading | None = field(default=None, compare=False)
+
+
+_WITH_DEFAULT = re.compile(r"\bwith(?:\s+an?)?\s+default", re.I)
+
+
+def adds_method_with_default(question: Question) -> bool:
+    """Does the question add a method *with* a default implementation ("add a method with a
+    default to C")? Then instances silently take the default and GHC reports nothing; any
+    other phrasing adds a method without one (every instance must define it)."""
+    return question.change is ChangeKind.ADD_METHOD and bool(_WITH_DEFAULT.search(question.text))
 
 
 class EdgeKind(StrEnum):
@@ -99,6 +145,9 @@ class SiteFacts:
     symbol: str | None = None  # the name used at the site (constructor, field, function)
     missing: tuple[str, ...] = ()  # e.g. constructors not matched, methods not implemented
     hop: int = 1  # 0 = the definition itself, 1 = direct use, 2+ = further hops
+    # What the engine had to assume because it could not model the site exactly (a match
+    # whose rows it cannot line up, a search that gave up); scorers lower their confidence.
+    assumption: str = ""
 
 
 @dataclass(frozen=True, slots=True)

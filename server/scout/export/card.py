@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scout.export.audit import Audit, audit_markdown, histogram
-from scout.export.formats import file_name
+from scout.export.formats import bos_statement, file_name
 from scout.export.select import Example, Filters, SelectionReport
 from scout.export.split import SPLITS, SplitPlan
 
@@ -24,6 +24,7 @@ class CardContext:
     dedupe: bool
     balance: bool
     from_recordings: bool
+    task: object | None = None  # the TaskDefinition, for the BOS statement
 
 
 def _table(title: str, counts: dict[str, Counter[str]]) -> list[str]:
@@ -67,7 +68,15 @@ def dataset_card(examples: Sequence[Example], report: SelectionReport, ctx: Card
                      "train/validation in the same proportion as above")
     lines.append(f"- filters: {'; '.join(ctx.filters.describe()) or 'none'}")
     lines.append(f"- rows matching the filters: {report.selected}")
-    if ctx.dedupe:
+    if report.priority is not None:
+        aside = ", ".join(f"{source} {n}" for source, n in report.set_aside.most_common())
+        left = ", ".join(f"{source} {n}" for source, n in report.not_in_priority.most_common())
+        lines.append(f"- one example per node: the label of the first source in "
+                     f"{' > '.join(report.priority)} that labelled it (its latest label); "
+                     f"labels set aside for a better source: {aside or 'none'}; labels of "
+                     f"sources not listed: {left or 'none'}; repeated labels of one source: "
+                     f"{report.duplicates}")
+    elif ctx.dedupe:
         lines.append(f"- dedupe on (normalised query, node, label source), latest label kept: "
                      f"{report.duplicates} removed ({100 * report.duplicate_rate:.1f}%)")
     else:
@@ -80,6 +89,8 @@ def dataset_card(examples: Sequence[Example], report: SelectionReport, ctx: Card
                      f"parse (dropped): {sum(report.unparseable.values())}")
         for reason, count in report.unparseable.most_common():
             lines.append(f"  - {count} x {reason}")
+    if ctx.task is not None:
+        lines.append(f"- {bos_statement(ctx.fmt, ctx.task)}")  # type: ignore[arg-type]
     lines.append("- rows carry provenance: split, query_id, codebase, label_source, scorer"
                  if ctx.fmt != "json" else
                  "- the `json` format is exactly the seed array of DESIGN.md section 3 (no "

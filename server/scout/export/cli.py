@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,7 +20,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from scout.export.audit import Audit, audit, audit_markdown
 from scout.export.card import CardContext, dataset_card
 from scout.export.formats import FORMATS
+from scout.export.questions import TASK as QUESTION_TASK
+from scout.export.questions import load_question_examples, question_card
 from scout.export.select import (
+    DEFAULT_PRIORITY,
     TASK,
     Example,
     Filters,
@@ -27,6 +31,7 @@ from scout.export.select import (
     SelectionReport,
     parse_label_sources,
     parse_multi,
+    parse_priority,
     parse_tags,
     parse_when,
     select,
@@ -52,8 +57,10 @@ class ExportOptions:
     balance_cap: int | None = None
     audit: bool = False
     from_recordings: bool = False
+    priority: tuple[str, ...] | None = DEFAULT_PRIORITY  # None: one example per label source
     progress: bool = True
     workers: int | None = 1  # render processes; None = automatic (the CLI's default)
+    task: str = TASK  # or "parse_question": how logged questions were understood
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scout-export",
         description="Export logged (query, node, rubric) triples as fine-tuning datasets.")
     parser.add_argument("--format", dest="fmt", required=True, choices=FORMATS)
+    parser.add_argument("--task", choices=(TASK, QUESTION_TASK), default=TASK,
+                        help="score_node: (query, node, rubric) triples (default); "
+                        "parse_question: each logged question with the reading it was given")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--db", type=Path, help="database (default: $SCOUT_DB, the workspace "
                         "setting, then ~/.local/share/semantic-scout/scout.db)")
@@ -95,8 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--holdout", action="append",
                    help="codebase name(s) that form the whole test split")
     s.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--priority", action="append",
+                        help="when several sources labelled a node, export the label of the "
+                        f"first one listed (default: {','.join(DEFAULT_PRIORITY)}; sources not "
+                        "listed are left out)")
+    parser.add_argument("--all-sources", action="store_true",
+                        help="export every label source's label as its own example")
     parser.add_argument("--no-dedupe", action="store_true",
-                        help="keep repeated (query, node, label source) examples")
+                        help="keep repeated (query, node, label source) examples (implies "
+                        "--all-sources)")
     parser.add_argument("--balance-tags", action="store_true",
                         help="down-sample each tag combination to the rarest one's size")
     parser.add_argument("--balance-max", type=int,
@@ -124,11 +141,15 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
         raise SelectionError("--workers must be at least 1")
     if args.balance_max is not None and (not args.balance_tags or args.balance_max < 1):
         raise SelectionError("--balance-max N needs --balance-tags and N >= 1")
+    if args.priority and (args.all_sources or args.no_dedupe):
+        raise SelectionError("--priority picks one label per node; --all-sources and "
+                             "--no-dedupe keep them all: choose one")
+    priority = None if (args.all_sources or args.no_dedupe) else parse_priority(args.priority)
     return ExportOptions(fmt=args.fmt, out=args.out, filters=filters, plan=plan,
                          dedupe=not args.no_dedupe, balance=args.balance_tags,
                          balance_cap=args.balance_max, audit=args.audit,
-                         from_recordings=args.from_recordings, progress=not args.quiet,
-                         workers=args.workers)
+                         from_recordings=args.from_recordings, priority=priority,
+                         progress=not args.quiet, workers=args.workers, task=args.task)
 
 
 def _write_atomically(path: Path, chunks: Sequence[str] | list[str]) -> None:
@@ -143,6 +164,8 @@ def export_dataset(store: Store, options: ExportOptions, console: Console | None
     """Select, split, render and write one dataset with its card. Raises SelectionError or
     SplitError for bad options and EmptySelection when nothing matches."""
     console = console or Console(stderr=True)
+    if options.task == QUESTION_TASK:
+        return _export_questions(store, options)
     task = load_task(TASK)
     known = {row[0] for row in store.rows("SELECT name FROM codebases")}
     unknown = [name for name in options.plan.holdout if name not in known]
@@ -157,7 +180,8 @@ def export_dataset(store: Store, options: ExportOptions, console: Console | None
         examples, report = select(store, options.filters, task=task,
                                   from_recordings=options.from_recordings,
                                   do_dedupe=options.dedupe, balance=options.balance,
-                                  balance_cap=options.balance_cap, seed=options.plan.seed)
+                                  balance_cap=options.balance_cap, seed=options.plan.seed,
+                                  priority=options.priority)
         progress.remove_task(reading)
         if not examples:
             total = store.counts()["rubrics"]
@@ -176,17 +200,42 @@ def export_dataset(store: Store, options: ExportOptions, console: Console | None
         files = write_splits(options.fmt, task, by_split, options.out,
                              workers=worker_count(options.workers, len(examples)),
                              on_progress=lambda done: progress.update(bar, completed=done))
-    audit_result = audit(examples, report) if options.audit else None
+    audit_result = audit(examples, report, fmt=options.fmt, task=task) if options.audit else None
     card = dataset_card(examples, report, CardContext(
         fmt=options.fmt, db_path=str(store.path), generated_at=now_utc(), task_name=task.name,
         task_version=task.version, filters=options.filters, plan=options.plan,
         dedupe=options.dedupe, balance=options.balance,
-        from_recordings=options.from_recordings), audit_result)
+        from_recordings=options.from_recordings, task=task), audit_result)
     card_path = options.out / "README.md"
     _write_atomically(card_path, [card])
     return ExportResult(examples=len(examples),
                         per_split={s: len(by_split[s]) for s in SPLITS}, files=tuple(files),
                         card=card_path, report=report, audit=audit_result)
+
+
+def _export_questions(store: Store, options: ExportOptions) -> ExportResult:
+    """``--task parse_question``: the same splits and formats over understood questions."""
+    task = load_task(QUESTION_TASK)
+    report = SelectionReport()
+    with store.read_snapshot():
+        examples = load_question_examples(store, options.filters, report)
+    if not examples:
+        raise EmptySelection(f"no understood questions to export from {store.path}: ask "
+                             "questions in words with `scout query` (it logs by default) first")
+    examples = assign_splits(examples, options.plan)  # type: ignore[arg-type]
+    options.out.mkdir(parents=True, exist_ok=True)
+    by_split: dict[str, list[Any]] = {split: [] for split in SPLITS}
+    for example in examples:
+        by_split[example.split].append(example)
+    files = write_splits(options.fmt, task, by_split, options.out,
+                         workers=worker_count(options.workers, len(examples)))
+    card_path = options.out / "README.md"
+    _write_atomically(card_path, [question_card(
+        examples, report, fmt=options.fmt, db_path=str(store.path), generated_at=now_utc(),
+        task_version=task.version)])  # type: ignore[arg-type]
+    return ExportResult(examples=len(examples),
+                        per_split={s: len(by_split[s]) for s in SPLITS}, files=tuple(files),
+                        card=card_path, report=report, audit=None)
 
 
 def main(argv: list[str] | None = None) -> int:

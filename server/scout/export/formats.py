@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from scout.export.select import Example
+from scout.export.select import TASK, Example
 from scout.functiongemma import render_example, to_messages
 from scout.functiongemma.format import START_TURN
 from scout.tasks import TaskDefinition
@@ -25,6 +25,34 @@ USER_TURN = f"{START_TURN}user\n"
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _quote = json.encoder.encode_basestring  # C-accelerated, ensure_ascii=False semantics
+
+
+BOS = "<bos>"
+_PROBE_INPUTS = {"query": "q", "tags": [], "location": "a.hs:1", "hover": "h", "snippet": "s"}
+_PROBE_OUTPUT = {"relevance": 1, "risk": 1, "confidence": 1, "reasoning": "r"}
+
+
+def bos_in_text(task: TaskDefinition) -> bool:
+    """Does the rendered FunctionGemma text start with a literal ``<bos>``? (If not, the
+    tokenizer must add it; if so, it must not add another.)"""
+    return render_example(task, _PROBE_INPUTS, _PROBE_OUTPUT).startswith(BOS)
+
+
+def bos_statement(fmt: str, task: TaskDefinition) -> str:
+    """What the dataset card says about BOS for this format."""
+    if fmt == "json":
+        return ("BOS: not applicable (the seed records hold no rendered text); renderings made "
+                "from them follow the `functiongemma` format's rule.")
+    if fmt == "messages":
+        return ("BOS: the messages carry no `<bos>`; Google's chat template writes it at the "
+                "start of its rendering, so do not add another when tokenizing that rendering "
+                "(add_special_tokens=False).")
+    if bos_in_text(task):
+        return ("BOS: every text starts with a literal `<bos>`; tokenize with "
+                "add_special_tokens=False so the tokenizer does not add a second one.")
+    return ("BOS: the text does not contain `<bos>`; the tokenizer must add it (Gemma "
+            "tokenizers do with add_special_tokens=True, their default; llama.cpp and Ollama's "
+            "raw mode add it too).")
 
 
 def provenance(example: Example) -> dict[str, Any]:
@@ -103,6 +131,8 @@ class LineRenderer:
         self.render: Callable[[Example], str] = {
             "json": self._json, "functiongemma": self._functiongemma,
             "messages": self._messages, "prompt-completion": self._prompt_completion}[fmt]
+        if task.name != TASK:  # another task (parse_question): rows built generically
+            self.render = lambda example: plain_line(fmt, task, example)
 
     def __call__(self, example: Example) -> str:
         return self.render(example)
@@ -148,8 +178,24 @@ class LineRenderer:
                 f'{_provenance_json(example)}}}')
 
 
+def task_row(fmt: str, task: TaskDefinition, example: Any) -> dict[str, Any]:
+    """A row of another task's export, from an example with ``inputs()``, ``output()`` (the
+    task's call arguments) and ``json_record()`` (see ``export.questions``)."""
+    if fmt == "json":
+        return example.json_record()
+    if fmt == "messages":
+        return {**to_messages(task, example.inputs(), example.output()), **provenance(example)}
+    text = render_example(task, example.inputs(), example.output())
+    if fmt == "functiongemma":
+        return {"text": text, **provenance(example)}
+    prompt, completion = split_prompt(text)
+    return {"prompt": prompt, "completion": completion, **provenance(example)}
+
+
 def plain_line(fmt: str, task: TaskDefinition, example: Example) -> str:
     """The same line through ``json.dumps`` of the whole row (the reference for tests)."""
+    if task.name != TASK:
+        return _dumps(task_row(fmt, task, example))
     row = {"json": lambda: seed_record(example),
            "functiongemma": lambda: functiongemma_row(task, example),
            "messages": lambda: messages_row(task, example),

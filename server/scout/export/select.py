@@ -51,6 +51,8 @@ class Example:
     scorer: str
     model: str | None
     timestamp: str  # when the label was produced (ISO-8601 UTC)
+    change: str = ""  # the query's change kind (ChangeKind value)
+    facts: str = ""  # the node's SiteFacts as stored (JSON), for the guidance audit
     split: str = ""
 
     @property
@@ -88,10 +90,19 @@ class Filters:
         return out
 
 
+# Which label wins when several sources labelled one node: the compiler knows, Haiku reads the
+# code, the rules are the day-zero guess; the student's own answers are never training targets
+# unless asked for (``--priority ...,model``).
+DEFAULT_PRIORITY = ("human", "ghc", "haiku", "heuristic")
+
+
 @dataclass(slots=True)
 class SelectionReport:
     selected: int = 0  # rows matching the filters, before dedupe and balancing
     duplicates: int = 0
+    priority: tuple[str, ...] | None = None  # None: every label source is its own example
+    set_aside: Counter[str] = field(default_factory=Counter)  # source -> labels a better one beat
+    not_in_priority: Counter[str] = field(default_factory=Counter)  # source -> labels dropped
     balanced_away: int = 0
     reparsed: int = 0  # --from-recordings: labels parsed again from raw model responses
     kept_stored: int = 0  # --from-recordings: labels with no recording (heuristic, ghc, human)
@@ -173,7 +184,8 @@ def check_filters(store: Store, filters: Filters) -> None:
 
 _COLUMNS = ("r.id", "r.node_id", "n.query_id", "c.id", "c.name", "q.text", "q.tags", "n.path",
             "n.line", "n.hover", "n.snippet", "r.relevance", "r.risk", "r.confidence",
-            "r.reasoning", "r.label_source", "r.scorer", "r.model", "r.created_at")
+            "r.reasoning", "r.label_source", "r.scorer", "r.model", "r.created_at", "q.change",
+            "n.facts")
 
 
 def _where(filters: Filters, *, labelled_only: bool) -> tuple[str, list[Any]]:
@@ -225,7 +237,8 @@ class _RowReader:
             rubric_id=row[0], node_id=row[1], query_id=row[2], codebase_id=row[3],
             codebase=row[4], query=clean(row[5]), tags=self.tags(row[6]), path=row[7],
             line=row[8], hover=clean(row[9]), snippet=clean(row[10]), rubric=rubric,
-            label_source=row[15], scorer=row[16], model=row[17], timestamp=row[18])
+            label_source=row[15], scorer=row[16], model=row[17], timestamp=row[18],
+            change=row[19], facts=row[20])
 
 
 def load_examples(store: Store, filters: Filters) -> list[Example]:
@@ -355,6 +368,44 @@ def dedupe(examples: Sequence[Example], report: SelectionReport) -> list[Example
     return sorted(latest.values(), key=lambda e: e.rubric_id)
 
 
+def parse_priority(values: Iterable[str] | None) -> tuple[str, ...]:
+    """``ghc,haiku,heuristic`` -> label sources, best first (validated)."""
+    chosen = parse_label_sources(values)
+    if values is not None and not chosen:
+        raise SelectionError("--priority needs at least one label source")
+    return chosen or DEFAULT_PRIORITY
+
+
+def pick_by_priority(examples: Sequence[Example], priority: Sequence[str],
+                     report: SelectionReport) -> list[Example]:
+    """One example per (normalised query, node): the label of the best-ranked source (its
+    latest label); sources not in ``priority`` are left out. Counts go to ``report``."""
+    rank = {source: i for i, source in enumerate(priority)}
+    best: dict[tuple[Any, ...], Example] = {}
+    duplicates = 0
+    for example in examples:  # ordered by rubric id: a later label of the same source wins
+        position = rank.get(example.label_source)
+        if position is None:
+            report.not_in_priority[example.label_source] += 1
+            continue
+        key = (normalise_query(example.query), example.codebase_id, example.path, example.line)
+        current = best.get(key)
+        if current is None:
+            best[key] = example
+            continue
+        if current.label_source == example.label_source:
+            duplicates += 1
+            best[key] = example
+        elif position < rank[current.label_source]:
+            report.set_aside[current.label_source] += 1
+            best[key] = example
+        else:
+            report.set_aside[example.label_source] += 1
+    report.duplicates = duplicates
+    report.priority = tuple(priority)
+    return sorted(best.values(), key=lambda e: e.rubric_id)
+
+
 def tag_key(example: Example) -> str:
     return "+".join(sorted(example.tags)) or "(no tags)"
 
@@ -377,8 +428,11 @@ def balance_tags(examples: Sequence[Example], seed: int, report: SelectionReport
 
 def select(store: Store, filters: Filters, *, task: TaskDefinition, from_recordings: bool,
            do_dedupe: bool, balance: bool, balance_cap: int | None, seed: int,
+           priority: Sequence[str] | None = DEFAULT_PRIORITY,
            on_progress: Callable[[str], None] = lambda _msg: None) -> tuple[list[Example],
                                                                            SelectionReport]:
+    """``priority``: one example per node, from the best-ranked label source (None: one per
+    label source, deduplicated when ``do_dedupe``)."""
     check_filters(store, filters)
     report = SelectionReport()
     with store.read_snapshot():
@@ -388,7 +442,9 @@ def select(store: Store, filters: Filters, *, task: TaskDefinition, from_recordi
         else:
             examples = load_examples(store, filters)
     report.selected = len(examples)
-    if do_dedupe:
+    if priority is not None:
+        examples = pick_by_priority(examples, priority, report)
+    elif do_dedupe:
         examples = dedupe(examples, report)
     if balance and examples:
         examples = balance_tags(examples, seed, report, balance_cap)

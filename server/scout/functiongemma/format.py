@@ -230,9 +230,12 @@ def to_messages(task: TaskDefinition, inputs: Mapping[str, Any],
     ]
     if output_args is not None:
         validate_output(task, output_args, inputs)
+        # String arguments are neutralised exactly as render_call does: Google's template
+        # writes them between <escape> tokens as they are.
+        arguments = {key: neutralise(value) if isinstance(value, str) else value
+                     for key, value in output_args.items()}
         messages.append({"role": "assistant", "content": "", "tool_calls": [
-            {"type": "function",
-             "function": {"name": task.name, "arguments": dict(output_args)}}]})
+            {"type": "function", "function": {"name": task.name, "arguments": arguments}}]})
     return {"messages": messages, "tools": [task.openai_tool()]}
 
 

@@ -1,4 +1,5 @@
-"""Finding the Haskell sources of a workspace and reading them safely."""
+"""Finding the Haskell sources of a workspace (`.hs`, `.lhs`, boot files, `.hsc`) and reading
+them as GHC's front end sees them (see ``preprocess``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 import pathspec
 
 from scout.haskell.model import SkippedFile
+from scout.haskell.preprocess import neutralise_hsc, repair_utf8, select_branches, uses_cpp
 
-HASKELL_SUFFIXES = (".hs", ".hs-boot", ".lhs", ".lhs-boot")
+HASKELL_SUFFIXES = (".hs", ".hs-boot", ".lhs", ".lhs-boot", ".hsc")
 SKIPPED_DIRS = frozenset({"dist-newstyle", "dist", ".stack-work", ".git", ".hg", ".svn",
                           "node_modules", ".scout", "__pycache__", ".venv"})
 MAX_FILE_BYTES = 4 * 1024 * 1024  # generated tables beyond this are not worth parsing
@@ -19,12 +21,14 @@ MAX_FILE_BYTES = 4 * 1024 * 1024  # generated tables beyond this are not worth p
 
 @dataclass(frozen=True, slots=True)
 class SourceText:
-    """A file's bytes as tree-sitter will see them (un-literated for .lhs)."""
+    """A file's bytes as tree-sitter will see them, line for line: un-literated (.lhs), through
+    hsc2hs's constructs (.hsc) and the C preprocessor's branch selection (CPP), with stray
+    non-UTF-8 bytes replaced (see ``preprocess``)."""
 
     path: str
     raw: bytes  # the bytes on disk (the cache key is their digest)
     code: bytes  # what gets parsed
-    language: str  # "haskell" | "literate"
+    language: str  # "haskell" | "literate" | "hsc"
 
 
 def is_haskell(path: str) -> bool:
@@ -69,6 +73,9 @@ def discover(root: Path, *, suffixes: tuple[str, ...] | None = None) -> list[str
                 stack.append((full, specs))
             elif entry.is_file() and (
                     is_haskell(name) if suffixes is None else name.endswith(suffixes)):
+                if (suffixes is None and name.endswith(".hsc")
+                        and (directory / (name[:-4] + ".hs")).is_file()):
+                    continue  # hsc2hs's output sits beside it: GHC compiles that one
                 found.append(full.relative_to(root).as_posix())
     found.sort()
     return found
@@ -117,10 +124,9 @@ def classify(raw: bytes, max_bytes: int | None = None) -> str | None:
         return f"larger than {max_bytes} bytes ({len(raw)} bytes): generated code is not indexed"
     if b"\x00" in raw[:8192]:
         return "binary (contains NUL bytes)"
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"not UTF-8 (byte {exc.start})"
+    _, bad = repair_utf8(raw[:65536])
+    if bad > max(64, len(raw[:65536]) // 20):
+        return f"not text: {bad} of its first {min(len(raw), 65536)} bytes are not UTF-8"
     return None
 
 
@@ -134,6 +140,14 @@ def read_source(root: Path, rel: str, raw: bytes | None = None,
     reason = classify(raw, max_bytes)
     if reason:
         return SkippedFile(rel, reason)
+    # A stray Latin-1 byte (in a comment, typically) does not stop GHC: it must not stop us.
+    code, _ = repair_utf8(raw)
     if rel.endswith((".lhs", ".lhs-boot")):
-        return SourceText(rel, raw, unlit(raw), "literate")
-    return SourceText(rel, raw, raw, "haskell")
+        code, language = unlit(code), "literate"
+    elif rel.endswith(".hsc"):
+        return SourceText(rel, raw, neutralise_hsc(code), "hsc")
+    else:
+        language = "haskell"
+    if uses_cpp(code):
+        code = select_branches(code)
+    return SourceText(rel, raw, code, language)

@@ -14,8 +14,11 @@ from __future__ import annotations
 import hashlib
 import re
 from array import array
-from bisect import bisect_right
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from operator import itemgetter
+from typing import NamedTuple
 
 from tree_sitter import Node, QueryCursor, Tree
 
@@ -38,10 +41,11 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "6"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
-_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR = range(9)
+(_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
+ _R_BINDPAT) = range(10)
 _REGION_CODES = {
     "r.pattern": _R_PATTERN,
     "r.type": _R_TYPE,
@@ -52,6 +56,7 @@ _REGION_CODES = {
     "r.import": _R_IMPORT,
     "r.export": _R_EXPORT,
     "r.expr": _R_EXPR,
+    "r.bindpat": _R_BINDPAT,  # the pattern of a pattern binding `(a, b) = …`
 }
 
 REFERENCE_QUERY = r"""
@@ -65,7 +70,8 @@ REFERENCE_QUERY = r"""
 (function (infix) @r.pattern)
 (pattern_synonym) @r.pattern
 (alternative pattern: (_) @r.pattern)
-(bind pattern: (_) @r.pattern)
+(bind pattern: (_) @r.pattern !match)
+(bind pattern: (_) @r.bindpat match: (_))
 (generator pattern: (_) @r.pattern)
 (pattern_guard pattern: (_) @r.pattern)
 (view_pattern expression: (_) @r.expr)
@@ -90,21 +96,29 @@ REFERENCE_QUERY = r"""
 (record constructor: (_) @rec.pattern)
 (projection field: (field_name) @rec.project)
 (field_name (variable) @skip.field)
-(function name: (_) @skip.def)
+(function name: (_) @skip.def.fn)
 (bind name: (_) @skip.def)
-(signature name: (_) @skip.def)
-(signature names: (binding_list (_) @skip.def))
+(signature name: (_) @skip.sig)
+(signature names: (binding_list (_) @skip.sig))
+(field_pattern !pattern field: (field_name (variable) @bind.pun))
+(function) @scope
+(bind match: (_)) @scope
+(lambda) @scope
+(alternative) @scope
+(let_in) @scope
+(do) @scope
+(list_comprehension) @scope
+(apply) @app
 """
 
 _NAME_ROLES = {_R_CONTEXT: Role.CONTEXT, _R_DERIVING: Role.DERIVING, _R_IHEAD: Role.INSTANCE_HEAD,
                _R_SIG: Role.SIGNATURE}
-_CON_ROLES = {_R_PATTERN: Role.PATTERN, _R_TYPE: Role.TYPE, _R_SIG: Role.TYPE,
+_CON_ROLES = {_R_PATTERN: Role.PATTERN, _R_BINDPAT: Role.PATTERN, _R_TYPE: Role.TYPE, _R_SIG: Role.TYPE,
               _R_CONTEXT: Role.TYPE, _R_IHEAD: Role.TYPE, _R_DERIVING: Role.TYPE}
-_VAR_SKIP_REGIONS = frozenset({_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_IHEAD, _R_DERIVING})
+_VAR_SKIP_REGIONS = frozenset({_R_PATTERN, _R_BINDPAT, _R_TYPE, _R_SIG, _R_CONTEXT, _R_IHEAD, _R_DERIVING})
 
 
-def _first(item: tuple[int, int, Node]) -> int:
-    return item[0]
+_FIRST = itemgetter(0)
 
 
 MATCH_QUERY = r"""
@@ -173,18 +187,75 @@ def _names_in(node: Node | None, kinds: Iterable[str] = ("name",)) -> tuple[str,
     return tuple(dict.fromkeys(out))
 
 
+_COMMENTS = frozenset({"comment", "haddock", "pragma", "cpp"})
+
+
+@dataclass(slots=True)
+class _Part:
+    """One top-level declaration (or the header: everything before the declarations) as
+    extracted on its own. Nothing in a part depends on another part; ``_link`` joins them into
+    a ``FileIndex`` (function clauses into groups, signatures onto functions), and an edit
+    re-extracts only the parts it touches (``extract_incremental``)."""
+
+    start: int  # byte range of its node (the header: from 0)
+    end: int
+    first_row: int  # 0-based rows of its node
+    last_row: int
+    node_type: str
+    top_name: str | None = None  # the declaration that encloses the uses inside it
+    # A syntax error inside: error recovery can change such a subtree without tree-sitter
+    # reporting a changed range, so it is never reused.
+    broken: bool = False
+    defs: list[Definition] = field(default_factory=list)  # complete definitions
+    fn: tuple | None = None  # function/bind: (name, node type, arity, span, name span)
+    sigs: tuple = ()  # a signature: ((name, text, type names), ...)
+    psigs: tuple = ()  # a pattern synonym signature: ((name, text), ...)
+    syn: tuple | None = None  # a pattern synonym: (name, span, name span, text)
+    sites: list[MatchSite] = field(default_factory=list)  # its own match sites, in order
+    clause: tuple | None = None  # a top-level function clause: (rows, lazy patterns)
+    exports: list[Export] | None = None  # the header only
+    imports: list[Import] = field(default_factory=list)  # the header only
+    module: str = ""  # the header only
+
+
+@dataclass(slots=True)
+class _State:
+    """What ``extract_incremental`` needs of the previous extraction of a file."""
+
+    parts: list[_Part]
+    bounds: list[int]  # parts[i]'s reference rows are rows bounds[i] .. bounds[i+1]
+    name_ids: dict[bytes, int]  # the interning table of the file's reference names
+    raw_names: list[bytes]
+    names: list[str]  # raw_names decoded (the RefsTable's names)
+    source: bytes  # what was extracted
+    full_names: int = 0  # names in the table after the last full extraction
+    broken: tuple[int, ...] = ()  # indices of the parts with a syntax error
+    data: array = field(default_factory=lambda: array("i"))  # the RefsTable's rows
+
+
 class _Extractor:
-    def __init__(self, path: str, source: bytes, tree: Tree) -> None:
+    """Extracts parts: the header, and declarations in batches (one query per batch)."""
+
+    def __init__(self, path: str, source: bytes, tree: Tree, module: str = "",
+                 name_ids: dict[bytes, int] | None = None,
+                 raw_names: list[bytes] | None = None) -> None:
         self.path = path
         self.source = source
         self.tree = tree
         self.root = tree.root_node
-        self.module = ""
-        self.defs: list[Definition] = []
+        self.module = module
+        self.defs: list[Definition] = []  # the current part's
         self.def_name_bytes: set[int] = set()  # start bytes of defining occurrences
-        self.top_starts: list[int] = []
-        self.top_names: list[str | None] = []
-        self._caps: dict[str, list[Node]] | None = None
+        # Names are interned as bytes (shared by every part of the file), decoded at the end.
+        self.name_ids: dict[bytes, int] = name_ids if name_ids is not None else {}
+        self.raw_names: list[bytes] = raw_names if raw_names is not None else []
+
+    def intern(self, b: bytes) -> int:
+        i = self.name_ids.get(b)
+        if i is None:
+            i = self.name_ids[b] = len(self.raw_names)
+            self.raw_names.append(b)
+        return i
 
     # -- definitions -------------------------------------------------------------------
     def add(self, name: str | None, kind: DefKind, node: Node, name_node: Node | None,
@@ -205,10 +276,14 @@ class _Extractor:
         for leaf in _leaves(name_node):
             self.def_name_bytes.add(leaf.start_byte)
 
-    def header(self) -> tuple[list[Export] | None, list[Import]]:
-        exports: list[Export] | None = None
-        imports: list[Import] = []
+    def header_part(self, end: int) -> _Part:
+        """Everything before the declarations: pragmas, the module header, imports."""
+        part = _Part(0, end, 0, 0, "header")
+        self.defs = part.defs
         for child in self.root.named_children:
+            if child.start_byte >= end:
+                break
+            part.broken = part.broken or child.has_error
             if child.type == "header":
                 mod = child.child_by_field_name("module")
                 self.module = _text(mod)
@@ -216,14 +291,16 @@ class _Extractor:
                     self.add(self.module, DefKind.MODULE, child, mod)
                 ex = child.child_by_field_name("exports")
                 if ex is not None:
-                    exports = self._exports(ex)
+                    part.exports = self._exports(ex)
             elif child.type == "imports":
                 for imp in child.named_children:
                     if imp.type == "import":
-                        imports.append(self._import(imp))
+                        part.imports.append(self._import(imp))
         if not self.module:
             self.module = "Main"
-        return exports, imports
+        part.module = self.module
+        part.last_row = self.source.count(b"\n", 0, end)
+        return part
 
     def _exports(self, node: Node) -> list[Export]:
         out = []
@@ -275,76 +352,69 @@ class _Extractor:
         return Import(module, qualified, _text(alias_node) if alias_node is not None else None,
                       names, hiding, node.start_point[0] + 1)
 
-    def declarations(self) -> None:
-        decls = next((c for c in self.root.named_children if c.type == "declarations"), None)
-        if decls is None:
-            return
-        pending_sigs: dict[str, str] = {}
-        prev_fn: Definition | None = None
-        for d in decls.named_children:
-            self.top_starts.append(d.start_byte)
-            t = d.type
-            name: str | None = None
-            if t in ("function", "bind"):
-                name = self._function_name(d)
-                if prev_fn is not None and prev_fn.name == name and t == "function":
-                    prev_fn.clauses += 1
-                    prev_fn.span = Span(prev_fn.span.start_line, prev_fn.span.start_col,
-                                        d.end_point[0] + 1, d.end_point[1])
-                    self.exclude(self._function_name_node(d))
-                    self.top_names.append(name)
-                    continue
-                prev_fn = self._function(d, name, pending_sigs)
-                self.top_names.append(name)
-                continue
-            prev_fn = None
-            if t == "signature":
-                sig_text = _one_line(_text(d))
-                for nn in self._signature_names(d):
-                    pending_sigs[_text(nn)] = sig_text
+    def decl_part(self, d: Node) -> _Part:
+        """One top-level declaration's definitions (functions and pattern synonyms wait for
+        ``_link``, which groups clauses and attaches signatures)."""
+        t = d.type
+        part = _Part(d.start_byte, d.end_byte, d.start_point[0], d.end_point[0], t,
+                     broken=d.has_error)
+        self.defs = part.defs
+        name: str | None = None
+        if t in ("function", "bind"):
+            nn = self._function_name_node(d)
+            name = _ident(nn)
+            arity = 0
+            if t == "function":
+                pats = d.child_by_field_name("patterns")
+                arity = pats.named_child_count if pats is not None else 2  # infix: 2 operands
+            if name:
+                if nn is not d:
                     self.exclude(nn)
-                name = _ident(self._signature_names(d)[0]) if self._signature_names(d) else None
-            elif t in ("data_type", "newtype"):
-                name = self._data(d)
-            elif t == "data_instance":
-                inner = next((c for c in d.named_children if c.type in ("data_type", "newtype")),
-                             None)
-                if inner is not None:
-                    name = self._data(inner, instance=True)
-            elif t == "type_synonym":
-                name = self._simple(d, DefKind.TYPE_SYNONYM)
-            elif t == "type_family":
-                name = self._simple(d, DefKind.TYPE_FAMILY)
-            elif t == "data_family":
-                name = self._simple(d, DefKind.DATA_FAMILY)
-            elif t == "type_instance":
-                n = d.child_by_field_name("name")
-                name = _ident(n)
-                self.add(name, DefKind.TYPE_INSTANCE, d, None, parent=name,
-                         signature=_one_line(_text(d)),
-                         instance_types=_names_in(d.child_by_field_name("patterns")))
-            elif t == "class":
-                name = self._class(d)
-            elif t == "instance":
-                name = self._instance(d)
-            elif t == "deriving_instance":
-                name = self._standalone_deriving(d)
-            elif t == "pattern_synonym":
-                name = self._pattern_synonym(d)
-            elif t == "foreign_import":
-                sig = d.child_by_field_name("signature")
-                if sig is not None and self._signature_names(sig):
-                    nn = self._signature_names(sig)[0]
-                    name = _text(nn)
-                    self.add(name, DefKind.FUNCTION, d, nn, signature=_one_line(_text(sig)),
-                             mentions=_names_in(sig.child_by_field_name("type")))
-            self.top_names.append(name)
-        # signatures may follow their function in odd code; attach late ones too
-        for definition in self.defs:
-            if definition.kind is DefKind.FUNCTION and definition.signature is None:
-                sig = pending_sigs.get(definition.name)
-                if sig:
-                    definition.signature = sig
+                part.fn = (name, t, arity, _span(d), _span(nn))
+        elif t == "signature":
+            sig_text = _one_line(_text(d))
+            names = self._signature_names(d)
+            mentions = _names_in_sig(sig_text)
+            part.sigs = tuple((_text(nn), sig_text, mentions) for nn in names)
+            for nn in names:
+                self.exclude(nn)
+            name = _ident(names[0]) if names else None
+        elif t in ("data_type", "newtype"):
+            name = self._data(d)
+        elif t == "data_instance":
+            inner = next((c for c in d.named_children if c.type in ("data_type", "newtype")),
+                         None)
+            if inner is not None:
+                name = self._data(inner, instance=True)
+        elif t == "type_synonym":
+            name = self._simple(d, DefKind.TYPE_SYNONYM)
+        elif t == "type_family":
+            name = self._simple(d, DefKind.TYPE_FAMILY)
+        elif t == "data_family":
+            name = self._simple(d, DefKind.DATA_FAMILY)
+        elif t == "type_instance":
+            n = d.child_by_field_name("name")
+            name = _ident(n)
+            self.add(name, DefKind.TYPE_INSTANCE, d, None, parent=name,
+                     signature=_one_line(_text(d)),
+                     instance_types=_names_in(d.child_by_field_name("patterns")))
+        elif t == "class":
+            name = self._class(d)
+        elif t == "instance":
+            name = self._instance(d)
+        elif t == "deriving_instance":
+            name = self._standalone_deriving(d)
+        elif t == "pattern_synonym":
+            name = self._pattern_synonym(d, part)
+        elif t == "foreign_import":
+            sig = d.child_by_field_name("signature")
+            if sig is not None and self._signature_names(sig):
+                nn = self._signature_names(sig)[0]
+                name = _text(nn)
+                self.add(name, DefKind.FUNCTION, d, nn, signature=_one_line(_text(sig)),
+                         mentions=_names_in(sig.child_by_field_name("type")))
+        part.top_name = name
+        return part
 
     def _signature_names(self, sig: Node) -> list[Node]:
         n = sig.child_by_field_name("name")
@@ -368,17 +438,6 @@ class _Extractor:
 
     def _function_name(self, d: Node) -> str | None:
         return _ident(self._function_name_node(d))
-
-    def _function(self, d: Node, name: str | None, sigs: dict[str, str]) -> Definition | None:
-        arity = 0
-        if d.type == "function":
-            pats = d.child_by_field_name("patterns")
-            arity = pats.named_child_count if pats is not None else 2  # infix: two operands
-        sig = sigs.get(name or "")
-        nn = self._function_name_node(d)
-        return self.add(name, DefKind.FUNCTION, d, nn if nn is not d else None, signature=sig,
-                        arity=arity, clauses=1,
-                        mentions=_names_in_sig(sig))
 
     def _simple(self, d: Node, kind: DefKind) -> str | None:
         nn = d.child_by_field_name("name")
@@ -430,21 +489,27 @@ class _Extractor:
         if c.type == "data_constructor":
             c = c.child_by_field_name("constructor") or c
         if c.type == "gadt_constructor":
-            names = ([c.child_by_field_name("name")] if c.child_by_field_name("name") is not None
-                     else list((c.child_by_field_name("names") or c).named_children))
+            # `names` first: tree-sitter also answers `name` with the first of `D, E :: …`
+            several = c.child_by_field_name("names")
+            names = (list(several.named_children) if several is not None
+                     else [n for n in (c.child_by_field_name("name"),) if n is not None])
             ty = c.child_by_field_name("type")
             fields: tuple[str, ...] = ()
             arity = 0
+            result: Node | None = None
             if ty is not None and ty.type == "record":
                 fields = self._fields(ty.child_by_field_name("fields"), names and _text(names[0]))
                 arity = len(fields)
+                result = ty.child_by_field_name("type")
             elif ty is not None:
                 inner = ty.child_by_field_name("type") or ty
                 arity = _arrow_arity(inner)
+                result = _arrow_result(inner)
+            indices = _type_arguments(result)
             for n in names:
                 d = self.add(_ident(n), DefKind.CONSTRUCTOR, c, n, parent=type_name,
                              signature=_one_line(_text(c)), fields=fields, arity=arity,
-                             mentions=_names_in(ty))
+                             mentions=_names_in(ty), indices=indices)
                 if d:
                     out.append(d)
             return out
@@ -539,13 +604,15 @@ class _Extractor:
                     self._simple(decl, DefKind.TYPE_FAMILY if decl.type == "type_family"
                                  else DefKind.DATA_FAMILY)
         head = self._head_text(d, body)
-        minimal = None
+        minimal = minimal_line = None
         for part in [*d.named_children, *(body.named_children if body is not None else ())]:
             if part.type == "pragma" and "MINIMAL" in _text(part):
                 minimal = _one_line(_text(part)).removeprefix("{-#").removesuffix("#-}").strip()
                 minimal = minimal.removeprefix("MINIMAL").strip()
+                minimal_line = part.start_point[0] + 1
         self.add(name, DefKind.CLASS, d, nn, signature=_one_line(head), methods=tuple(methods),
-                 defaults=tuple(defaults), superclasses=supers, minimal=minimal)
+                 defaults=tuple(defaults), superclasses=supers, minimal=minimal,
+                 minimal_line=minimal_line)
         for decl, sn, m in method_defs:
             ty = decl.child_by_field_name("type")
             self.add(m, DefKind.METHOD, decl, sn, parent=name, signature=_one_line(_text(decl)),
@@ -580,39 +647,82 @@ class _Extractor:
                  mentions=_names_in(d.child_by_field_name("context")))
         return f"instance {cls} {' '.join(types)}".strip() if cls else None
 
-    def _pattern_synonym(self, d: Node) -> str | None:
+    def _pattern_synonym(self, d: Node, part: _Part) -> str | None:
+        """`pattern P :: T` records the signature of P (no definition of its own: the
+        equation is the one definition); `pattern P x = …` / `pattern P <- … where P = …`
+        defines P (``_link`` gives it its signature)."""
         eq = d.named_children[0] if d.named_child_count else None
         if eq is None:
             return None
         syn = eq.child_by_field_name("synonym")
         if syn is None:
             return None
-        head = syn.child_by_field_name("function") if syn.type == "apply" else syn
-        while head is not None and head.type == "apply":
-            head = head.child_by_field_name("function")
+        if eq.type == "signature":
+            heads = list(syn.named_children) if syn.type == "binding_list" else [syn]
+            text = _one_line(_text(d))
+            found = []
+            for h in heads:
+                if _ident(h):
+                    found.append((_ident(h), text))
+                    self.exclude(h)
+            part.psigs = tuple(found)
+            return _ident(heads[0]) if heads else None
+        head = _synonym_head(syn)
         name = _ident(head)
-        self.add(name, DefKind.PATTERN_SYNONYM, d, head, signature=_one_line(_text(d)))
+        cons = eq.child_by_field_name("constructors")  # `where P … = …`: P's builder clauses
+        if cons is not None:
+            for clause in cons.named_children:
+                builder = _synonym_head(clause.child_by_field_name("pattern"))
+                if builder is not None and _ident(builder) == name:
+                    self.exclude(builder)
+        if name and head is not None:
+            self.exclude(head)
+            part.syn = (name, _span(d), _span(head), _one_line(_text(d)))
         return name
 
-    # -- references ---------------------------------------------------------------------
-    def captures(self) -> dict[str, list[Node]]:
-        # one traversal of the tree serves references and match sites
-        if self._caps is None:
-            self._caps = QueryCursor(ts.query(REFERENCE_QUERY + MATCH_QUERY)).captures(self.root)
-        return self._caps
+    # -- references and match sites, for a batch of consecutive parts ----------------------
+    def captures(self, start: int | None = None, end: int | None = None
+                 ) -> dict[str, list[Node]]:
+        """One query over the tree (or the bytes ``start``..``end``) serves references and
+        match sites."""
+        cursor = QueryCursor(ts.query(REFERENCE_QUERY + MATCH_QUERY))
+        if start is None or end is None:
+            return cursor.captures(self.root)
+        cursor.set_byte_range(start, end)
+        caps = cursor.captures(self.root)
+        return {k: [n for n in v if start <= n.start_byte < end] for k, v in caps.items()}
 
-    def references(self) -> RefsTable:
-        caps = self.captures()
+    def batch(self, parts: list[_Part], caps: dict[str, list[Node]]
+              ) -> tuple[array, list[int]]:
+        """Reference rows and match sites of consecutive ``parts`` from their captures: the
+        rows (all parts', in order) and each part's first row (plus the end)."""
+        starts_of = [p.start for p in parts]
+        names_of = [p.top_name for p in parts]
+        data, starts = self.references(caps, starts_of, names_of)
+        bounds = [0] * (len(parts) + 1)
+        width = RefsTable.WIDTH
+        rows = len(data) // width
+        for i, s in enumerate(starts_of[1:], start=1):
+            bounds[i] = bisect_left(starts, s)
+        bounds[-1] = rows
+        for start, site in self.match_sites(caps, parts, starts_of, names_of):
+            parts[max(0, bisect_right(starts_of, start) - 1)].sites.append(site)
+        return data, bounds
+
+    def references(self, caps: dict[str, list[Node]], top_starts: list[int],
+                   top_names: list[str | None]) -> tuple[array, array]:
         regions: list[tuple[int, int, int]] = []
         for cap, code in _REGION_CODES.items():
             for n in caps.get(cap, ()):
                 regions.append((n.start_byte, -n.end_byte, code))
         regions.sort()
         qualifier_at: dict[int, str] = {}  # id start byte -> module qualifier text
+        qual_start: dict[int, int] = {}  # id start byte -> start of the qualified name
         for m in caps.get("qmod", ()):
             sib = m.next_named_sibling
             if sib is not None:
                 qualifier_at[sib.start_byte] = _text(m).rstrip(".")
+                qual_start[sib.start_byte] = m.start_byte
         special: dict[int, int] = {}  # start byte -> forced role
         for rec in caps.get("rec.expr", ()):
             # `C { f = e }` constructs, `r { f = e }` updates: the head decides
@@ -639,29 +749,35 @@ class _Extractor:
         for cap, kind in (("id.name", 0), ("id.con", 1), ("id.var", 2)):
             for n in caps.get(cap, ()):
                 idents.append((n.start_byte, kind, n))
-        idents.sort(key=_first)
-        # field names outside record syntax, and local definitions (where/let) are not uses
+        idents.sort(key=_FIRST)
+        # field names outside record syntax, and local definitions (where/let) are not uses;
+        # local definitions and pattern variables bind names in a scope (shadowing)
         field_name_vars = {n.start_byte for n in caps.get("skip.field", ())}
-        for n in caps.get("skip.def", ()):
-            if n.type == "variable":
-                field_name_vars.add(n.start_byte)
-            else:
-                field_name_vars.update(leaf.start_byte for leaf in _leaves(n))
+        local_defs: dict[int, int] = {}  # start byte -> 1: function clause name, 0: bind name
+        # 1: the name sits in its own clause/binding, a scope of its own: its scope is the next
+        for cap, own_scope in (("skip.def.fn", 1), ("skip.def", 1), ("skip.sig", -1)):
+            for n in caps.get(cap, ()):
+                for leaf in ((n,) if n.type == "variable" else _leaves(n)):
+                    field_name_vars.add(leaf.start_byte)
+                    if own_scope >= 0:
+                        local_defs[leaf.start_byte] = own_scope
+        puns = {n.start_byte for n in caps.get("bind.pun", ())}
+        scopes = sorted((n.start_byte, -n.end_byte) for n in caps.get("scope", ()))
+        # the last line of the application each head starts (`f a\n  b`: the line of b)
+        app_end: dict[int, int] = {}
+        for n in caps.get("app", ()):
+            b, row = n.start_byte, n.end_point[0]
+            if app_end.get(b, -1) < row:
+                app_end[b] = row
+        for ident, qualified in qual_start.items():  # `M.f x`: the application starts at M.
+            if qualified in app_end:
+                app_end[ident] = app_end[qualified]
 
-        # Names are interned as bytes and decoded once each at the end.
-        name_ids: dict[bytes, int] = {}
-        raw_names: list[bytes] = []
-
-        def intern(b: bytes) -> int:
-            i = name_ids.get(b)
-            if i is None:
-                i = name_ids[b] = len(raw_names)
-                raw_names.append(b)
-            return i
-
+        intern = self.intern
         data = array("i")
-        top_starts = self.top_starts
-        top_ids = [intern(n.encode()) if n else -1 for n in self.top_names]
+        starts = array("q")  # start byte of each row, for the shadowing pass
+        binders: dict[int, list[tuple[int, int]]] = {}  # name id -> scopes (start, end byte)
+        top_ids = [intern(n.encode()) if n else -1 for n in top_names]
         qual_ids = {start: intern(q.encode()) for start, q in qualifier_at.items()}
         defining = self.def_name_bytes
         src = self.source
@@ -670,8 +786,10 @@ class _Extractor:
         stack: list[tuple[int, int]] = [(1 << 62, -1)]  # (end byte, code)
         ri = 0
         nregions = len(regions)
+        scope_of = _Scopes(scopes).around
         no_role = -1
         skip_var_regions = _VAR_SKIP_REGIONS
+        expression = Role.EXPRESSION
         for start, kind, node in idents:
             while ri < nregions and regions[ri][0] <= start:
                 region_start, neg_end, code = regions[ri]
@@ -686,7 +804,10 @@ class _Extractor:
                 continue
             role = special.get(start, no_role)
             if role != no_role:
-                pass
+                if start in puns:  # `C {size}` binds size
+                    scope = scope_of(start, 0)
+                    if scope is not None:
+                        binders.setdefault(intern(src[start:node.end_byte]), []).append(scope)
             elif region == _R_IMPORT:
                 role = Role.IMPORT
             elif region == _R_EXPORT:
@@ -696,73 +817,128 @@ class _Extractor:
             elif kind == 1:  # constructors
                 role = _CON_ROLES.get(region, Role.EXPRESSION)
             else:  # variables and operators
+                own = local_defs.get(start)
+                if region == _R_BINDPAT:
+                    own = 1  # `(a, b) = …` binds a and b around the binding, not inside it
+                if own is not None or region == _R_PATTERN and start not in field_name_vars:
+                    # a local binder: its scope is the innermost scope around it (for a local
+                    # function's name, the one around its own clause)
+                    scope = scope_of(start, own or 0)
+                    if scope is not None:
+                        binders.setdefault(intern(src[start:node.end_byte]), []).append(scope)
+                    continue
                 if region in skip_var_regions or start in field_name_vars:
                     continue  # binders, type variables, field names outside record syntax
-                role = Role.EXPRESSION
+                role = expression
             end = node.end_byte
             enc = bisect_right(top_starts, start) - 1
             row, col = node.start_point
             data.extend((intern(src[start:end]), qual_ids.get(start, -1), row + 1, col, role,
-                         top_ids[enc] if enc >= 0 else -1))
-        names = [b.decode("utf-8", "replace") for b in raw_names]
-        return RefsTable(names, data)
+                         top_ids[enc] if enc >= 0 else -1,
+                         app_end.get(start, -1) + 1))
+            starts.append(start)
+        if binders:
+            data, starts = _drop_shadowed(data, starts, binders, expression)
+        return data, starts
 
     # -- match sites --------------------------------------------------------------------
-    def match_sites(self) -> list[MatchSite]:
-        caps = self.captures()
-        sites: list[MatchSite] = []
+
+    # -- match sites ---------------------------------------------------------------------
+    def match_sites(self, caps: dict[str, list[Node]], parts: list[_Part],
+                    top_starts: list[int], top_names: list[str | None]
+                    ) -> list[tuple[int, MatchSite]]:
+        """Match sites with their start bytes, in order; a top-level function clause becomes
+        its part's ``clause`` (``_link`` groups the clauses of one function)."""
+        self.top_starts, self.top_names = top_starts, top_names
+        sites: list[tuple[int, MatchSite]] = []
         for n in caps.get("case", ()):
             alts = n.child_by_field_name("alternatives")
             scrut = n.named_children[0] if n.named_child_count else None
-            sites.append(self._alt_site(MatchKind.CASE, n, alts,
-                                        _one_line(_text(scrut), 80) if scrut is not None and
-                                        scrut.type != "alternatives" else None))
+            self._alt_site(sites, MatchKind.CASE, n, alts,
+                           _one_line(_text(scrut), 80) if scrut is not None and
+                           scrut.type != "alternatives" else None)
         for n in caps.get("lambda_case", ()):
-            sites.append(self._alt_site(MatchKind.LAMBDA_CASE, n,
-                                        n.child_by_field_name("alternatives"), None))
+            self._alt_site(sites, MatchKind.LAMBDA_CASE, n,
+                           n.child_by_field_name("alternatives"), None)
         for n in caps.get("lambda", ()):
             pats = n.child_by_field_name("patterns")
             if pats is None:
                 continue
-            row = MatchRow(tuple(pattern(p) for p in pats.named_children), False,
-                           n.start_point[0] + 1)
-            sites.append(MatchSite(MatchKind.LAMBDA, self.path, _span(n), self._enclosing(n),
-                                   None, (row,)))
+            lazy: list[Pattern] = []
+            line = n.start_point[0] + 1
+            row = MatchRow(tuple(pattern(p, lazy) for p in pats.named_children), False, line)
+            site = MatchSite(MatchKind.LAMBDA, self.path, _span(n), self._enclosing(n), None,
+                             (row,))
+            sites.append((n.start_byte, site))
+            _lazy_sites(sites, n.start_byte, site, lazy, line)
         for n in caps.get("pattern_bind", ()):
             parent = n.parent
             if parent is None or parent.type not in ("local_binds", "declarations"):
                 continue  # do-binds desugar to `fail`, not an incomplete-pattern warning
             pat = n.child_by_field_name("pattern")
-            p = pattern(pat)
-            if p.kind is PatKind.WILD:
+            lazy = []
+            p = pattern(pat, lazy)
+            line = n.start_point[0] + 1
+            site = MatchSite(MatchKind.PATTERN_BINDING, self.path, _span(n),
+                             self._enclosing(n), None, (MatchRow((p,), False, line),))
+            if p.kind is not PatKind.WILD:
+                sites.append((n.start_byte, site))
+            _lazy_sites(sites, n.start_byte, site, lazy, line)
+        for n in caps.get("rec.expr", ()):
+            head = n.child_by_field_name("expression")
+            if _constructs(head):
                 continue
-            row = MatchRow((p,), False, n.start_point[0] + 1)
-            sites.append(MatchSite(MatchKind.PATTERN_BINDING, self.path, _span(n),
-                                   self._enclosing(n), None, (row,)))
-        sites.extend(self._function_groups(caps.get("function", ())))
-        sites.sort(key=lambda s: (s.span.start_line, s.span.start_col))
+            fields = []
+            for upd in n.children_by_field_name("field"):
+                fname = _ident(upd.child_by_field_name("field"))
+                if fname:
+                    fields.append(fname)
+            if fields:  # GHC reports a partial update at the start of the whole expression
+                sites.append((n.start_byte, MatchSite(
+                    MatchKind.RECORD_UPDATE, self.path, _span(n), self._enclosing(n), None, (),
+                    _one_line(_text(head), 80), tuple(fields))))
+        clauses = {p.start: p for p in parts if p.node_type == "function"}
+        local = []
+        for fn in caps.get("function", ()):
+            part = clauses.get(fn.start_byte)
+            if part is None:
+                local.append(fn)
+            else:
+                lazy: list[Pattern] = []
+                part.clause = (tuple(self._clause_rows(fn, lazy)), tuple(lazy))
+        sites.extend(self._function_groups(local))
+        sites.sort(key=_site_order)
         return sites
 
-    def _alt_site(self, kind: MatchKind, node: Node, alts: Node | None,
-                  scrutinee: str | None) -> MatchSite:
+    def _alt_site(self, sites: list[tuple[int, MatchSite]], kind: MatchKind, node: Node,
+                  alts: Node | None, scrutinee: str | None) -> None:
         rows = []
+        lazy_rows: list[tuple[list[Pattern], int]] = []
         if alts is not None:
             for alt in alts.named_children:
                 if alt.type != "alternative":
                     continue
-                p = pattern(alt.child_by_field_name("pattern"))
-                rows.append(MatchRow((p,), _guarded(alt), alt.start_point[0] + 1))
-        return MatchSite(kind, self.path, _span(node), self._enclosing(node), None, tuple(rows),
+                lazy: list[Pattern] = []
+                p = pattern(alt.child_by_field_name("pattern"), lazy)
+                line = alt.start_point[0] + 1
+                rows.append(MatchRow((p,), _guarded(alt), line))
+                if lazy:
+                    lazy_rows.append((lazy, line))
+        site = MatchSite(kind, self.path, _span(node), self._enclosing(node), None, tuple(rows),
                          scrutinee)
+        sites.append((node.start_byte, site))
+        for lazy, line in lazy_rows:
+            _lazy_sites(sites, node.start_byte, site, lazy, line)
 
-    def _function_groups(self, functions: Iterable[Node]) -> list[MatchSite]:
-        # Each clause is its own `function` node: group consecutive same-name siblings.
+    def _function_groups(self, functions: Iterable[Node]) -> list[tuple[int, MatchSite]]:
+        """Clause groups of local functions (`where`/`let`): each clause is its own `function`
+        node, so consecutive same-name siblings are grouped."""
         groups: list[list[Node]] = []
         group_of_last: dict[int, list[Node]] = {}  # node id of a group's last clause -> group
         for fn in sorted(functions, key=lambda x: x.start_byte):
             name = self._function_name(fn)
             prev = fn.prev_named_sibling
-            while prev is not None and prev.type in ("comment", "haddock", "pragma", "cpp"):
+            while prev is not None and prev.type in _COMMENTS:
                 prev = prev.prev_named_sibling
             group = group_of_last.pop(prev.id, None) if prev is not None else None
             if group is None or self._function_name(group[0]) != name:
@@ -770,27 +946,34 @@ class _Extractor:
                 groups.append(group)
             group.append(fn)
             group_of_last[fn.id] = group
-        sites = []
+        sites: list[tuple[int, MatchSite]] = []
         for clauses in groups:
-            rows = []
+            rows: list[MatchRow] = []
+            lazy: list[Pattern] = []
             for fn in clauses:
-                pats = fn.child_by_field_name("patterns")
-                if pats is not None:
-                    pat_nodes = list(pats.named_children)
-                else:
-                    inf = next((c for c in fn.named_children if c.type == "infix"), None)
-                    pat_nodes = ([inf.child_by_field_name("left_operand"),
-                                  inf.child_by_field_name("right_operand")] if inf else [])
-                patterns = tuple(pattern(p) for p in pat_nodes)
-                guarded = _guarded(fn)
-                rows.extend(_pattern_guard_rows(fn, patterns) if guarded else
-                            [MatchRow(patterns, False, fn.start_point[0] + 1)])
+                rows.extend(self._clause_rows(fn, lazy))
             first, last = clauses[0], clauses[-1]
             span = Span(first.start_point[0] + 1, first.start_point[1], last.end_point[0] + 1,
                         last.end_point[1])
-            sites.append(MatchSite(MatchKind.FUNCTION, self.path, span, self._enclosing(first),
-                                   self._function_name(first), tuple(rows)))
+            site = MatchSite(MatchKind.FUNCTION, self.path, span, self._enclosing(first),
+                             self._function_name(first), tuple(rows))
+            sites.append((first.start_byte, site))
+            if lazy:
+                _lazy_sites(sites, first.start_byte, site, lazy, span.start_line)
         return sites
+
+    def _clause_rows(self, fn: Node, lazy: list[Pattern]) -> list[MatchRow]:
+        pats = fn.child_by_field_name("patterns")
+        if pats is not None:
+            pat_nodes = list(pats.named_children)
+        else:
+            inf = next((c for c in fn.named_children if c.type == "infix"), None)
+            pat_nodes = ([inf.child_by_field_name("left_operand"),
+                          inf.child_by_field_name("right_operand")] if inf else [])
+        patterns = tuple(pattern(p, lazy) for p in pat_nodes)
+        if _guarded(fn):
+            return _pattern_guard_rows(fn, patterns)
+        return [MatchRow(patterns, False, fn.start_point[0] + 1)]
 
     def _enclosing(self, node: Node) -> str | None:
         i = bisect_right(self.top_starts, node.start_byte) - 1
@@ -813,6 +996,79 @@ class _Extractor:
         return out
 
 
+class _Scopes:
+    """Binding scopes (tree nodes: nested or disjoint) and, for a position, the innermost ones
+    around it: from the last scope starting at or before it, up its enclosing scopes."""
+
+    __slots__ = ("starts", "ends", "parents")
+
+    def __init__(self, scopes: list[tuple[int, int]]) -> None:  # (start, -end), sorted
+        self.starts = [s for s, _ in scopes]
+        self.ends = [-e for _, e in scopes]
+        self.parents = parents = [-1] * len(scopes)
+        open_: list[int] = []
+        for i, start in enumerate(self.starts):
+            while open_ and self.ends[open_[-1]] <= start:
+                open_.pop()
+            parents[i] = open_[-1] if open_ else -1
+            open_.append(i)
+
+    def around(self, pos: int, skip: int) -> tuple[int, int] | None:
+        """The innermost scope containing ``pos`` after skipping ``skip`` of them."""
+        i = bisect_right(self.starts, pos) - 1
+        ends, parents = self.ends, self.parents
+        while i >= 0:
+            if ends[i] > pos:
+                if not skip:
+                    return self.starts[i], ends[i]
+                skip -= 1
+            i = parents[i]
+        return None
+
+
+def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int, int]]],
+                   expression: int) -> tuple[array, array]:
+    """Rows of uses that a local binder of the same name shadows (a parameter, a `where`
+    or `let` definition, a case alternative's variable) refer to that binder, not to any
+    top-level definition: drop them (and their start bytes)."""
+    # Scopes are tree nodes (nested or disjoint): per name, their union as sorted disjoint
+    # intervals answers "is this use inside one?" with one bisection.
+    merged: dict[int, tuple[list[int], list[int]]] = {}
+    for name, scopes in binders.items():
+        scopes.sort()
+        lo: list[int] = []
+        hi: list[int] = []
+        for s, e in scopes:
+            if hi and s < hi[-1]:
+                if e > hi[-1]:
+                    hi[-1] = e
+            else:
+                lo.append(s)
+                hi.append(e)
+        merged[name] = (lo, hi)
+    width = RefsTable.WIDTH
+    dropped = []
+    for i in range(0, len(data), width):
+        found = merged.get(data[i])
+        if found is None or data[i + 4] != expression:
+            continue
+        at = starts[i // width]
+        k = bisect_right(found[0], at) - 1
+        if k >= 0 and at < found[1][k]:
+            dropped.append(i // width)
+    if not dropped:
+        return data, starts
+    kept, kept_starts = array("i"), array("q")
+    prev = 0
+    for row in dropped:
+        kept.extend(data[prev * width:row * width])
+        kept_starts.extend(starts[prev:row])
+        prev = row + 1
+    kept.extend(data[prev * width:])
+    kept_starts.extend(starts[prev:])
+    return kept, kept_starts
+
+
 def _leaves(node: Node) -> list[Node]:
     out = []
     stack = [node]
@@ -826,11 +1082,53 @@ def _leaves(node: Node) -> list[Node]:
     return out
 
 
+def _synonym_head(syn: Node | None) -> Node | None:
+    """The name node of a pattern synonym's left-hand side (`P x`, `x :> y`, `R{a, b}`)."""
+    while syn is not None and syn.type == "apply":
+        syn = syn.child_by_field_name("function")
+    if syn is None:
+        return None
+    if syn.type == "infix":
+        return syn.child_by_field_name("operator")
+    if syn.type == "record":
+        return syn.child_by_field_name("constructor")
+    return syn
+
+
 def _names_in_sig(sig: str | None) -> tuple[str, ...]:
     if not sig:
         return ()
     _, _, ty = sig.partition("::")
     return tuple(dict.fromkeys(re.findall(r"(?<![\w'.])([A-Z][\w']*)", ty)))
+
+
+def _strip_quantifiers(ty: Node | None) -> Node | None:
+    while ty is not None and ty.type in ("context", "forall", "parens", "prefix") \
+            and ty.child_by_field_name("type") is not None:
+        if ty.type == "parens" and ty.child_by_field_name("type").type not in (
+                "context", "forall", "function", "linear_function"):
+            break  # `(Maybe a)` is a type, not a wrapper around an arrow
+        ty = ty.child_by_field_name("type")
+    return ty
+
+
+def _arrow_result(ty: Node | None) -> Node | None:
+    ty = _strip_quantifiers(ty)
+    while ty is not None and ty.type in ("function", "linear_function"):
+        ty = _strip_quantifiers(ty.child_by_field_name("result"))
+    return ty
+
+
+def _type_arguments(ty: Node | None) -> tuple[str, ...] | None:
+    """`Q Int (Maybe a)` -> ("Int", "(Maybe a)"); None when ``ty`` is not an application."""
+    if ty is None:
+        return None
+    args: list[str] = []
+    while ty is not None and ty.type == "apply":
+        args.append(_one_line(_text(ty.child_by_field_name("argument")), 120))
+        ty = ty.child_by_field_name("constructor")
+    args.reverse()
+    return tuple(args)
 
 
 def _arrow_arity(ty: Node | None) -> int:
@@ -905,8 +1203,37 @@ def _pattern_guard_rows(fn: Node, patterns: tuple[Pattern, ...]) -> list[MatchRo
 _TUPLE_NAMES = {n: "(" + "," * (n - 1) + ")" for n in range(2, 16)}
 
 
-def pattern(node: Node | None) -> Pattern:
-    """A tree-sitter pattern subtree reduced to the exhaustiveness model."""
+def _constructs(head: Node | None) -> bool:
+    """Is `head { f = e }` a construction (a constructor head) rather than an update?"""
+    if head is None:
+        return False
+    if head.type == "constructor":
+        return True
+    if head.type == "qualified":
+        name = _ident(head)
+        return bool(name) and name[0].isupper()
+    return False
+
+
+def _lazy_sites(sites: list[tuple[int, MatchSite]], start: int, site: MatchSite,
+                lazy: Sequence[Pattern], line: int) -> None:
+    """A lazy pattern `~p` matches anything where it stands, and GHC checks ``p`` on its own
+    as a pattern binding (-Wincomplete-uni-patterns), reported at the enclosing match."""
+    for p in lazy:
+        if p.kind is not PatKind.WILD:
+            sites.append((start, MatchSite(MatchKind.PATTERN_BINDING, site.path, site.span,
+                                           site.enclosing, site.name,
+                                           (MatchRow((p,), False, line),))))
+
+
+def _site_order(item: tuple[int, MatchSite]) -> tuple[int, int]:
+    span = item[1].span
+    return span.start_line, span.start_col
+
+
+def pattern(node: Node | None, lazy: list[Pattern] | None = None) -> Pattern:
+    """A tree-sitter pattern subtree reduced to the exhaustiveness model. The inner patterns
+    of lazy patterns (`~p`, which match anything) are appended to ``lazy`` when given."""
     if node is None:
         return WILDCARD
     t = node.type
@@ -918,25 +1245,28 @@ def pattern(node: Node | None) -> Pattern:
         return Pattern(PatKind.CON, _text(node))
     if t == "qualified":
         inner = node.child_by_field_name("id")
-        return pattern(inner)
+        return pattern(inner, lazy)
     if t in ("parens", "strict", "signature", "pattern"):
         inner = node.child_by_field_name("pattern") or (
             node.named_children[0] if node.named_child_count else None)
         if t == "signature":
             inner = node.child_by_field_name("pattern") or node.child_by_field_name("expression")
-        return pattern(inner)
-    if t == "irrefutable":
-        return WILDCARD  # ~p never fails to match
+        return pattern(inner, lazy)
+    if t == "irrefutable":  # ~p never fails to match; GHC checks p apart
+        inner_lazy = pattern(node.child_by_field_name("pattern"), lazy)
+        if lazy is not None:
+            lazy.append(inner_lazy)
+        return WILDCARD
     if t == "as":
-        return pattern(node.child_by_field_name("pattern"))
+        return pattern(node.child_by_field_name("pattern"), lazy)
     if t == "apply":
         args: list[Pattern] = []
         head = node
         while head is not None and head.type == "apply":
-            args.append(pattern(head.child_by_field_name("argument")))
+            args.append(pattern(head.child_by_field_name("argument"), lazy))
             head = head.child_by_field_name("function")
         args.reverse()
-        inner_head = pattern(head)
+        inner_head = pattern(head, lazy)
         if inner_head.kind is not PatKind.CON:
             return Pattern(PatKind.OPAQUE, _text(node))
         return Pattern(PatKind.CON, inner_head.name, tuple(args))
@@ -944,18 +1274,19 @@ def pattern(node: Node | None) -> Pattern:
         op = node.child_by_field_name("operator")
         name = _ident(op)
         if op is not None and op.type in ("constructor_operator", "qualified", "infix_id") and name:
-            return Pattern(PatKind.CON, name, (pattern(node.child_by_field_name("left_operand")),
-                                               pattern(node.child_by_field_name("right_operand"))))
+            return Pattern(PatKind.CON, name,
+                           (pattern(node.child_by_field_name("left_operand"), lazy),
+                            pattern(node.child_by_field_name("right_operand"), lazy)))
         return Pattern(PatKind.OPAQUE, _text(node))
     if t in ("tuple", "unboxed_tuple"):
-        elems = [pattern(c) for c in node.named_children]
+        elems = [pattern(c, lazy) for c in node.named_children]
         if len(elems) == 1:
             return elems[0]
         return Pattern(PatKind.CON, _TUPLE_NAMES.get(len(elems), "(,)"), tuple(elems))
     if t == "unit":
         return Pattern(PatKind.CON, "()")
     if t == "list":
-        elems = [pattern(c) for c in node.named_children]
+        elems = [pattern(c, lazy) for c in node.named_children]
         result = Pattern(PatKind.CON, "[]")
         for e in reversed(elems):
             result = Pattern(PatKind.CON, ":", (e, result))
@@ -963,26 +1294,328 @@ def pattern(node: Node | None) -> Pattern:
     if t in ("literal", "negation", "string", "integer", "char", "float"):
         return Pattern(PatKind.LIT, _text(node))
     if t == "record":
-        con = pattern(node.child_by_field_name("constructor"))
+        con = pattern(node.child_by_field_name("constructor"), lazy)
         fields: list[tuple[str, Pattern]] = []
         for fp in node.children_by_field_name("field"):
             fname = _ident(fp.child_by_field_name("field"))
             sub = fp.child_by_field_name("pattern")
             if fname:
-                fields.append((fname, pattern(sub) if sub is not None else WILDCARD))
+                fields.append((fname, pattern(sub, lazy) if sub is not None else WILDCARD))
         return Pattern(PatKind.CON, con.name, (), tuple(fields))
     return Pattern(PatKind.OPAQUE, _one_line(_text(node), 60))
+
+
+class Edit(NamedTuple):
+    """One text edit as tree-sitter is told it (bytes, 0-based rows)."""
+
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start_row: int
+    old_end_row: int
+    new_end_row: int
+    old_end_col: int = -1  # columns of the end points: text after the edit on its last line
+    new_end_col: int = -2  # moves by their difference (unknown: it moves)
+
+    def keeps_columns_of(self, part: _Part) -> bool:
+        """Does a declaration starting at or after the edit's end keep its columns?"""
+        return part.first_row > self.old_end_row or (
+            part.first_row == self.old_end_row and self.old_end_col == self.new_end_col)
 
 
 def extract(path: str, source: bytes, tree: Tree, *, language: str = "haskell") -> FileIndex:
     """Build the ``FileIndex`` of one parsed file. Never raises on odd trees: what cannot be
     understood is skipped, and syntax errors are reported in ``problems``."""
     ex = _Extractor(path, source, tree)
-    exports, imports = ex.header()
-    ex.declarations()
-    refs = ex.references()
-    return FileIndex(path=path, module=ex.module, digest=digest(source),
-                     lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1),
-                     definitions=ex.defs, references=refs, match_sites=ex.match_sites(),
-                     imports=imports, exports=exports, problems=ex.problems(),
-                     language=language)
+    decls = _declarations(tree)
+    header = ex.header_part(decls.start_byte if decls is not None else len(source))
+    parts = [header] + [ex.decl_part(d) for d in (decls.named_children if decls else ())]
+    data, bounds = ex.batch(parts, ex.captures())
+    state = _State(parts, bounds, ex.name_ids, ex.raw_names, [], source, len(ex.raw_names))
+    return _link(ex, parts, data, bounds, state, ex.problems(), language, None)
+
+
+def extract_incremental(previous: FileIndex, old_source: bytes, source: bytes, tree: Tree,
+                        old_tree: Tree, edit: Edit, *, language: str = "haskell",
+                        file_digest: str | None = None) -> FileIndex:
+    """The ``FileIndex`` of ``source`` (parsed incrementally into ``tree`` from ``old_tree``,
+    edited by ``edit``), re-extracting only the declarations the edit or tree-sitter's changed
+    ranges touch; every other declaration's definitions, reference rows and match sites are
+    reused, shifted by the lines the edit added or removed. Equal to ``extract`` on the same
+    tree (tests check it on random edits of real files); falls back to it when the header
+    changes (or is not parsed as a header any more), or when ``previous`` is not the extraction
+    of ``old_source``. A declaration with a syntax error is a part like any other.
+    ``file_digest``: the digest to record (the raw file's, when the caller has it), else the
+    digest of ``source``."""
+    state = previous.incremental
+    if (not isinstance(state, _State) or state.source is not old_source
+            and state.source != old_source) or len(state.raw_names) > 2 * state.full_names + 256:
+        # (names of edited-away identifiers accumulate in the interning table: start afresh)
+        return extract(previous.path, source, tree, language=language)
+    decls = _declarations(tree)
+    header = state.parts[0]
+    if (decls is None or edit.start_byte < header.end or decls.start_byte != header.end
+            or header.broken):
+        return extract(previous.path, source, tree, language=language)
+    dbyte = edit.new_end_byte - edit.old_end_byte
+    drow = edit.new_end_row - edit.old_end_row
+    touched = sorted([(r.start_byte, r.end_byte) for r in old_tree.changed_ranges(tree)]
+                     + [(edit.start_byte, max(edit.new_end_byte, edit.start_byte + 1))])
+    nodes = decls.named_children
+    plan = _plan_contiguous(state, nodes, touched, edit, dbyte)
+    if plan is None:
+        plan = _plan_each(state, nodes, touched, edit, dbyte)
+    ex = _Extractor(previous.path, source, tree, header.module, dict(state.name_ids),
+                    list(state.raw_names))
+    width = RefsTable.WIDTH
+    parts: list[_Part] = [header]
+    data = array("i")
+    bounds = [0]
+
+    def take(rows: array, lo: int, hi: int, shift: int) -> None:
+        """Rows lo..hi of ``rows`` (one or many parts'), ``shift`` lines later."""
+        piece = rows[lo * width:hi * width]
+        if shift:
+            for k in range(2, len(piece), width):
+                piece[k] += shift
+            for k in range(6, len(piece), width):
+                if piece[k]:
+                    piece[k] += shift
+        data.extend(piece)
+
+    take(state.data, state.bounds[0], state.bounds[1], 0)
+    bounds.append(state.bounds[1])
+    i = 0
+    while i < len(plan):
+        item = plan[i]
+        if isinstance(item, int):
+            # a run of reused parts with consecutive old indices, moved alike: one block
+            moved = item > 0 and bool(dbyte or drow)
+            first = j = abs(item)
+            i += 1
+            while i < len(plan) and isinstance(plan[i], int) and abs(plan[i]) == j + 1 and (
+                    plan[i] > 0) == (item > 0):  # type: ignore[operator]
+                j += 1
+                i += 1
+            base = len(data) // width - state.bounds[first]
+            for k in range(first, j + 1):
+                old_part = state.parts[k]
+                if moved and drow:
+                    old_part = _shifted(old_part, dbyte, drow)
+                elif moved:  # the same lines: only byte offsets move
+                    old_part = replace(old_part, start=old_part.start + dbyte,
+                                       end=old_part.end + dbyte)
+                parts.append(old_part)
+                bounds.append(state.bounds[k + 1] + base)
+            take(state.data, state.bounds[first], state.bounds[j + 1], drow if moved else 0)
+            continue
+        j = i
+        while j < len(plan) and not isinstance(plan[j], int):
+            j += 1
+        fresh = [ex.decl_part(d) for d in nodes[i:j]]  # type: ignore[arg-type]
+        # up to the next declaration: a zero-width node error recovery put at a declaration's
+        # end belongs to that declaration, as in a full extraction
+        until = nodes[j].start_byte if j < len(nodes) else len(source) + 1
+        rows, fresh_bounds = ex.batch(fresh, ex.captures(fresh[0].start, until))
+        base = len(data) // width
+        parts.extend(fresh)
+        bounds.extend(b + base for b in fresh_bounds[1:])
+        take(rows, 0, fresh_bounds[-1], 0)
+        i = j
+    fi = _link(ex, parts, data, bounds,
+               _State(parts, bounds, ex.name_ids, ex.raw_names, state.names, source,
+                      state.full_names), ex.problems(), language, file_digest)
+    return fi
+
+
+_Plan = list  # per declaration: an old part's index (negative: it stays, positive: it moves
+#               with the edit) or the node to extract
+
+
+def _plan_contiguous(state: _State, nodes: list[Node], touched: list[tuple[int, int]],
+                     edit: Edit, dbyte: int) -> _Plan | None:
+    """The usual plan in O(log n) checks: every declaration before the touched bytes is the
+    old one at the same index, every declaration after them the old one as far from the end;
+    None when the old and new declarations do not line up that way (then ``_plan_each``)."""
+    old = state.parts
+    lo = min(s for s, _ in touched)
+    hi = max(e for _, e in touched)
+    first = bisect_right(nodes, lo, key=lambda n: n.end_byte)  # nodes[:first] end before
+    last = bisect_left(nodes, hi, key=lambda n: n.start_byte)  # nodes[last:] start after
+    last = max(last, first)
+    after = len(nodes) - last
+    old_after = len(old) - after  # index of the old part matching nodes[last]
+    if old_after < 1 + first or old_after > len(old):
+        return None
+
+    def same(node: Node, part: _Part, shift: int) -> bool:
+        return (node.start_byte == part.start + shift and node.end_byte == part.end + shift
+                and node.type == part.node_type)
+
+    if first and (not same(nodes[first - 1], old[first], 0)
+                  or old[first].end > edit.start_byte or not same(nodes[0], old[1], 0)):
+        return None
+    if after:
+        moved = old[old_after]
+        if (not same(nodes[last], moved, dbyte) or not same(nodes[-1], old[-1], dbyte)
+                or moved.start < edit.old_end_byte or not edit.keeps_columns_of(moved)):
+            return None
+    plan: _Plan = ([-(k + 1) for k in range(first)] + list(nodes[first:last])
+                   + list(range(old_after, old_after + after)))
+    for k in state.broken:  # a declaration with a syntax error is always extracted again
+        at = k - 1 if k <= first else k - old_after + last
+        if 0 <= at < len(plan) and isinstance(plan[at], int):
+            plan[at] = nodes[at]
+    return plan
+
+
+def _plan_each(state: _State, nodes: list[Node], touched: list[tuple[int, int]],
+               edit: Edit, dbyte: int) -> _Plan:
+    """The plan by matching every declaration with the old ones by position and kind."""
+    reusable: dict[tuple[int, int, str], int] = {}
+    for i, part in enumerate(state.parts[1:], start=1):
+        if part.broken:
+            continue
+        if part.end <= edit.start_byte:
+            reusable[(part.start, part.end, part.node_type)] = -i
+        elif part.start >= edit.old_end_byte and edit.keeps_columns_of(part):
+            reusable[(part.start + dbyte, part.end + dbyte, part.node_type)] = i
+    plan: _Plan = []
+    for d in nodes:
+        start, end = d.start_byte, d.end_byte
+        hit = any(s < end and start < e for s, e in touched)
+        found = None if hit else reusable.get((start, end, d.type))
+        plan.append(found if found is not None else d)
+    return plan
+
+
+def _declarations(tree: Tree) -> Node | None:
+    return next((c for c in tree.root_node.named_children if c.type == "declarations"), None)
+
+
+def _shifted(part: _Part, dbyte: int, drow: int) -> _Part:
+    """A reused part that moved: every position ``drow`` lines (and ``dbyte`` bytes) later."""
+
+    def sp(s: Span) -> Span:
+        return Span(s.start_line + drow, s.start_col, s.end_line + drow, s.end_col)
+
+    def site(m: MatchSite) -> MatchSite:
+        return MatchSite(m.kind, m.path, sp(m.span), m.enclosing, m.name,
+                         tuple(MatchRow(r.patterns, r.guarded, r.line + drow if r.line else 0)
+                               for r in m.rows), m.scrutinee, m.fields)
+
+    defs = [d.moved(drow) for d in part.defs]
+    fn = part.fn
+    if fn is not None:
+        fn = (fn[0], fn[1], fn[2], sp(fn[3]), sp(fn[4]))
+    syn = part.syn
+    if syn is not None:
+        syn = (syn[0], sp(syn[1]), sp(syn[2]), syn[3])
+    clause = part.clause
+    if clause is not None:
+        clause = (tuple(MatchRow(r.patterns, r.guarded, r.line + drow) for r in clause[0]),
+                  clause[1])
+    return _Part(part.start + dbyte, part.end + dbyte, part.first_row + drow,
+                 part.last_row + drow, part.node_type, part.top_name, part.broken, defs, fn,
+                 part.sigs, part.psigs, syn, [site(m) for m in part.sites], clause)
+
+
+def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], state: _State,
+          problems: list[ParseProblem], language: str, file_digest: str | None) -> FileIndex:
+    """Join a file's parts: consecutive clauses of one function become one definition and one
+    match site, signatures attach to the functions and pattern synonyms they name (a later
+    signature too, as GHC allows)."""
+    header = parts[0]
+    module, path = header.module, ex.path
+    defs: list[Definition] = []
+    ordered: list[MatchSite | list[MatchSite]] = []  # a clause group's slot is a list
+    sigs: dict[str, tuple[str, tuple[str, ...]]] = {}
+    psigs: dict[str, str] = {}
+    functions: list[Definition] = []
+    synonyms: list[Definition] = []
+    group: Definition | None = None  # the function whose clauses may continue
+    run: list[_Part] = []  # the clause parts of that function's match site
+    slot: list[MatchSite] = []
+
+    def close_run() -> None:
+        if not run:
+            return
+        first, last = run[0], run[-1]
+        rows = tuple(r for p in run for r in p.clause[0])  # type: ignore[index]
+        span = Span(first.fn[3].start_line, first.fn[3].start_col,  # type: ignore[index]
+                    last.fn[3].end_line, last.fn[3].end_col)  # type: ignore[index]
+        site = MatchSite(MatchKind.FUNCTION, path, span, first.top_name,
+                         first.fn[0], rows)  # type: ignore[index]
+        slot.append(site)
+        lazy = [p for part in run for p in part.clause[1]]  # type: ignore[index]
+        for p in lazy:
+            if p.kind is not PatKind.WILD:
+                slot.append(MatchSite(MatchKind.PATTERN_BINDING, path, span, site.enclosing,
+                                      site.name, (MatchRow((p,), False, span.start_line),)))
+        run.clear()
+
+    for part in parts:
+        if part.node_type in _COMMENTS:
+            continue
+        fn = part.fn
+        if fn is not None and fn[1] == "function" and group is not None and group.name == fn[0]:
+            group.clauses += 1
+            group.span = Span(group.span.start_line, group.span.start_col, fn[3].end_line,
+                              fn[3].end_col)
+        elif fn is not None:
+            name, kind, arity, span, name_span = fn
+            sig = sigs.get(name)
+            d = Definition(name, DefKind.FUNCTION, module, path, span, name_span,
+                           signature=sig[0] if sig else None, arity=arity, clauses=1,
+                           mentions=sig[1] if sig else ())
+            defs.append(d)
+            functions.append(d)
+            group = d if kind == "function" else None
+        else:
+            group = None
+        if part.clause is not None and run and run[-1].fn[0] == fn[0]:  # type: ignore[index]
+            run.append(part)
+        else:
+            close_run()
+            if part.clause is not None:
+                slot = []
+                ordered.append(slot)
+                run.append(part)
+        for name, text, mentions in part.sigs:
+            sigs[name] = (text, mentions)
+        for name, text in part.psigs:
+            psigs[name] = text
+        if part.syn is not None:
+            name, span, name_span, text = part.syn
+            d = Definition(name, DefKind.PATTERN_SYNONYM, module, path, span, name_span,
+                           signature=psigs.get(name) or text)
+            defs.append(d)
+            synonyms.append(d)
+        defs.extend(part.defs)
+        ordered.extend(part.sites)
+    close_run()
+    for d in functions:  # signatures may follow their function in odd code
+        if d.signature is None and d.name in sigs:
+            d.signature, d.mentions = sigs[d.name]
+    for d in synonyms:
+        if d.name in psigs:
+            d.signature = psigs[d.name]
+    sites: list[MatchSite] = []
+    for item in ordered:
+        if isinstance(item, list):
+            sites.extend(item)
+        else:
+            sites.append(item)
+    state.broken = tuple(i for i, p in enumerate(parts) if p.broken and i)
+    if len(state.names) < len(ex.raw_names):
+        state.names = state.names + [b.decode("utf-8", "replace")
+                                     for b in ex.raw_names[len(state.names):]]
+    source = ex.source
+    fi = FileIndex(path=path, module=module, digest=file_digest or digest(source),
+                   lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1),
+                   definitions=defs, references=RefsTable(state.names, data),
+                   match_sites=sites, imports=header.imports, exports=header.exports,
+                   problems=problems, language=language)
+    state.data = data
+    fi.incremental = state
+    return fi

@@ -33,7 +33,7 @@ from tree_sitter import Point, Tree
 from scout.cancel import NEVER, CancelToken
 from scout.haskell import parser as ts
 from scout.haskell.discover import SourceText, discover, read_source
-from scout.haskell.extract import EXTRACTOR_VERSION, digest, extract
+from scout.haskell.extract import EXTRACTOR_VERSION, Edit, digest, extract, extract_incremental
 from scout.haskell.model import (
     Definition,
     DefKind,
@@ -567,18 +567,27 @@ class WorkspaceIndex:
                 return src
             old = self._trees.pop(rel, None)
             parser = ts.parser()
-            if old is not None:
-                old_code, old_tree = old
-                _apply_edit(old_tree, old_code, src.code)
-                tree = parser.parse(src.code, old_tree)
-            else:
-                tree = parser.parse(src.code)
+            previous = self._current._bodies.get(rel)
+            raw_digest = digest(src.raw)
+            with gc_paused():  # a collection here would rescan the whole index
+                if old is not None:
+                    old_code, old_tree = old
+                    edit = _apply_edit(old_tree, old_code, src.code)
+                    tree = parser.parse(src.code, old_tree)
+                    if isinstance(previous, FileIndex):  # extracted in this session
+                        # re-extract only the declarations the edit touches
+                        fi = extract_incremental(previous, old_code, src.code, tree, old_tree,
+                                                 edit, language=src.language,
+                                                 file_digest=raw_digest)
+                    else:
+                        fi = extract(rel, src.code, tree, language=src.language)
+                else:
+                    tree = parser.parse(src.code)
+                    fi = extract(rel, src.code, tree, language=src.language)
             self._trees[rel] = (src.code, tree)
             while len(self._trees) > self.TREE_LIMIT:
                 self._trees.popitem(last=False)
-            with gc_paused():  # a collection here would rescan the whole index
-                fi = extract(rel, src.code, tree, language=src.language)
-            fi.digest = digest(src.raw)
+            fi.digest = raw_digest
             self._publish(rel, summary=FileSummary.of(fi), body=fi, skipped=None,
                           text=None if from_disk else text)
             return fi
@@ -691,7 +700,7 @@ def _point(data: bytes, offset: int) -> Point:
     return Point(row, col)
 
 
-def _apply_edit(tree: Tree, old: bytes, new: bytes) -> None:
+def _apply_edit(tree: Tree, old: bytes, new: bytes) -> Edit:
     """Describe old -> new to tree-sitter as one edit (common prefix and suffix kept)."""
     limit = min(len(old), len(new))
     start = 0
@@ -709,6 +718,9 @@ def _apply_edit(tree: Tree, old: bytes, new: bytes) -> None:
     while old_end > start and new_end > start and old[old_end - 1] == new[new_end - 1]:
         old_end -= 1
         new_end -= 1
+    start_point, old_point, new_point = (_point(old, start), _point(old, old_end),
+                                         _point(new, new_end))
     tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
-              start_point=_point(old, start), old_end_point=_point(old, old_end),
-              new_end_point=_point(new, new_end))
+              start_point=start_point, old_end_point=old_point, new_end_point=new_point)
+    return Edit(start, old_end, new_end, start_point.row, old_point.row, new_point.row,
+                old_point.column, new_point.column)

@@ -68,12 +68,28 @@ class Definition:
     defaults: tuple[str, ...] = ()  # CLASS: methods with a default implementation
     superclasses: tuple[str, ...] = ()  # CLASS
     minimal: str | None = None  # CLASS: the {-# MINIMAL … #-} formula, when the class has one
+    minimal_line: int | None = None  # CLASS: the line of that pragma
     instance_types: tuple[str, ...] = ()  # INSTANCE / DERIVED_INSTANCE / TYPE_INSTANCE: head types
     implemented: tuple[str, ...] = ()  # INSTANCE: methods it defines
     mentions: tuple[str, ...] = ()  # type/class names in its signature or fields
     deriving_strategy: str | None = None  # DERIVED_INSTANCE: stock/newtype/anyclass/via
     standalone: bool = False  # DERIVED_INSTANCE: `deriving instance ...`
     clauses: int = 0  # FUNCTION: number of clauses in the group
+    # CONSTRUCTOR in GADT syntax: the arguments of its result type (`Query Int` -> ("Int",))
+    indices: tuple[str, ...] | None = None
+
+    def moved(self, lines: int) -> Definition:
+        """The same definition ``lines`` lines later (an edit above it added them)."""
+        s, n = self.span, self.name_span
+        return Definition(
+            self.name, self.kind, self.module, self.path,
+            Span(s.start_line + lines, s.start_col, s.end_line + lines, s.end_col),
+            Span(n.start_line + lines, n.start_col, n.end_line + lines, n.end_col),
+            self.parent, self.signature, self.constructors, self.fields, self.arity,
+            self.methods, self.defaults, self.superclasses, self.minimal,
+            self.minimal_line + lines if self.minimal_line else self.minimal_line,
+            self.instance_types, self.implemented, self.mentions, self.deriving_strategy,
+            self.standalone, self.clauses, self.indices)
 
 
 class Role(IntEnum):
@@ -93,8 +109,9 @@ class Role(IntEnum):
     SIGNATURE = 11  # name in a type signature's type (refined TYPE)
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(NamedTuple):
+    # A NamedTuple: a query over a busy name builds tens of thousands of these, and a frozen
+    # dataclass costs several times more to construct.
     name: str
     qualifier: str | None  # module alias used, e.g. "M" for M.size
     path: str
@@ -102,6 +119,13 @@ class Reference:
     col: int
     role: Role
     enclosing: str | None  # name of the top-level declaration the use sits in
+    # last line of the application the name heads (`f a\n  b` -> line + 1); 0 when it heads
+    # none (a bare name: passed as a value, an operator, a pattern, a type)
+    end_line: int = 0
+
+    @property
+    def last_line(self) -> int:
+        return max(self.line, self.end_line)
 
 
 class PatKind(IntEnum):
@@ -135,38 +159,41 @@ class MatchKind(StrEnum):
     LAMBDA_CASE = "lambda_case"
     FUNCTION = "function"  # a clause group of one function (top-level, where, let, instance)
     LAMBDA = "lambda"
-    PATTERN_BINDING = "pattern_binding"  # `let (A x) = …` / `where Just y = …`
+    PATTERN_BINDING = "pattern_binding"  # `let (A x) = …` / `where Just y = …`, and `~p`
+    RECORD_UPDATE = "record_update"  # `r { f = e }`: no rows; ``fields`` names the fields
 
 
-@dataclass(frozen=True, slots=True)
-class MatchRow:
+class MatchRow(NamedTuple):  # NamedTuples: created, moved and unpickled by the thousand
     patterns: tuple[Pattern, ...]
     guarded: bool  # has guards other than `otherwise`/`True`: the row may fall through
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class MatchSite:
+class MatchSite(NamedTuple):
     kind: MatchKind
     path: str
     span: Span  # GHC reports case at `case`, a function group at its first clause
     enclosing: str | None  # top-level declaration containing it
     name: str | None  # function name for FUNCTION groups
     rows: tuple[MatchRow, ...]
-    scrutinee: str | None = None  # text of the scrutinee for CASE
+    scrutinee: str | None = None  # text of the scrutinee for CASE (the record for updates)
+    fields: tuple[str, ...] = ()  # RECORD_UPDATE: the fields updated
 
     @property
     def constructors(self) -> frozenset[str]:
         """Every constructor named anywhere in the rows (any column, any depth)."""
         found: set[str] = set()
         stack = [p for row in self.rows for p in row.patterns]
+        pop, push, add, con = stack.pop, stack.extend, found.add, PatKind.CON
         while stack:
-            p = stack.pop()
-            if p.kind is PatKind.CON and p.name:
-                found.add(p.name)
-            stack.extend(p.args)
-            if p.fields:
-                stack.extend(sub for _, sub in p.fields)
+            p = pop()
+            if p.kind is con:  # only constructor patterns have sub-patterns
+                if p.name:
+                    add(p.name)
+                if p.args:
+                    push(p.args)
+                if p.fields:
+                    push([sub for _, sub in p.fields])
         return frozenset(found)
 
     @property
@@ -199,16 +226,20 @@ class ParseProblem(NamedTuple):  # NamedTuple: cheap to unpickle by the thousand
     message: str  # "syntax error near …" / "missing …"
 
 
+_ROLES = tuple(Role)  # Role(i) costs a Python call; indexing this does not
+
+
 class RefsTable:
     """References of one file, stored compactly: building millions of small objects is the
     cost that dominates indexing, so rows live in an ``array`` and become ``Reference`` objects
     only when a query asks for a name.
 
-    Row layout (5 ints): name id, qualifier id (-1: none), line, col, role, enclosing id (-1).
+    Row layout (7 ints): name id, qualifier id (-1: none), line, col, role, enclosing id (-1),
+    last line of the application the name heads (0 when it heads none).
     """
 
     __slots__ = ("names", "data", "_by_name")
-    WIDTH = 6
+    WIDTH = 7
 
     def __init__(self, names: list[str] | None = None, data: array | None = None) -> None:
         self.names: list[str] = names if names is not None else []
@@ -244,12 +275,12 @@ class RefsTable:
         rows = self._index().get(name)
         if not rows:
             return []
-        d, names = self.data, self.names
+        d, names, roles = self.data, self.names, _ROLES
         out = []
         for r in rows:
             q, enc = d[r + 1], d[r + 5]
             out.append(Reference(name, names[q] if q >= 0 else None, path, d[r + 2], d[r + 3],
-                                 Role(d[r + 4]), names[enc] if enc >= 0 else None))
+                                 roles[d[r + 4]], names[enc] if enc >= 0 else None, d[r + 6]))
         return out
 
     def all(self, path: str) -> list[Reference]:
@@ -270,7 +301,10 @@ class FileIndex:
     imports: list[Import] = field(default_factory=list)
     exports: list[Export] | None = None  # None: no export list (everything exported)
     problems: list[ParseProblem] = field(default_factory=list)
-    language: str = "haskell"  # "haskell" or "literate"
+    language: str = "haskell"  # "haskell", "literate" or "hsc"
+    # What an incremental re-extraction of this file needs (extract.py's private state); only
+    # set by the extractor in this process, never pickled with the body or the summary.
+    incremental: object | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)

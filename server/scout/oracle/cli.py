@@ -85,6 +85,12 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
     p.add_argument("--kinds", help="comma-separated change kinds to sample (default: all)")
     _common(p, many_roots=True)
+    a = p.add_argument_group("label-source agreement (scout.agreement): no GHC run, reads --db")
+    a.add_argument("--agreement", action="store_true",
+                   help="compare every pair of label sources on the nodes both labelled")
+    a.add_argument("--db", type=Path, help="database (default: $SCOUT_DB, then the per-user one)")
+    a.add_argument("--field", choices=("risk", "relevance", "confidence"), default="risk")
+    a.add_argument("--plot", type=Path, metavar="FILE", help="PNG of the confusion matrices")
     p.set_defaults(func=run_eval)
     return p
 
@@ -188,6 +194,10 @@ def run_oracle(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    if getattr(args, "agreement", False):
+        from scout.agreement import run_agreement
+
+        return run_agreement(args)
     from scout.oracle.evaluate import evaluate, load_mutations
     from scout.scoring.heuristic import HeuristicScorer
 

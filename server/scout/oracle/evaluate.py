@@ -9,7 +9,7 @@ under test and the ``ghc`` teacher score the engine's nodes. Per change kind:
 - precision of risk >= 4: nodes flagged >= 4 that GHC reports (nodes in modules GHC could not
   check, and the definition itself, where the change is made, are left out);
 - silent-site recall: nodes the teacher calls silent (compile, behaviour changes) that the
-  scorer gives risk >= 3;
+  scorer gives at least the guidance's silent risk (2);
 - quadratic-weighted kappa between the scorer's and the teacher's risk (missed sites count as
   scorer risk 1 against teacher risk 5);
 - a grep baseline: whole-word grep for the changed names, its recall and precision over the
@@ -40,11 +40,11 @@ from scout.oracle.mutate import (
 )
 from scout.oracle.oracle import BreakSite, Oracle, OracleError, OracleResult
 from scout.oracle.targets import mutation_for
-from scout.oracle.teacher import GhcTeacher
+from scout.oracle.teacher import SILENT_RISK, GhcTeacher
 from scout.scoring.model import Scorer
 
 FLAG_RISK = 4
-SILENT_FLAG_RISK = 3
+SILENT_FLAG_RISK = SILENT_RISK  # the guidance's "might need an update"
 EVAL_BUDGET = 100
 
 _PHRASES = {

@@ -1,10 +1,10 @@
 """The ``ghc`` teacher: rubrics for the nodes of an exploration, from the oracle's verdict.
 
 Places GHC reports after the mutation get risk 5 with GHC's message as the reasoning. Places it
-does not report get their risk from the rules, because "compiles" is not "safe": a catch-all
-that silently absorbs a new constructor, a derived Enum or an enumeration still change
-behaviour (risk 3). A place in a module GHC could not check keeps the engine's opinion with low
-confidence, and says so.
+does not report get their risk from the ``score_node`` guidance's rules (``scoring.heuristic``),
+because "compiles" is not "safe": a catch-all that silently absorbs a new constructor, a derived
+Enum or an enumeration still change behaviour (risk 2, "might need an update"). A place in a
+module GHC could not check keeps the rules' label with confidence 2, and says so.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scout.cancel import NEVER, CancelToken
-from scout.explore.model import EdgeKind, Node, Question
+from scout.explore.model import ChangeKind, EdgeKind, Node, Question
 from scout.oracle.oracle import BreakSite, OracleResult
+from scout.scoring.heuristic import DEFINITION, KEEPS_WORKING, SILENT, guidance_rule
 from scout.scoring.model import LabelSource, Rubric, Scored
 
-TEACHER_VERSION = "ghc-teacher-1"
-SILENT_RISK = 3
+TEACHER_VERSION = "ghc-teacher-2"  # 2: follows score_node guidance version 2
+SILENT_RISK = SILENT.risk
 _BULLET = re.compile(r"^[\s•]+")
 
 
@@ -92,35 +93,39 @@ class GhcTeacher:
             return TeacherVerdict(None, "no-break")
         return TeacherVerdict(None, "compiles")
 
-    def rubric(self, node: Node) -> Rubric:
+    def rubric(self, node: Node, change: ChangeKind = ChangeKind.CHANGE) -> Rubric:
         v = self.verdict(node)
         detail = node.facts.detail.strip().rstrip(".")
         if v.rule == "ghc" and v.site is not None:
             return Rubric(5, 5, 5, ghc_message_sentence(v.site.reason, v.site.flag))
         if v.rule == "definition":
-            return Rubric(5, 2, 4, "The change itself is made here; GHC checks the code that "
-                                   "uses it.")
+            return DEFINITION.rubric("The change itself is made here; GHC checks the code that "
+                                     "uses it.")
         if v.rule == "unchecked":
             reason = self.result.unchecked_paths[node.path]
-            risk = 4 if node.facts.breaks else (SILENT_RISK if node.facts.silent else 2)
-            return Rubric(3, risk, 2, f"GHC could not check this module ({reason}); "
-                                      f"the rules say: {detail or 'reached by exploration'}.")
+            rule = guidance_rule(change, node.facts)
+            return Rubric(rule.relevance, rule.risk, 2,
+                          f"GHC could not check this module ({reason}); "
+                          f"the rules say: {detail or 'reached by exploration'}.")
         if v.rule == "silent":
-            return Rubric(4, SILENT_RISK, 4, f"Compiles, but behaviour changes silently: "
-                                             f"{detail or 'no compile error here'}.")
+            return SILENT.rubric(f"Compiles, but behaviour changes silently: "
+                                 f"{detail or 'no compile error here'}.")
         if v.rule == "no-break":
-            return Rubric(3, 2, 4, "The rules expected a break here, but GHC type-checks it "
-                                   "after the change; worth a look, no update required.")
-        relevance = 3 if node.facts.hop <= 1 else 2
-        return Rubric(relevance, 1, 4, "GHC type-checks this place after the change; no update "
-                                       "is needed.")
+            return KEEPS_WORKING.rubric("The rules expected a break here, but GHC type-checks it "
+                                        "after the change; no update is required.")
+        rule = guidance_rule(change, node.facts)  # GHC agrees with the rules: it compiles
+        if rule.risk == 1:
+            return rule.rubric("GHC type-checks this place after the change; no update is "
+                               "needed.")
+        return rule.rubric(f"GHC type-checks this place after the change, but "
+                           f"{detail or 'it may still need a look'}.")
 
     def score(self, question: Question, nodes: Sequence[Node], *,
               cancel: CancelToken = NEVER) -> list[Scored]:
         out = []
         for node in nodes:
             try:
-                rubric = self.rubric(node)
+                rubric = self.rubric(node, question.change)
                 out.append(Scored(rubric=rubric, scorer=self.name, label_source=LabelSource.GHC,
                                   task_version=TEACHER_VERSION, latency_ms=0.0))
             except ValueError as exc:  # a rubric out of range is a bug: surface it per node

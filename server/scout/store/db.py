@@ -30,6 +30,7 @@ from scout.explore.model import (
     Exploration,
     Node,
     Question,
+    Reading,
     SiteFacts,
     Tag,
 )
@@ -393,10 +394,13 @@ class Store:
         return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
     def record(self, exploration: Exploration, scored: Sequence[Sequence[Scored]], *,
-               root: Path) -> int:
+               root: Path,
+               also: Callable[[sqlite3.Connection, int], None] | None = None) -> int:
         """Log one answered question: the query, its nodes, every scorer's answer per node and
         the raw exchanges behind them, in one transaction. Returns the query id.
-        ``scored[i]`` holds the answers for ``exploration.nodes[i]`` (primary first)."""
+        ``scored[i]`` holds the answers for ``exploration.nodes[i]`` (primary first).
+        ``also(conn, query_id)`` runs inside the same transaction (e.g. marking a planned
+        question done), so both happen or neither does."""
         nodes = exploration.nodes
         if len(scored) != len(nodes):
             raise StoreError(f"record: {len(scored)} answer lists for {len(nodes)} nodes; "
@@ -407,6 +411,7 @@ class Store:
         codebase = self._describe(root)
         workspace = codebase.root
         tags_json = json.dumps([str(Tag(t)) for t in question.tags])
+        reading_columns = _reading_columns(question.reading, clean)
         # Everything that does not need ids is prepared before taking the write lock; slots 0
         # and 1 (node id, query id) are filled in under it.
         node_rows = [[
@@ -421,13 +426,13 @@ class Store:
             query_id = int(conn.execute(
                 "INSERT INTO queries (codebase_id, text, target, target_module, target_kind, "
                 "target_path, target_line, change, subject, tags, budget, workspace, git_commit, "
-                "files_indexed, files_with_errors, nodes_found, nodes_kept, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "files_indexed, files_with_errors, nodes_found, nodes_kept, created_at, asked, "
+                "reading) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (codebase_id, clean(question.text), question.target, target.module,
                  target.kind, target.path, target.line, str(question.change), question.subject,
                  tags_json, question.budget, workspace, commit, coverage.files_indexed,
                  coverage.files_with_errors, coverage.nodes_found, coverage.nodes_kept,
-                 created)).lastrowid or 0)
+                 created, *reading_columns)).lastrowid or 0)
             first_node = self._next_id(conn, "nodes")
             for node_id, row in enumerate(node_rows, start=first_node):
                 row[0] = node_id
@@ -444,6 +449,8 @@ class Store:
             conn.executemany(_INSERT_RUBRIC, rubric_rows)
             if recordings:
                 conn.executemany(_INSERT_RECORDING, recordings)
+            if also is not None:
+                also(conn, query_id)
             return query_id
 
         return self._write(work, "logging a query")
@@ -483,6 +490,11 @@ class Store:
                 conn.executemany(_INSERT_RECORDING, recordings)
 
         self._write(work, "adding labels")
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T], doing: str = "writing") -> T:
+        """Run ``work(conn)`` in one write transaction (retried while the database is busy, so
+        ``work`` must only touch the database). For tables the store does not model itself."""
+        return self._write(work, doing)
 
     # -- batch jobs (resumable bulk labelling) ----------------------------------------------
 
@@ -571,6 +583,16 @@ class Store:
                 yield
             finally:
                 conn.execute("COMMIT")
+
+
+def _reading_columns(reading: Reading | None, clean: Callable[[str], str]
+                     ) -> tuple[str | None, str | None]:
+    """(asked, reading JSON) of a question's reading, redacted; (None, None) without one."""
+    if reading is None:
+        return None, None
+    fields = reading.as_dict()
+    del fields["asked"]
+    return clean(reading.asked), clean(json.dumps(fields, ensure_ascii=False))
 
 
 def question_from_row(row: Mapping[str, Any]) -> Question:

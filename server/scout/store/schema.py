@@ -2,8 +2,8 @@
 
 Version 1 is the first released layout: queries carried their workspace and comma-separated
 tags directly, rubrics lacked the cache-token, task and fallback columns, and there were no
-codebases or batch jobs. Rubrics are rows, one per answer (scorer x node), never
-overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 (current) adds codebases (so one database spans many
+codebases or batch jobs. Version 4 adds the plans of ``scout gen-training``. Rubrics are rows,
+one per answer (scorer x node), never overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 (current) adds codebases (so one database spans many
 workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs.
 Migrations run inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening an old
 database at once migrate it exactly once.
@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 # Kept verbatim: the migration test builds a version-1 database from it.
 SCHEMA_V1 = """
@@ -245,10 +245,64 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE nodes ADD COLUMN hover_source TEXT NOT NULL DEFAULT 'index'")
 
 
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """How each question was understood. ``asked`` is the question exactly as the user wrote
+    it (``text`` is the normalised form); ``reading`` is the JSON of ``explore.model.Reading``
+    without ``asked``: the method, how the reading was chosen, the chosen definition's kind
+    and module, the context names, the lexicon excerpt. Rows written before version 4 keep
+    NULL (their reading was not recorded)."""
+    run_script(conn, """
+        ALTER TABLE queries ADD COLUMN asked TEXT;
+        ALTER TABLE queries ADD COLUMN reading TEXT;
+    """)
+
+
+# Version 5: the plans of `scout gen-training` (one row per run key, one per planned question),
+# so an interrupted run resumes where it stopped and a finished one is not done twice.
+SCHEMA_V5_TRAINING = """
+CREATE TABLE training_runs (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,        -- digest of the workspaces and the seed
+    roots TEXT NOT NULL,             -- JSON array of workspace roots
+    seed INTEGER NOT NULL,
+    settings TEXT NOT NULL,          -- JSON: the options of the last invocation
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE training_items (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES training_runs(id),
+    position INTEGER NOT NULL,
+    root TEXT NOT NULL,
+    text TEXT NOT NULL,              -- the question as generated
+    phrasing TEXT NOT NULL,          -- which phrasing template
+    intended TEXT NOT NULL,          -- JSON: the structured reading the text was made for
+    budget INTEGER NOT NULL,
+    target_kind TEXT,
+    target_module TEXT,
+    predicted TEXT,                  -- JSON: nodes and heuristic risks when planned
+    status TEXT NOT NULL,            -- pending | done | failed
+    query_id INTEGER REFERENCES queries(id),
+    parsed TEXT,                     -- JSON: how question understanding read the text
+    misread INTEGER,                 -- 1: the text was read as another question
+    teacher_errors TEXT,             -- JSON: teacher -> why it gave no labels
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (run_id, position)
+);
+CREATE INDEX training_items_run ON training_items(run_id, status);
+"""
+
+
+def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
+    run_script(conn, SCHEMA_V5_TRAINING)
+
+
 # MIGRATIONS[v] turns a version-v database into version v+1. A new database is created at
 # version 2 and migrated up, so every change to the schema is written once, here.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _migrate_1_to_2, 2: _migrate_2_to_3}
+    1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:

@@ -1,0 +1,192 @@
+"""Each class of site the engine reports, on fixture workspaces, against what GHC really reports
+after the same change (``tests/fixtures/engine``). A GHC site counts as found when a node the
+heuristic scorer rates risk >= 4 covers its line (a node spans [line, end_line]: a multi-line
+application); a node at risk >= 4 that covers no GHC site is a false alarm."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from scout.explore.engine import explore
+from scout.explore.model import ChangeKind, EdgeKind, Node, Question
+from scout.haskell.index import WorkspaceIndex
+from scout.scoring.heuristic import HeuristicScorer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ghc_truth import DEFER, Mutation, added_warning_sites, ghc_available  # noqa: E402
+
+pytestmark = [pytest.mark.ghc,
+              pytest.mark.skipif(not ghc_available(), reason="needs GHC: apt-get install ghc")]
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "engine"
+
+
+def explored(workspace: str, target: str, change: ChangeKind,
+             text: str = "q") -> list[tuple[Node, int]]:
+    index = WorkspaceIndex.build(FIXTURES / workspace, use_cache=False)
+    ex = explore(index, Question(text, target, change, (), 200))
+    scored = HeuristicScorer().score(ex.question, ex.nodes)
+    return [(n, s.rubric.risk) for n, s in zip(ex.nodes, scored, strict=True)]
+
+
+def compare(nodes: list[tuple[Node, int]], truth: set[str]) -> tuple[set[str], set[str]]:
+    """(GHC sites no risky node covers, risky nodes covering no GHC site)."""
+    risky = [n for n, risk in nodes if risk >= 4]
+    sites = [(s.rsplit(":", 1)[0], int(s.rsplit(":", 1)[1])) for s in truth]
+
+    def covers(n: Node, path: str, line: int) -> bool:
+        return n.path == path and n.line <= line <= (n.end_line or n.line)
+
+    missed = {f"{p}:{ln}" for p, ln in sites if not any(covers(n, p, ln) for n in risky)}
+    false = {n.location for n in risky if not any(covers(n, p, ln) for p, ln in sites)}
+    return missed, false
+
+
+def silent(nodes: list[tuple[Node, int]]) -> dict[str, Node]:
+    return {n.location: n for n, _ in nodes if n.facts.silent}
+
+
+REC = "src/Rec/Types.hs"
+USE = "src/Rec/Use.hs"
+
+
+def test_a_record_type_gaining_a_constructor_breaks_updates_and_uni_patterns():
+    truth = added_warning_sites(FIXTURES / "records", Mutation(
+        REC, "  } deriving (Show, Eq)\n", "  }\n  | ScoutNew\n  deriving (Show, Eq)\n"))
+    # record updates (one, multi-line, on an expression), a let/where pattern binding, a
+    # lambda, a lazy pattern, RecordWildCards and a case
+    assert truth == {f"{USE}:{n}" for n in (8, 12, 18, 30, 35, 38, 41, 44, 47)}
+    nodes = explored("records", "Config", ChangeKind.ADD_CONSTRUCTOR)
+    assert compare(nodes, truth) == (set(), set())
+    edges = {n.location: n.facts.edge for n, risk in nodes if risk >= 4}
+    assert {loc for loc, e in edges.items() if e is EdgeKind.RECORD_UPDATE} == {
+        f"{USE}:8", f"{USE}:12", f"{USE}:18"}
+    # selectors used as functions become partial: no warning, a crash at run time
+    selectors = {loc for loc, n in silent(nodes).items() if n.facts.edge is EdgeKind.FIELD_ACCESS}
+    assert selectors == {f"{USE}:21", f"{USE}:24", f"{USE}:27", f"{USE}:51"}  # not `let size`
+
+
+def test_record_updates_that_were_already_partial_still_count():
+    truth = added_warning_sites(FIXTURES / "records", Mutation(
+        REC, "  | Square { side :: Double, radius :: Double }\n",
+        "  | Square { side :: Double, radius :: Double }\n  | ScoutNew\n"))
+    assert truth == {f"{USE}:57", f"{USE}:60", f"{USE}:63"}  # `s { side = 3 }` was partial
+    nodes = explored("records", "Shape", ChangeKind.ADD_CONSTRUCTOR)
+    assert compare(nodes, truth) == (set(), set())
+    stretch = next(n for n, _ in nodes if n.location == f"{USE}:60")
+    assert "already fails on Circle" in stretch.facts.detail
+
+
+LIB = "src/Calls/Lib.hs"
+CALLS = "src/Calls/Use.hs"
+
+
+def test_an_arity_change_breaks_every_application_with_its_span():
+    # the oracle's mutation: the old function renamed, a wrapper taking one more argument
+    truth = added_warning_sites(FIXTURES / "calls", [
+        Mutation(LIB, "render :: Int -> String -> String\nrender width text",
+                 "scoutOrig_render :: Int -> String -> String\nscoutOrig_render width text"),
+        Mutation(LIB, "(<+>) :: String", "render _scoutExtraArgument = scoutOrig_render\n"
+                                         "(<+>) :: String")], flags=DEFER)
+    nodes = explored("calls", "render", ChangeKind.CHANGE_ARITY)
+    missed, false = compare(nodes, truth)
+    # `inWhere = out` is where GHC reports the error of `out = render 6 "where"`: `out` has
+    # no signature, so its uses are reached (with an assumption, lower confidence)
+    assert missed == set()
+    assert false == set()  # the local `render`s that shadow it are not calls
+    inferred = next(n for n, _ in nodes if n.location == f"{CALLS}:35")
+    assert inferred.facts.assumption and "uses out" in inferred.facts.detail
+    by_line = {n.line: n for n, _ in nodes if n.path == CALLS}
+    assert by_line[11].end_line == 13 and by_line[16].end_line == 17  # multi-line calls
+    assert by_line[23].facts.edge is EdgeKind.PARTIAL_APPLICATION  # zipWith render …
+    assert not any(line in by_line for line in (49, 51, 52, 54, 57))  # shadowed
+
+
+CLASS = "src/Cls/Class.hs"
+
+
+def test_a_method_without_default_in_a_class_with_minimal_breaks_instances_and_the_class():
+    add = Mutation(CLASS, "  member :: s -> String -> Bool\n",
+                   "  member :: s -> String -> Bool\n  scoutNew :: s -> ()\n")
+    optional = added_warning_sites(FIXTURES / "classes", add)
+    required = added_warning_sites(FIXTURES / "classes", [
+        add, Mutation(CLASS, "{-# MINIMAL fetch #-}", "{-# MINIMAL fetch, scoutNew #-}")])
+    # the MINIMAL pragma decides where GHC warns: at the class, or at every instance
+    assert optional == {f"{CLASS}:4"}
+    assert required == {f"{CLASS}:12", f"{CLASS}:17"}
+    nodes = explored("classes", "Store", ChangeKind.ADD_METHOD)
+    # the instances are where code must be written: risk >= 4 whatever the pragma says
+    assert compare(nodes, required) == (set(), set())
+    # the class is where the change is made (its definition), the pragma says where GHC warns
+    by_loc = {n.location: n for n, _ in nodes}
+    assert by_loc[f"{CLASS}:4"].facts.edge is EdgeKind.DEFINITION
+    pragma = by_loc[f"{CLASS}:5"]
+    assert "MINIMAL" in pragma.facts.detail and pragma.facts.edge is EdgeKind.DEFINITION
+
+
+def test_a_method_with_a_default_breaks_nothing_and_instances_take_it_silently():
+    truth = added_warning_sites(FIXTURES / "classes", Mutation(
+        CLASS, "  member :: s -> String -> Bool\n",
+        "  member :: s -> String -> Bool\n  scoutNew :: s -> ()\n  scoutNew _ = ()\n"))
+    assert truth == set()
+    nodes = explored("classes", "Store", ChangeKind.ADD_METHOD,
+                     "What breaks if I add a method with a default implementation to Store?")
+    assert compare(nodes, truth) == (set(), set())
+    assert set(silent(nodes)) == {f"{CLASS}:12", f"{CLASS}:17"}
+
+
+def test_gadt_matches_complete_by_their_index_break_and_say_so():
+    truth = added_warning_sites(FIXTURES / "gadt", Mutation(
+        "src/Expr.hs", "  Pair :: Expr a -> Expr b -> Expr (a, b)\n",
+        "  Pair :: Expr a -> Expr b -> Expr (a, b)\n  ScoutNew :: Expr a\n"))
+    assert truth == {"src/Expr.hs:13", "src/Expr.hs:18", "src/Expr.hs:23"}
+    nodes = explored("gadt", "Expr", ChangeKind.ADD_CONSTRUCTOR)
+    assert compare(nodes, truth) == (set(), set())
+    by_loc = {n.location: n for n, _ in nodes}
+    # evalInt omits BoolLit and Pair, which `Expr Int` rules out: complete, not "incomplete"
+    for loc in ("src/Expr.hs:13", "src/Expr.hs:18"):
+        assert "no catch-all" in by_loc[loc].facts.detail, by_loc[loc].facts.detail
+    assert set(silent(nodes)) == {"src/Expr.hs:32"}
+
+
+def test_cpp_branches_and_latin1_bytes_do_not_hide_sites():
+    truth = added_warning_sites(FIXTURES / "preproc", Mutation(
+        "src/Pre.hs", "data Mode = Fast | Slow\n", "data Mode = Fast | Slow | ScoutNew\n"))
+    assert truth == {"src/Pre.hs:12"}
+    nodes = explored("preproc", "Mode", ChangeKind.ADD_CONSTRUCTOR)
+    assert compare(nodes, truth) == (set(), set())
+    assert set(silent(nodes)) == {"src/Pre.hs:26"}  # the branch GHC compiles has a catch-all
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "llm-service"
+PRICING = "src/LLM/Pricing.hs"
+
+
+@pytest.mark.parametrize("change", [ChangeKind.CHANGE_ARITY, ChangeKind.CHANGE_SIGNATURE])
+def test_calls_through_helpers_without_signatures(change):
+    wrapper = ("costOf _scoutExtraArgument = scoutOrig_costOf\n"
+               if change is ChangeKind.CHANGE_ARITY else
+               "newtype ScoutChanged_costOf a = ScoutChanged_costOf a\n"
+               "costOf = ScoutChanged_costOf scoutOrig_costOf\n")
+    truth = added_warning_sites(EXAMPLE, [
+        Mutation(PRICING, "costOf :: LLMKind -> Usage -> Billed Usage\ncostOf kind",
+                 "scoutOrig_costOf :: LLMKind -> Usage -> Billed Usage\nscoutOrig_costOf kind"),
+        Mutation(PRICING, "-- | The cheapest model among the candidates,",
+                 wrapper + "-- | The cheapest model among the candidates,")], flags=DEFER)
+    index = WorkspaceIndex.build(EXAMPLE, use_cache=False)
+    ex = explore(index, Question("q", "costOf", change, (), 200))
+    scored = HeuristicScorer().score(ex.question, ex.nodes)
+    missed, false = compare([(n, s.rubric.risk) for n, s in zip(ex.nodes, scored,
+                                                                  strict=True)], truth)
+    assert missed == set()
+    if change is ChangeKind.CHANGE_ARITY:
+        # a call with one argument short still type-checks and hands a function to the
+        # helper `step`, which has no signature: GHC reports `step`'s use (84), not the call
+        # (86); `bump`'s use in Report.hs type-checks all the same
+        assert f"{PRICING}:84" in truth and f"{PRICING}:86" not in truth
+        assert false == {f"{PRICING}:86", "src/LLM/Report.hs:31"}
+    else:  # applying a value of another type fails at the call: nothing flows on
+        assert false == set()

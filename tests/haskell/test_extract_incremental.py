@@ -1,0 +1,162 @@
+"""Incremental extraction equals full extraction: random edits of real files (the example
+workspace, the engine fixtures, and Debian sources when fetched), each reparsed incrementally as
+the index does, then extracted both ways from the same tree."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tree_sitter import Point
+
+from scout.haskell import parser as ts
+from scout.haskell.extract import Edit, extract, extract_incremental
+from scout.haskell.model import Definition, FileIndex
+
+REPO = Path(__file__).resolve().parents[2]
+FILES = sorted([*REPO.glob("examples/llm-service/src/**/*.hs"),
+                *REPO.glob("tests/fixtures/engine/*/src/**/*.hs")])
+DEBIAN = REPO / "bench" / ".cache" / "debian"
+DEBIAN_FILES = [DEBIAN / p for p in (
+    "xmonad/src/XMonad/Operations.hs",
+    "haskell-ghc-lib-parser/compiler/GHC/Core/Coercion.hs",
+    "agda/src/full/Agda/TypeChecking/Monad/Base.hs",
+    "pandoc/src/Text/Pandoc/Writers/Powerpoint/Output.hs",
+)]
+
+
+def canonical(fi: FileIndex) -> tuple:
+    """Everything a FileIndex says, independent of how its name table is ordered."""
+    defs = [tuple(getattr(d, f.name) for f in fields(Definition)) for d in fi.definitions]
+    refs = sorted(fi.references.all(fi.path), key=repr)
+    return (fi.module, fi.lines, fi.language, defs, refs, fi.match_sites, fi.imports,
+            fi.exports, fi.problems)
+
+
+def _point(data: bytes, offset: int) -> Point:
+    return Point(data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1))
+
+
+def apply_edit(tree, old: bytes, new: bytes) -> Edit:
+    """old -> new as one tree-sitter edit (common prefix and suffix kept), as the index does."""
+    limit = min(len(old), len(new))
+    start = 0
+    while start < limit and old[start] == new[start]:
+        start += 1
+    old_end, new_end = len(old), len(new)
+    while old_end > start and new_end > start and old[old_end - 1] == new[new_end - 1]:
+        old_end -= 1
+        new_end -= 1
+    sp, op, np_ = _point(old, start), _point(old, old_end), _point(new, new_end)
+    tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end, start_point=sp,
+              old_end_point=op, new_end_point=np_)
+    return Edit(start, old_end, new_end, sp.row, op.row, np_.row, op.column, np_.column)
+
+
+# An edit: (kind, line fraction, column fraction, another line's fraction)
+EDITS = st.lists(st.tuples(st.sampled_from(["insert line", "delete line", "copy line",
+                                             "type char", "delete char", "new definition",
+                                             "split line", "join lines", "rename"]),
+                           st.floats(0, 1, exclude_max=True), st.floats(0, 1, exclude_max=True),
+                           st.floats(0, 1, exclude_max=True)),
+                 min_size=1, max_size=8)
+
+
+def mutate(src: bytes, edit: tuple[str, float, float, float]) -> bytes:
+    kind, at, col, other = edit
+    lines = src.split(b"\n")
+    i, j = int(at * len(lines)), int(other * len(lines))
+    line = lines[i]
+    c = int(col * (len(line) + 1))
+    if kind == "insert line":
+        lines.insert(i, b"scoutProbe x = x")
+    elif kind == "delete line":
+        del lines[i]
+    elif kind == "copy line":
+        lines.insert(i, lines[j])
+    elif kind == "type char":
+        lines[i] = line[:c] + b"x" + line[c:]
+    elif kind == "delete char":
+        lines[i] = line[:c] + line[c + 1:]
+    elif kind == "new definition":
+        lines[i:i] = [b"", b"scoutNew :: Maybe Int -> Int", b"scoutNew (Just n) = n",
+                      b"scoutNew Nothing = 0"]
+    elif kind == "split line":
+        lines[i:i + 1] = [line[:c], b"  " + line[c:]]
+    elif kind == "join lines" and i + 1 < len(lines):
+        lines[i:i + 2] = [line + b" " + lines[i + 1].lstrip()]
+    elif kind == "rename":
+        words = line.split(b" ")
+        if words and words[0]:
+            lines[i] = b" ".join([words[0] + b"'"] + words[1:])
+    return b"\n".join(lines)
+
+
+def check_edits(path: Path, edits: list[tuple[str, float, float, float]]) -> None:
+    src = path.read_bytes()
+    parser = ts.parser()
+    tree = parser.parse(src)
+    fi = extract(str(path), src, tree)
+    for edit in edits:
+        new = mutate(src, edit)
+        old_tree = tree
+        change = apply_edit(old_tree, src, new)
+        tree = parser.parse(new, old_tree)
+        incremental = extract_incremental(fi, src, new, tree, old_tree, change)
+        assert canonical(incremental) == canonical(extract(str(path), new, tree)), edit
+        src, fi = new, incremental
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(FILES), EDITS)
+def test_incremental_extraction_equals_full_extraction(path: Path, edits) -> None:
+    check_edits(path, edits)
+
+
+@pytest.mark.debian
+@pytest.mark.skipif(not all(p.is_file() for p in DEBIAN_FILES),
+                    reason="needs Debian sources: python bench/fetch_debian.py")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(DEBIAN_FILES), EDITS)
+def test_incremental_extraction_equals_full_extraction_on_large_modules(path, edits) -> None:
+    check_edits(path, edits)
+
+
+def test_incremental_extraction_reuses_the_declarations_an_edit_does_not_touch(monkeypatch):
+    import scout.haskell.extract as extract_module
+
+    extracted: list[str] = []
+    decl_part = extract_module._Extractor.decl_part
+
+    def counting(self, node):
+        extracted.append(node.type)
+        return decl_part(self, node)
+
+    path = REPO / "examples/llm-service/src/LLM/Types.hs"
+    src = path.read_bytes()
+    parser = ts.parser()
+    tree = parser.parse(src)
+    fi = extract(str(path), src, tree)
+    monkeypatch.setattr(extract_module._Extractor, "decl_part", counting)
+    new = src + b"\nscoutProbe :: Int\nscoutProbe = 1\n"
+    old_tree = tree
+    change = apply_edit(old_tree, src, new)
+    tree = parser.parse(new, old_tree)
+    after = extract_incremental(fi, src, new, tree, old_tree, change)
+    assert extracted == ["signature", "bind"]  # the new declarations only
+    assert canonical(after) == canonical(extract(str(path), new, tree))
+    # an edit inside a declaration in the middle: that one is extracted again, those after it
+    # are shifted three lines down
+    extracted.clear()
+    lines = new.split(b"\n")
+    at = lines.index(b"data Role = System | User | Assistant") + 1
+    newer = b"\n".join(lines[:at] + [b"", b"-- a comment", b""] + lines[at:])
+    change = apply_edit(tree, new, newer)
+    old_tree, tree = tree, parser.parse(newer, tree)
+    shifted = extract_incremental(after, new, newer, tree, old_tree, change)
+    assert extracted == ["data_type"]
+    extracted.clear()
+    assert canonical(shifted) == canonical(extract(str(path), newer, tree))
