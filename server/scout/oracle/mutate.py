@@ -707,6 +707,17 @@ def change_signature(fn: Definition, text: str) -> Mutation:
                     f"the type of {fn.name} changes", (fn.name,))
 
 
+def _class_head(cls: Definition, text: str, why: str) -> tuple[int, int, str, list[str]]:
+    """(start, end, text) of a class declaration and its type variables, or a MutationError."""
+    if cls.kind != DefKind.CLASS:
+        raise MutationError(f"{cls.name} is a {cls.kind}, not a class: {why}")
+    start, end, decl = _decl_text(text, cls)
+    params = _type_head_vars(decl, "class", cls.name)
+    if not params:
+        raise MutationError(f"cannot read the type variables of class {cls.name}")
+    return start, end, decl, params
+
+
 def add_method(cls: Definition, text: str, variant: str | None = None) -> Mutation:
     """Add a method to a class, in one of two readings (``variant``): ``required`` (default:
     no default implementation; a ``MINIMAL`` pragma, when the class has one, gets the method
@@ -716,13 +727,7 @@ def add_method(cls: Definition, text: str, variant: str | None = None) -> Mutati
     if variant not in METHOD_VARIANTS:
         raise MutationError(f"unknown reading {variant!r} of adding a method: use one of "
                             f"{', '.join(METHOD_VARIANTS)}")
-    if cls.kind != DefKind.CLASS:
-        raise MutationError(f"{cls.name} is a {cls.kind}, not a class: methods are added to "
-                            "classes")
-    start, end, decl = _decl_text(text, cls)
-    params = _type_head_vars(decl, "class", cls.name)
-    if not params:
-        raise MutationError(f"cannot read the type variables of class {cls.name}")
+    start, end, decl, params = _class_head(cls, text, "methods are added to classes")
     method = f"scoutAdded{cls.name}"
     # `p a -> q b -> ()`: mentions every class variable, whatever its kind, without imports.
     wrappers = [f"scoutP{i} {v}" for i, v in enumerate(params)]
@@ -819,13 +824,7 @@ def _wrap_opaque(text: str, rhs_start: int, rhs_end: int) -> list[TextEdit]:
 
 def add_superclass(cls: Definition, text: str) -> Mutation:
     """A fresh superclass nothing has an instance of: every instance of the class breaks."""
-    if cls.kind != DefKind.CLASS:
-        raise MutationError(f"{cls.name} is a {cls.kind}, not a class: superclasses belong to "
-                            "classes")
-    start, end, decl = _decl_text(text, cls)
-    params = _type_head_vars(decl, "class", cls.name)
-    if not params:
-        raise MutationError(f"cannot read the type variables of class {cls.name}")
+    start, end, decl, params = _class_head(cls, text, "superclasses belong to classes")
     clean = _strip_comments_keep_length(decl)
     head_end = re.search(r"\bwhere\b|\|", clean)
     head_end_at = start + (head_end.start() if head_end else len(decl))
