@@ -44,6 +44,7 @@ _SETTING_FLAGS = {
     "ollama_mode": "ollama_mode", "anthropic_model": "anthropic_model",
     "timeout": "model_timeout", "deadline": "deadline", "budget": "budget", "db": "db",
     "cache_dir": "cache_dir", "workers": "workers",
+    "promote_min_agreement": "promote_min_agreement", "promote_min_kappa": "promote_min_kappa",
 }
 
 
@@ -147,7 +148,9 @@ def _add_scorer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ollama-model", help="Ollama model name (default: functiongemma)")
     p.add_argument("--ollama-mode", choices=OLLAMA_MODES,
                    help="raw (default): our FunctionGemma rendering (training bytes = serving "
-                   "bytes); chat: Ollama's chat API with tools, for stock models")
+                   "bytes); chat: Ollama's chat API with tools, for stock models only (Ollama's "
+                   "renderer sends other bytes than Google's template: an extra <bos>, its own "
+                   "function-calling line, enum/items dropped, another key order)")
     p.add_argument("--anthropic-model", help="teacher model (default: claude-haiku-4-5)")
     p.add_argument("--timeout", help="seconds per model call (default: 30)")
     p.add_argument("--deadline", help="seconds of model time per question, all calls "
@@ -191,6 +194,12 @@ def cmd_query(args: argparse.Namespace) -> int:
             result = session.ask(question)
         except (QuestionError, ExploreError, ScorerConfigError) as exc:
             raise CliError(str(exc)) from exc
+        from scout.scoring.promotion import answering_note, pin_summary
+
+        if note := answering_note(session.scorers()[0]):
+            print(f"scout: answering: {note}", file=sys.stderr)
+        if summary := pin_summary(result.scored):
+            print(f"scout: note: {summary}", file=sys.stderr)
         if args.json:
             for reason in fallback_reasons(result):
                 print(f"scout: note: the heuristics answered instead of the model: {reason}",
@@ -366,12 +375,18 @@ def make_parser() -> argparse.ArgumentParser:
                    "then the per-user database)")
     p.add_argument("--no-log", action="store_true", help="do not log this query")
     _add_scorer_options(p)
+    from scout.scoring.promotion import add_promotion_options
+
+    add_promotion_options(p)
     p.set_defaults(func=cmd_query)
 
     from scout.oracle.cli import add_eval_parser, add_oracle_parser, run_eval, run_oracle
 
     add_oracle_parser(sub).set_defaults(func=run_oracle)
     add_eval_parser(sub).set_defaults(func=run_eval)
+    from scout.train.cli import add_train_parser
+
+    add_train_parser(sub)
 
     from scout.training.cli import add_gen_training_parser
 

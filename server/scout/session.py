@@ -195,6 +195,11 @@ class ScoutSession:
                     primary, _ = build_scorers(replace(self._settings, shadow=False),
                                                fallback=HeuristicScorer())
                     self._scorers = (primary, None)
+                from scout.scoring.promotion import attach_gate, thresholds_from
+
+                # hybrid: the model answers first only once scout eval promoted it here
+                attach_gate(self._scorers[0], root=self.root, db=self._settings.db_path,
+                            thresholds=thresholds_from(self._settings))
             return self._scorers
 
     @property

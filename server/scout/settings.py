@@ -74,6 +74,9 @@ class Settings:
     cache_dir: Path | None = None
     use_cache: bool = True
     workers: int | None = None
+    # What `scout eval` must measure for a model to answer first in hybrid mode (promotion).
+    promote_min_agreement: float = 0.8  # agreement on risk >= 4 with the teacher
+    promote_min_kappa: float = 0.6  # quadratic-weighted kappa on risk
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -200,6 +203,19 @@ def _workers(value: Any, where: str) -> int | None:
     return value
 
 
+def _between(low: float, high: float):
+    def check(value: Any, where: str) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if isinstance(value, bool) or not low <= number <= high:
+            raise SettingsError(f"{where}: expected a number from {low:g} to {high:g}, got "
+                                f"{value!r}")
+        return number
+    return check
+
+
 _CHECKS = {
     "scorer": _choice(SCORER_NAMES), "ollama_host": _host, "ollama_model": _text,
     "ollama_mode": _choice(OLLAMA_MODES), "shadow": _flag, "anthropic_model": _text,
@@ -207,6 +223,7 @@ _CHECKS = {
     "model_timeout": _positive_seconds(3600), "deadline": _optional_seconds,
     "hover_timeout": _positive_seconds(60), "cache_dir": _path, "use_cache": _flag,
     "workers": _workers,
+    "promote_min_agreement": _between(0.0, 1.0), "promote_min_kappa": _between(-1.0, 1.0),
 }
 _FIELDS = tuple(_CHECKS)
 
@@ -226,6 +243,10 @@ _NESTED: dict[tuple[str, ...], str] = {
     ("index", "cacheDir"): "cache_dir", ("index", "cache_dir"): "cache_dir",
     ("index", "useCache"): "use_cache", ("index", "use_cache"): "use_cache",
     ("index", "workers"): "workers",
+    ("promotion", "minAgreement"): "promote_min_agreement",
+    ("promotion", "min_agreement"): "promote_min_agreement",
+    ("promotion", "minKappa"): "promote_min_kappa",
+    ("promotion", "min_kappa"): "promote_min_kappa",
 }
 
 

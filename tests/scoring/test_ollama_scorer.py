@@ -15,7 +15,12 @@ from scoring_fakes import (
     refused_url,
 )
 
-from scout.functiongemma import render_call, render_prompt
+from scout.functiongemma import (
+    answer_token_budget,
+    raw_stop_sequences,
+    render_call,
+    render_prompt,
+)
 from scout.scoring.model import LabelSource
 from scout.scoring.ollama import OllamaScorer
 from scout.tasks import load_task, task_inputs
@@ -51,9 +56,12 @@ def test_raw_mode_sends_our_rendering_and_reads_answers_in_order(fake_ollama, no
     assert sent["raw"] is True and sent["stream"] is False
     assert sent["options"]["temperature"] == 0
     assert sent["options"]["seed"] == 0
-    assert sent["options"]["num_predict"] == 160
+    # the cap follows from the task's answer size, not a constant
+    assert sent["options"]["num_predict"] == answer_token_budget(task) < 100
+    assert sent["options"]["stop"] == list(raw_stop_sequences(task))
     assert "<end_function_call>" in sent["options"]["stop"]
     assert "<start_function_response>" in sent["options"]["stop"]
+    assert "response:score_node{" in sent["options"]["stop"]  # printed when markers are hidden
     assert sent["keep_alive"] == "30m"
     assert {json.dumps(r["prompt"]) for r in generate} == {
         json.dumps(render_prompt(task, task_inputs(QUESTION, n))) for n in nodes}
@@ -97,13 +105,13 @@ def test_out_of_range_value_is_reported_precisely(fake_ollama):
 def test_truncated_output_at_the_token_cap_says_so(fake_ollama):
     def answer(body):
         text = "<start_function_call>call:score_node{confidence:4,reasoning:<escape>Exhaus"
-        return Reply(body=ollama_generate_body(body["model"], text, eval_count=160))
+        return Reply(body=ollama_generate_body(body["model"], text, eval_count=92))
 
     server = fake_ollama(answer)
     [scored] = OllamaScorer(host=server.url, timeout=5).score(QUESTION, [make_node(0)])
     assert scored.rubric is None
     assert "truncated call to score_node" in scored.error
-    assert "num_predict cap of 160" in scored.error
+    assert "num_predict cap of 92" in scored.error
 
 
 def test_connection_refused_fails_fast_for_every_node(nodes):
@@ -194,6 +202,10 @@ def test_chat_mode_reads_tool_calls(fake_ollama):
     assert scored.error is None
     assert scored.rubric.risk == 2
     assert scored.exchanges[0].endpoint == "/api/chat"
+    # Ollama's parser needs <end_function_call>: a stop string on it would remove the call
+    [sent] = [r.json for r in server.server.requests if r.path == "/api/chat"]
+    assert "<end_function_call>" not in sent["options"]["stop"]
+    assert sent["options"]["stop"] == ["<start_function_response>", "<end_of_turn>"]
 
 
 def test_chat_mode_falls_back_to_text_parsing(fake_ollama):

@@ -4,14 +4,17 @@ See :mod:`scout.functiongemma.format` for the format and why serving and trainin
 """
 
 from scout.functiongemma.format import (
+    ANSWER_TEXT_CHARS,
     FORMAT_VERSION,
     STOP_SEQUENCES,
     FunctionCall,
     FunctionGemmaParseError,
+    answer_token_budget,
     developer_text,
     neutralise,
     parse_calls,
     parse_task_output,
+    raw_stop_sequences,
     render_call,
     render_declaration,
     render_example,
@@ -22,14 +25,17 @@ from scout.functiongemma.format import (
 )
 
 __all__ = [
+    "ANSWER_TEXT_CHARS",
     "FORMAT_VERSION",
     "STOP_SEQUENCES",
     "FunctionCall",
     "FunctionGemmaParseError",
+    "answer_token_budget",
     "developer_text",
     "neutralise",
     "parse_calls",
     "parse_task_output",
+    "raw_stop_sequences",
     "render_call",
     "render_declaration",
     "render_example",

@@ -47,8 +47,12 @@ START_RESPONSE = "<start_function_response>"
 ESCAPE = "<escape>"
 
 # Stop strings for the engine. Engines built on llama.cpp may drop control tokens from the text,
-# so a stop string can silently never match: callers must also cap the number of tokens.
+# so a stop string can silently never match: callers must also cap the number of tokens
+# (:func:`answer_token_budget`) and add what the model prints when they are hidden
+# (:func:`raw_stop_sequences`).
 STOP_SEQUENCES = (END_CALL, START_RESPONSE, END_TURN)
+# "One or two sentences" (the tasks' guidance): the longest text argument a budget allows for.
+ANSWER_TEXT_CHARS = 240
 
 _CONTROL_NAMES = (
     "bos", "eos", "pad", "unk", "mask", "escape",
@@ -59,6 +63,10 @@ _CONTROL_NAMES = (
     "start_of_image", "end_of_image",
 )
 _NAMES = "|".join(_CONTROL_NAMES)
+# The nine turn, function and escape tokens. Ollama 0.30+ marks them CONTROL (hidden from text);
+# `scout train` writes them USER_DEFINED (printed) so stop strings fire.
+FUNCTION_TOKENS = (START_TURN, END_TURN, START_DECL, END_DECL, START_CALL, END_CALL,
+                   START_RESPONSE, "<end_function_response>", ESCAPE)
 # A zero-width space after "<" stops the tokenizer from seeing a control token while the text
 # still reads the same. Existing zero-width spaces in that position get one more, so the mapping
 # is a bijection and unneutralise() restores any text exactly.
@@ -143,9 +151,8 @@ def render_call(name: str, args: Mapping[str, Any]) -> str:
 
 
 def _render_property(prop: Mapping[str, Any]) -> str:
-    parts: list[str] = []
-    if prop.get("description"):
-        parts.append(f"description:{_escaped(prop['description'])}")
+    # Google's template writes the description even when it is empty.
+    parts = [f"description:{_escaped(prop.get('description') or '')}"]
     kind = str(prop["type"]).upper()
     if kind == "STRING" and prop.get("enum"):
         parts.append(f"enum:{render_value(list(prop['enum']))}")
@@ -158,8 +165,16 @@ def _render_property(prop: Mapping[str, Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+# Property names Google's template silently drops from a declaration.
+_TEMPLATE_RESERVED = frozenset({"description", "type", "properties", "required", "nullable"})
+
+
 def render_declaration(task: TaskDefinition) -> str:
     params = task.parameters
+    reserved = sorted(_TEMPLATE_RESERVED & set(params["properties"]))
+    if reserved:
+        raise ValueError(f"task {task.name}: parameters named {reserved} would be dropped by "
+                         "FunctionGemma's chat template; rename them")
     properties = ",".join(f"{key}:{_render_property(prop)}"
                           for key, prop in _sorted_items(params["properties"]))
     required = ",".join(_escaped(key) for key in params.get("required", ()))
@@ -230,13 +245,62 @@ def to_messages(task: TaskDefinition, inputs: Mapping[str, Any],
     ]
     if output_args is not None:
         validate_output(task, output_args, inputs)
-        # String arguments are neutralised exactly as render_call does: Google's template
-        # writes them between <escape> tokens as they are.
-        arguments = {key: neutralise(value) if isinstance(value, str) else value
-                     for key, value in output_args.items()}
+        # Strings neutralised as render_call does: the template writes them verbatim.
         messages.append({"role": "assistant", "content": "", "tool_calls": [
-            {"type": "function", "function": {"name": task.name, "arguments": arguments}}]})
+            {"type": "function",
+             "function": {"name": task.name, "arguments": _neutralised(dict(output_args))}}]})
     return {"messages": messages, "tools": [task.openai_tool()]}
+
+
+def _neutralised(value: Any) -> Any:
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, Mapping):
+        return {key: _neutralised(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_neutralised(item) for item in value]
+    return value
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def raw_stop_sequences(task: TaskDefinition) -> tuple[str, ...]:
+    """Stops for raw generation, whether or not the engine prints the control tokens.
+
+    Printed (Ollama 0.13.5-0.29, USER_DEFINED tokens): ``<end_function_call>`` fires. Hidden
+    (Ollama 0.30+ and any GGUF whose tokens are CONTROL): the text is ``call:NAME{...}`` and
+    then, with the markers invisible, what the template puts after ``<start_function_response>``:
+    ``response:NAME{`` (a tool response the model imagines). Stopping there ends the answer
+    right after its call; a model trained by ``scout train`` ends with ``<eos>`` instead."""
+    return (*STOP_SEQUENCES, f"response:{task.name}{{")
+
+
+def answer_token_budget(task: TaskDefinition, *, text_chars: int = ANSWER_TEXT_CHARS,
+                        chars_per_token: float = 3.5) -> int:
+    """``num_predict`` for one answer, from the task's answer size: the longest valid call (each
+    text argument ``text_chars`` long, numbers at their maximum, lists of 8 short items), with
+    every control token as one token and the rest at ``chars_per_token`` (English text runs at
+    about 4 characters a token in Gemma's vocabulary). score_node: about 90 tokens."""
+    args: dict[str, Any] = {}
+    for key, prop in task.properties.items():
+        kind = prop["type"]
+        if kind == "integer":
+            args[key] = int(prop.get("maximum", 10**6))
+        elif kind == "number":
+            args[key] = 0.123456
+        elif kind == "boolean":
+            args[key] = False
+        elif kind == "array":
+            args[key] = ["x" * 16] * 8
+        else:
+            args[key] = "x" * text_chars
+    call = render_call(task.name, args) + START_RESPONSE
+    markers = len(re.findall(r"<(?:escape|start_function_call|end_function_call|"
+                             r"start_function_response)>", call))
+    plain = len(re.sub(r"<(?:escape|start_function_call|end_function_call|"
+                       r"start_function_response)>", "", call))
+    return markers + math.ceil(plain / chars_per_token) + 1  # + <eos>
 
 
 # --------------------------------------------------------------------------- parsing
@@ -255,26 +319,47 @@ class _Truncated(Exception):
     pass
 
 
+# What may follow the closing brace of a call whose markers the engine hid: the end of the text,
+# a (printed) marker, another call, or the tool response the model imagines after its call.
+_AFTER_CALL = re.compile(r"\s*(?:$|<(?:end_function_call|start_function_response|end_of_turn|"
+                         r"start_function_call|eos)>|call\s*:|response\s*:)")
+
+
 class _Reader:
     """A small recursive-descent reader for FunctionGemma argument syntax.
 
     Strings come as ``<escape>text<escape>``, as JSON ``"text"``, or bare (when an engine dropped
-    the ``<escape>`` tokens); a bare value runs until a comma that starts a known argument name,
-    or the closing brace at its own nesting depth.
+    the ``<escape>`` tokens). ``types`` (argument name -> JSON Schema type, from the task) decides
+    where a bare value ends:
+
+    - a bare *string* argument is plain text: braces and commas inside it are characters. It ends
+      at a comma that starts another argument of the task not given yet (whose value fits that
+      argument's type), or at a ``}`` that ends the call (the text after it is empty, a marker,
+      another call or a tool response). When several ends are possible the reader tries them in
+      order and keeps the first that lets the whole call parse, so reasoning containing
+      ", risk: ..." is not taken for a second ``risk``. A ``}`` followed by other text is never
+      taken as the end of the call: that is an error naming the argument, not a silent cut.
+    - other bare values end at a comma that starts a known argument, or the closing brace at
+      their own nesting depth.
     """
 
-    def __init__(self, text: str, keys: frozenset[str] | None) -> None:
+    def __init__(self, text: str, keys: frozenset[str] | None,
+                 types: Mapping[str, str] | None = None) -> None:
         self.text = text
         self.keys = keys
+        self.types = types or {}
 
     def ws(self, pos: int) -> int:
         while pos < len(self.text) and self.text[pos].isspace():
             pos += 1
         return pos
 
-    def obj(self, pos: int) -> tuple[dict[str, Any], int]:
-        """Read ``key:value,...}`` (after the opening brace); returns the position after ``}``."""
-        result: dict[str, Any] = {}
+    def obj(self, pos: int, top: bool = False) -> tuple[dict[str, Any], int]:
+        """Read ``key:value,...}`` (after the opening brace); returns the position after ``}``.
+        ``top``: the call's own argument object (bare strings there use the task's types)."""
+        return self.members(pos, {}, top)
+
+    def members(self, pos: int, result: dict[str, Any], top: bool) -> tuple[dict[str, Any], int]:
         text = self.text
         while True:
             pos = self.ws(pos)
@@ -290,19 +375,102 @@ class _Reader:
                 raise FunctionGemmaParseError(
                     f"expected ':' after argument name {key!r} at offset {pos}, "
                     f"found {text[pos:pos + 20]!r}")
-            value, pos = self.value(self.ws(pos + 1), closer="}")
             if key in result:
                 raise FunctionGemmaParseError(f"argument {key!r} given twice")
+            start = self.ws(pos + 1)
+            if top and self.types.get(key) == "string" and self.is_bare(start):
+                return self.bare_string_member(key, start, result)
+            value, pos = self.value(start, closer="}")
             result[key] = value
-            pos = self.ws(pos)
-            if pos >= len(text):
-                raise _Truncated(f"the output ended after the value of {key!r}")
-            if text[pos] == ",":
-                pos += 1
-            elif text[pos] != "}":
+            pos = self.after_value(key, pos)
+            if text[pos - 1] == "}":
+                return result, pos
+
+    def after_value(self, key: str, pos: int) -> int:
+        """Past the separator after ``key``'s value: just after ``,`` or just after ``}``."""
+        text = self.text
+        pos = self.ws(pos)
+        if pos >= len(text):
+            raise _Truncated(f"the output ended after the value of {key!r}")
+        if text[pos] in ",}":
+            return pos + 1
+        raise FunctionGemmaParseError(
+            f"expected ',' or '}}' after the value of {key!r} at offset {pos}, "
+            f"found {text[pos:pos + 20]!r}")
+
+    def is_bare(self, pos: int) -> bool:
+        return (pos < len(self.text) and not self.text.startswith(ESCAPE, pos)
+                and self.text[pos] not in '"{[')
+
+    def bare_string_member(self, key: str, pos: int, result: dict[str, Any]
+                           ) -> tuple[dict[str, Any], int]:
+        """A bare string value of ``key``, then the rest of the call (see the class doc)."""
+        text = self.text
+        limit = min((i for i in (text.find(m, pos) for m in _STOP_MARKERS) if i >= 0),
+                    default=len(text))
+        ends: list[int] = []
+        stray_brace: int | None = None
+        for index in range(pos, limit):
+            char = text[index]
+            if char == "," and self.starts_new_key(index + 1, result, key):
+                ends.append(index)
+            elif char == "}":
+                if _AFTER_CALL.match(text, index + 1) or index + 1 == limit:
+                    ends.append(index)
+                elif stray_brace is None:
+                    stray_brace = index
+        if not ends:
+            if stray_brace is not None:
                 raise FunctionGemmaParseError(
-                    f"expected ',' or '}}' after the value of {key!r} at offset {pos}, "
-                    f"found {text[pos:pos + 20]!r}")
+                    f"the unquoted value of {key!r} holds a '}}' followed by more text "
+                    f"({text[stray_brace:stray_brace + 24]!r}) and nothing after it ends the "
+                    "call: cannot tell where the value ends")
+            raise _Truncated(f"the output ended inside the unquoted value of {key!r}")
+        first_error: Exception | None = None
+        for end in ends:
+            value = unneutralise(text[pos:end]).strip()
+            attempt = {**result, key: value}
+            try:
+                if text[end] == "}":
+                    return attempt, end + 1
+                return self.members(end + 1, attempt, True)
+            except (_Truncated, FunctionGemmaParseError) as exc:
+                first_error = first_error or exc
+        assert first_error is not None
+        raise first_error
+
+    def starts_new_key(self, pos: int, given: Mapping[str, Any], current: str) -> bool:
+        """Does ``key:value`` of a task argument not given yet start at ``pos``, with a value
+        that fits the argument's type?"""
+        found = self.name_and_colon(pos)
+        if found is None:
+            return False
+        name, colon = found
+        if name == current or name in given or name not in self.types:
+            return False
+        return _fits(self.types[name], self.text, self.ws(colon + 1))
+
+    def name_and_colon(self, pos: int) -> tuple[str, int] | None:
+        """``name:`` (the name bare, ``<escape>``d or quoted) at ``pos``: the name and the
+        position of the colon."""
+        text = self.text
+        pos = self.ws(pos)
+        for quote in (ESCAPE, '"'):
+            if text.startswith(quote, pos):
+                pos += len(quote)
+                break
+        match = _IDENT.match(text, pos)
+        if not match:
+            return None
+        end = match.end()
+        for quote in (ESCAPE, '"'):
+            if text.startswith(quote, end):
+                end += len(quote)
+                break
+        end = self.ws(end)
+        if end >= len(text) or text[end] != ":":
+            return None
+        return match.group(0), end
 
     def key(self, pos: int) -> tuple[str, int]:
         text = self.text
@@ -401,23 +569,28 @@ class _Reader:
         return _bare_value(unneutralise(text[pos:index])), index
 
     def starts_key(self, pos: int, any_name: bool = False) -> bool:
-        pos = self.ws(pos)
-        text = self.text
-        for quote in (ESCAPE, '"'):
-            if text.startswith(quote, pos):
-                pos += len(quote)
-                break
-        match = _IDENT.match(text, pos)
-        if not match or (not any_name and self.keys is not None
-                         and match.group(0) not in self.keys):
-            return False
-        end = match.end()
-        for quote in (ESCAPE, '"'):
-            if text.startswith(quote, end):
-                end += len(quote)
-                break
-        end = self.ws(end)
-        return end < len(text) and text[end] == ":"
+        found = self.name_and_colon(pos)
+        return found is not None and (any_name or self.keys is None or found[0] in self.keys)
+
+
+_VALUE_END = re.compile(r"\s*(?:<escape>|\")?\s*(?:[,}]|$|<)")
+
+
+def _fits(kind: str, text: str, pos: int) -> bool:
+    """Could the value starting at ``pos`` be one of JSON Schema type ``kind``?"""
+    for quote in (ESCAPE, '"'):
+        if text.startswith(quote, pos):
+            pos += len(quote)
+            break
+    if kind in ("integer", "number"):
+        match = _FLOAT.match(text, pos)
+    elif kind == "boolean":
+        match = re.compile(r"true|false", re.IGNORECASE).match(text, pos)
+    elif kind == "array":
+        return text.startswith("[", pos)
+    else:
+        return True
+    return bool(match) and bool(_VALUE_END.match(text, match.end()))
 
 
 def _bare_value(token: str) -> Any:
@@ -440,7 +613,10 @@ def parse_calls(text: str, keys: Mapping[str, Iterable[str]] | None = None) -> l
     Accepts text around the calls, several calls, calls whose ``<start_function_call>`` /
     ``<end_function_call>`` markers or ``<escape>`` delimiters were dropped by the engine, JSON
     quoted strings, and unicode. ``keys`` (function name -> argument names) lets bare values
-    contain commas: a bare value only ends at a comma that starts a known argument. A call cut
+    contain commas: a bare value only ends at a comma that starts a known argument. When the
+    names map to JSON Schema properties (a task's ``properties``), bare strings are read with
+    their types (see :class:`_Reader`): no argument is split off inside reasoning text, and a
+    value is never silently cut at a stray ``}``. A call cut
     off before its closing brace raises :class:`FunctionGemmaParseError` saying so, unless a
     complete call came before it (then the complete calls are returned).
     """
@@ -452,9 +628,11 @@ def parse_calls(text: str, keys: Mapping[str, Iterable[str]] | None = None) -> l
             return calls
         name = match.group(1)
         names = keys.get(name) if keys is not None else None
-        reader = _Reader(text, frozenset(names) if names is not None else None)
+        types = ({key: str(prop.get("type")) for key, prop in names.items()
+                  if isinstance(prop, Mapping)} if isinstance(names, Mapping) else None)
+        reader = _Reader(text, frozenset(names) if names is not None else None, types)
         try:
-            args, end = reader.obj(match.end())
+            args, end = reader.obj(match.end(), top=True)
         except (_Truncated, FunctionGemmaParseError) as exc:
             if calls:
                 # After a complete call, a cut-off or garbled repeat is the engine running on

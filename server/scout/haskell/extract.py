@@ -1573,11 +1573,13 @@ def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], st
             group = d if kind == "function" else None
         else:
             group = None
-        if part.clause is not None and run and run[-1].fn[0] == fn[0]:  # type: ignore[index]
+        # A clause whose function name could not be read (broken code) starts no group.
+        clause = part.clause is not None and fn is not None
+        if clause and run and run[-1].fn[0] == fn[0]:  # type: ignore[index]
             run.append(part)
         else:
             close_run()
-            if part.clause is not None:
+            if clause:
                 slot = []
                 ordered.append(slot)
                 run.append(part)

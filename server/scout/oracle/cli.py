@@ -91,6 +91,9 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     a.add_argument("--db", type=Path, help="database (default: $SCOUT_DB, then the per-user one)")
     a.add_argument("--field", choices=("risk", "relevance", "confidence"), default="risk")
     a.add_argument("--plot", type=Path, metavar="FILE", help="PNG of the confusion matrices")
+    from scout.scoring.promotion import add_eval_model_options
+
+    add_eval_model_options(p)  # which Ollama model; where the result is recorded (promotion)
     p.set_defaults(func=run_eval)
     return p
 
@@ -209,10 +212,14 @@ def run_eval(args: argparse.Namespace) -> int:
         try:
             mutations = load_mutations(args.mutations) if args.mutations else None
             kinds = [_change(k) for k in args.kinds.split(",")] if args.kinds else None
-            scorer = _scorer(args.scorer, HeuristicScorer())
+            scorer = _scorer(args.scorer, HeuristicScorer(), args)
+            from scout.scoring.promotion import EvalRecorder
+
+            recorder = EvalRecorder(args, scorer)  # records a model's result for promotion
             report = evaluate(
-                roots, scorer, mutations=mutations, per_kind=args.per_kind, seed=args.seed,
-                cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd, build=args.build,
+                roots, recorder.scorer, mutations=mutations, per_kind=args.per_kind,
+                seed=args.seed, cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd,
+                build=args.build,
                 **({"kinds": kinds} if kinds else {}),
                 progress=lambda msg: print(f"scout eval: {msg}", file=sys.stderr))
         except (OSError, ValueError, MutationError, OracleError, Cancelled) as exc:
@@ -220,6 +227,7 @@ def run_eval(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("scout: interrupted; scratch copies removed", file=sys.stderr)
             return EXIT_INTERRUPTED
+    recorder.finish(report, roots, say=lambda msg: print(f"scout eval: {msg}", file=sys.stderr))
     if args.json:
         print(json.dumps(report.as_json()))
     else:
@@ -231,13 +239,15 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scorer(name: str, heuristic: Any) -> Any:
+def _scorer(name: str, heuristic: Any, args: argparse.Namespace | None = None) -> Any:
     if name == "heuristic":
         return heuristic
     from scout.scoring.factory import ScorerConfigError, build_scorer
 
     try:
-        return build_scorer(name, fallback=heuristic)
+        return build_scorer(name, fallback=heuristic,
+                            ollama_host=getattr(args, "ollama_host", None),
+                            ollama_model=getattr(args, "ollama_model", None) or "functiongemma")
     except ScorerConfigError as exc:
         raise ValueError(str(exc)) from exc
 

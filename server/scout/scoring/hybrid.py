@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 from scout.scoring.model import LabelSource, Scored, Scorer
+from scout.scoring.promotion import PromotionGate, pin_facts
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,24 @@ log = logging.getLogger(__name__)
 class HybridScorer:
     name = "hybrid"
 
-    def __init__(self, model: Scorer, fallback: Scorer) -> None:
+    def __init__(self, model: Scorer, fallback: Scorer,
+                 gate: PromotionGate | None = None) -> None:
         self.model = model
         self.fallback = fallback
+        self.gate = gate  # who answers first: see scoring/promotion.py
 
     def score(self, question: Question, nodes: Sequence[Node], *,
               cancel: CancelToken = NEVER) -> list[Scored]:
         if not nodes:
             return []
+        if self.gate is not None:
+            return self.gate.score(question, nodes, model=self.model, fallback=self.fallback,
+                                   model_first=self.model_first, name=self.name,
+                                   cancel=cancel)
+        return pin_facts(nodes, self.model_first(question, nodes, cancel=cancel))
+
+    def model_first(self, question: Question, nodes: Sequence[Node], *,
+                    cancel: CancelToken = NEVER) -> list[Scored]:
         try:
             first = self.model.score(question, nodes, cancel=cancel)
             if len(first) != len(nodes):

@@ -76,6 +76,10 @@ class Scored:
     error: str | None = None
     fallback_reason: str | None = None  # set when another scorer answered instead, and why
     exchanges: list[Exchange] = field(default_factory=list)
+    note: str | None = None  # why the answer differs from its scorer's own (e.g. the facts pin)
+    # Other answers for the same node, recorded beside this one: the model's own rubric when the
+    # facts pin raised it, the model's answer while it is shadow-logged (scoring/promotion.py).
+    also: list[Scored] = field(default_factory=list)
 
 
 class Scorer(Protocol):

@@ -3,18 +3,29 @@
 Default ``mode="raw"``: the prompt is rendered by :mod:`scout.functiongemma` and sent to
 ``/api/generate`` with ``raw: true``, so Ollama applies no template of its own and the bytes
 served are the bytes exported for training. ``mode="chat"`` sends chat messages plus the tool to
-``/api/chat`` and lets Ollama's renderer and parser do the work: for stock models only (Ollama's
-``functiongemma`` renderer differs from Google's template; DESIGN.md section 6).
+``/api/chat`` and lets Ollama's renderer and parser do the work: for stock models only, because
+Ollama's ``functiongemma`` renderer sends other bytes than Google's template (see
+:data:`CHAT_MODE_CAVEAT`), so a fine-tuned model served that way sees text it was not trained on.
 
-Deterministic decoding (temperature 0, fixed seed), a ``num_predict`` cap (a stop string on a
-control token may never match when the engine drops control tokens from the text), stop strings,
-``keep_alive`` so the model stays loaded, an explicit client timeout (the ``ollama`` client's
-default is none). Latency and token counts come from Ollama's own counters (nanoseconds).
+Stops differ by mode. Raw: the call markers (they fire when the engine prints control tokens, as
+Ollama 0.13.5-0.29 does) plus what the model prints after its call when they are hidden (Ollama
+0.30+: ``response:NAME{``), see :func:`scout.functiongemma.raw_stop_sequences`. Chat: never
+``<end_function_call>``: Ollama's parser needs that tag to close the call, and a client stop
+string removes it first (the reply then has no tool call and empty content); the chat stops are
+``<start_function_response>`` and ``<end_of_turn>``, which follow a closed call.
+
+Deterministic decoding (temperature 0, fixed seed), a ``num_predict`` cap derived from the task's
+answer size (:func:`scout.functiongemma.answer_token_budget`: about 90 tokens for score_node; a
+stop string on a hidden control token never matches), ``keep_alive`` so the model stays loaded,
+an explicit client timeout (the ``ollama`` client's default is none). Latency and token counts
+come from Ollama's own counters (nanoseconds).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,12 +39,14 @@ from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
 from scout.functiongemma import (
     FORMAT_VERSION,
-    STOP_SEQUENCES,
     FunctionGemmaParseError,
+    answer_token_budget,
     parse_task_output,
+    raw_stop_sequences,
     render_prompt,
     to_messages,
 )
+from scout.functiongemma.format import END_TURN, START_RESPONSE
 from scout.scoring.model import Exchange, LabelSource, Scored
 from scout.scoring.remote import (
     MAX_BATCH,
@@ -52,8 +65,19 @@ from scout.tasks import (
     validate_output,
 )
 
+log = logging.getLogger(__name__)
+
 DEFAULT_MODEL = "functiongemma"
 MODES = ("raw", "chat")
+# Said wherever chat mode is offered (CLI help, settings, README).
+CHAT_MODE_CAVEAT = (
+    "chat mode lets Ollama's own functiongemma renderer build the prompt, and its bytes differ "
+    "from Google's template that raw mode and the training export use: an extra <bos>, its own "
+    "line 'You can do function calling with the following functions:', enum and items dropped, "
+    "properties in another order. Use it for stock models only, never for a model fine-tuned "
+    "on scout's exports")
+# Chat stops: after a closed call only (see the module doc).
+CHAT_STOP_SEQUENCES = (START_RESPONSE, END_TURN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +109,8 @@ class OllamaScorer:
 
     def __init__(self, *, host: str | None = None, model: str = DEFAULT_MODEL,
                  mode: str = "raw", timeout: float = 30.0, task: str = "score_node",
-                 seed: int = 0, num_predict: int = 160, keep_alive: str | float = "30m",
+                 seed: int = 0, num_predict: int | None = None,
+                 keep_alive: str | float = "30m",
                  concurrency: int = 4, batch_size: int = MAX_BATCH) -> None:
         if mode not in MODES:
             raise ValueError(f"ollama mode must be one of {MODES}, got {mode!r}")
@@ -95,9 +120,14 @@ class OllamaScorer:
         self.model = model
         self.mode = mode
         self.timeout = timeout
+        if mode == "chat":
+            log.warning("ollama: %s", CHAT_MODE_CAVEAT)
         self.task: TaskDefinition = load_task(task)
-        self.options: dict[str, Any] = {"temperature": 0, "seed": seed,
-                                        "num_predict": num_predict, "stop": list(STOP_SEQUENCES)}
+        self.stops = raw_stop_sequences(self.task) if mode == "raw" else CHAT_STOP_SEQUENCES
+        self.options: dict[str, Any] = {
+            "temperature": 0, "seed": seed,
+            "num_predict": num_predict or answer_token_budget(self.task),
+            "stop": list(self.stops)}
         self.keep_alive = keep_alive
         self.concurrency = concurrency
         self.batch_size = min(batch_size, MAX_BATCH)
@@ -156,6 +186,16 @@ class OllamaScorer:
                     self._digest_known = True
             return status.digest
 
+    def blob_digest(self) -> str | None:
+        """sha256 of the GGUF the model is served from (``/api/show`` names its blob): what
+        links a served digest to the ``scout train`` run that produced the file."""
+        try:
+            shown = self.client.show(self.model)
+        except (ConnectionError, httpx.HTTPError, ollama.ResponseError):
+            return None
+        match = re.search(r"sha256-([0-9a-f]{64})", shown.modelfile or "")
+        return match.group(1) if match else None
+
     # ------------------------------------------------------------------ scoring
 
     def score(self, question: Question, nodes: Sequence[Node], *,
@@ -171,7 +211,7 @@ class OllamaScorer:
         if breaker.tripped:
             return not_sent(self.name, LabelSource.MODEL, breaker.reason or "", **provenance)
         inputs = task_inputs(question, node)
-        options = {**self.options, "stop": list(STOP_SEQUENCES)}  # each exchange owns its copy
+        options = {**self.options, "stop": list(self.stops)}  # each exchange owns its copy
         if self.mode == "raw":
             endpoint = "/api/generate"
             request: dict[str, Any] = {

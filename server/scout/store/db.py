@@ -162,7 +162,7 @@ _RUBRIC_COLUMNS = (
     "id", "node_id", "scorer", "label_source", "task", "task_version", "model", "model_digest",
     "prompt_hash", "relevance", "risk", "confidence", "reasoning", "latency_ms", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "error",
-    "fallback_reason", "created_at")
+    "fallback_reason", "note", "created_at")
 _RECORDING_COLUMNS = ("rubric_id", "position", "backend", "endpoint", "request", "response",
                       "status", "error", "started_at", "seconds")
 _NODE_COLUMNS = ("id", "query_id", "position", "path", "line", "col", "end_line", "enclosing",
@@ -378,6 +378,7 @@ class Store:
             scored.cache_read_tokens, scored.cache_write_tokens, scored.cost_usd,
             clean(scored.error) if scored.error else None,
             clean(scored.fallback_reason) if scored.fallback_reason else None,
+            clean(scored.note) if scored.note else None,
             created)
 
     def _recording_row(self, rubric_id: int, position: int, exchange: Exchange) -> tuple[Any, ...]:
@@ -442,7 +443,7 @@ class Store:
             rubric_rows: list[tuple[Any, ...]] = []
             recordings: list[tuple[Any, ...]] = []
             for i, answers in enumerate(scored):
-                for answer in answers:
+                for answer in with_also(answers):
                     rubric_rows.append(self._rubric_rows(rubric_id, first_node + i, answer,
                                                          created, recordings, clean))
                     rubric_id += 1
@@ -483,8 +484,10 @@ class Store:
                                  + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
             recordings: list[tuple[Any, ...]] = []
             first = self._next_id(conn, "rubrics")
+            flat = [(node_id, answer) for node_id, scored in answers
+                    for answer in with_also([scored])]
             rows = [self._rubric_rows(first + i, node_id, scored, created, recordings, clean)
-                    for i, (node_id, scored) in enumerate(answers)]
+                    for i, (node_id, scored) in enumerate(flat)]
             conn.executemany(_INSERT_RUBRIC, rows)
             if recordings:
                 conn.executemany(_INSERT_RECORDING, recordings)
@@ -583,6 +586,15 @@ class Store:
                 yield
             finally:
                 conn.execute("COMMIT")
+
+
+def with_also(answers: Sequence[Scored]) -> list[Scored]:
+    """Each answer followed by the answers it carries in ``also`` (recorded beside it)."""
+    flat: list[Scored] = []
+    for answer in answers:
+        flat.append(answer)
+        flat.extend(with_also(answer.also))
+    return flat
 
 
 def _reading_columns(reading: Reading | None, clean: Callable[[str], str]

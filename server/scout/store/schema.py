@@ -2,9 +2,15 @@
 
 Version 1 is the first released layout: queries carried their workspace and comma-separated
 tags directly, rubrics lacked the cache-token, task and fallback columns, and there were no
-codebases or batch jobs. Version 4 adds the plans of ``scout gen-training``. Rubrics are rows,
-one per answer (scorer x node), never overwritten: a later label from the same scorer is a new row, and exports pick the latest. Version 2 (current) adds codebases (so one database spans many
-workspaces and exports can split by codebase), JSON tags, full provenance and batch jobs.
+codebases or batch jobs. Rubrics are rows, one per answer (scorer x node), never overwritten: a
+later label from the same scorer is a new row, and exports pick the latest. Version 2 adds
+codebases (so one database spans many workspaces and exports can split by codebase), JSON tags,
+full provenance and batch jobs. Version 3 adds the hover source of nodes, version 4 how each
+question was read, version 5 the plans of ``scout gen-training``. Version 6 (current) adds the
+fine-tuning record: ``trained_models`` (which dataset and base produced which GGUF, by digest),
+``served_models`` (which Ollama digest serves which GGUF), ``evaluations`` (a model measured
+against a teacher on a codebase: what promotion reads), and a ``note`` on rubrics (e.g. the
+facts pin that raised a model's risk).
 Migrations run inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening an old
 database at once migrate it exactly once.
 """
@@ -16,7 +22,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Kept verbatim: the migration test builds a version-1 database from it.
 SCHEMA_V1 = """
@@ -299,10 +305,63 @@ def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
     run_script(conn, SCHEMA_V5_TRAINING)
 
 
+SCHEMA_V6_TABLES = """
+CREATE TABLE trained_models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,              -- the name `scout train` suggested for `ollama create`
+    task TEXT NOT NULL,
+    task_version TEXT,
+    prompt_hash TEXT,                -- the task + renderer the training text was rendered with
+    gguf_sha256 TEXT NOT NULL UNIQUE,
+    gguf_path TEXT NOT NULL,
+    base_path TEXT NOT NULL,
+    base_digest TEXT NOT NULL,       -- sha256 over the base checkpoint's files
+    dataset_path TEXT NOT NULL,
+    dataset_digest TEXT NOT NULL,    -- sha256 over train.jsonl and validation.jsonl
+    train_examples INTEGER NOT NULL,
+    validation_examples INTEGER NOT NULL,
+    steps INTEGER NOT NULL,
+    train_seconds REAL NOT NULL,
+    train_loss REAL,
+    validation_loss REAL,
+    params TEXT NOT NULL,            -- JSON: steps, learning rate, LoRA rank, token types, ...
+    created_at TEXT NOT NULL
+);
+CREATE TABLE served_models (
+    model_digest TEXT NOT NULL,      -- the digest Ollama lists (rubrics.model_digest)
+    model TEXT NOT NULL,
+    gguf_sha256 TEXT,                -- the GGUF blob it serves (trained_models.gguf_sha256)
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (model_digest, model)
+);
+CREATE TABLE evaluations (
+    id INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    model_digest TEXT NOT NULL,
+    codebase_id INTEGER REFERENCES codebases(id),
+    root TEXT NOT NULL,
+    teacher TEXT NOT NULL,
+    nodes INTEGER NOT NULL,          -- nodes the model was asked about
+    answered INTEGER NOT NULL,       -- nodes it gave a valid answer for
+    agreement REAL,                  -- share of pairs where both say risk >= 4, or both < 4
+    kappa REAL,                      -- quadratic-weighted kappa on risk
+    report TEXT NOT NULL,            -- JSON: the eval report's overall metrics
+    created_at TEXT NOT NULL
+);
+CREATE INDEX evaluations_model ON evaluations(model_digest, root);
+"""
+
+
+def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
+    run_script(conn, SCHEMA_V6_TABLES)
+    conn.execute("ALTER TABLE rubrics ADD COLUMN note TEXT")
+
+
 # MIGRATIONS[v] turns a version-v database into version v+1. A new database is created at
 # version 2 and migrated up, so every change to the schema is written once, here.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
+    1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
+    5: _migrate_5_to_6}
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
