@@ -44,9 +44,10 @@ def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
     return pathspec.PathSpec.from_lines("gitignore", lines)
 
 
-def discover(root: Path) -> list[str]:
+def discover(root: Path, *, suffixes: tuple[str, ...] | None = None) -> list[str]:
     """Workspace-relative POSIX paths of Haskell sources, sorted, honouring .gitignore files
-    (at the root and in subdirectories) and skipping build/VCS folders."""
+    (at the root and in subdirectories) and skipping build/VCS folders. ``suffixes``: the file
+    endings wanted instead of Haskell sources (the oracle also copies ``.cabal``, ``.h``...)."""
     root = root.resolve()
     found: list[str] = []
     # stack of (directory, [(spec, base directory)])
@@ -70,8 +71,10 @@ def discover(root: Path) -> list[str]:
                 continue
             if is_dir:
                 stack.append((full, specs))
-            elif entry.is_file() and is_haskell(name):
-                if name.endswith(".hsc") and (directory / (name[:-4] + ".hs")).is_file():
+            elif entry.is_file() and (
+                    is_haskell(name) if suffixes is None else name.endswith(suffixes)):
+                if (suffixes is None and name.endswith(".hsc")
+                        and (directory / (name[:-4] + ".hs")).is_file()):
                     continue  # hsc2hs's output sits beside it: GHC compiles that one
                 found.append(full.relative_to(root).as_posix())
     found.sort()
