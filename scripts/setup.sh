@@ -5,12 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v ghc >/dev/null 2>&1; then
+if ! command -v ghc >/dev/null 2>&1 || ! command -v cabal >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing GHC from Debian (apt-get install ghc)" >&2
+    echo "setup: installing GHC and cabal from Debian (apt-get install ghc cabal-install)" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends ghc >/dev/null
+    apt-get install -y -qq --no-install-recommends ghc cabal-install >/dev/null
   else
     echo "setup: ghc not found and cannot apt-get install it here; GHC tests will be skipped" >&2
   fi

@@ -263,10 +263,11 @@ def cmd_query(args: argparse.Namespace) -> int:
                 _note(line)
             else:
                 print(terminal_safe(line))
-        if result.shadow.state == "pending":
+        if "pending" in (result.shadow.state, result.student.state):
             session.drain(timeout=session.settings.deadline)
-        if result.shadow.state in ("failed", "skipped") and result.shadow.error:
-            _warn(f"the {result.shadow.scorer} teacher: {result.shadow.error}")
+        for role, state in (("teacher", result.shadow), ("student", result.student)):
+            if state.state in ("failed", "skipped") and state.error:
+                _warn(f"the {state.scorer} {role}: {state.error}")
     finally:
         session.close()
     return exits.PARTIAL if unscored else exits.OK

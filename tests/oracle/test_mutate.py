@@ -139,12 +139,14 @@ def test_remove_export_items_and_errors(tmp_path: Path) -> None:
 def test_unknown_and_unsupported_targets(tmp_path: Path) -> None:
     idx = index_of(tmp_path, {"T.hs": "module T where\ndata C = A | B\n(<+>) :: Int -> Int -> Int\n"
                                       "a <+> b = a + b\n"})
-    with pytest.raises(TargetError, match="expected a function"):
+    with pytest.raises(MutationError, match="arity and signature changes apply to functions"):
         mutation_for(idx, "C", ChangeKind.CHANGE_ARITY)
-    with pytest.raises(TargetError, match="no definition"):
+    with pytest.raises(TargetError, match="no symbol named 'Nope'"):
         mutation_for(idx, "Nope", ChangeKind.ADD_CONSTRUCTOR)
-    with pytest.raises(MutationError, match="cannot verify"):
+    with pytest.raises(MutationError, match="not a type synonym"):
         mutation_for(idx, "C", ChangeKind.CHANGE_TYPE_SYNONYM)
+    with pytest.raises(TargetError, match="cannot verify 'change'"):
+        mutation_for(idx, "C", ChangeKind.CHANGE)
 
 
 def test_add_field_survives_a_trailing_haddock_comment(tmp_path: Path) -> None:
@@ -152,3 +154,144 @@ def test_add_field_survives_a_trailing_haddock_comment(tmp_path: Path) -> None:
                                       "  , b :: Int -- ^ the b\n  }\n"})
     text = only_phase_text(mutation_for(idx, "R", ChangeKind.ADD_FIELD))
     assert "  { scoutAddedR :: (),  a :: Int -- ^ the a\n  , b :: Int -- ^ the b\n  }\n" in text
+
+
+def _texts(mutation) -> dict[str, str]:
+    return {e.path: e.mutated for e in mutation.phases[0].edits}
+
+
+def test_add_superclass_joins_any_existing_context(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"src/M/C.hs": (
+        "module M.C where\n\nimport Data.List (sort)\n\n"
+        "class Show a => One a where\n  one :: a -> Int\n\n"
+        "class (Eq a, Ord a) => Two a where\n  two :: a -> Int\n\n"
+        "class Three f where\n  three :: f a -> Int\n\n"
+        "class () => Four a where\n  four :: a -> Int\n")})
+    one = mutation_for(idx, "One", ChangeKind.ADD_SUPERCLASS)
+    text = _texts(one)["src/M/C.hs"]
+    assert "class (ScoutOracleHelpers.ScoutSuper a, Show a) => One a where" in text
+    assert text.startswith("module M.C where\n\nimport qualified ScoutOracleHelpers\n"
+                           "import Data.List (sort)\n")
+    helper = _texts(one)["src/ScoutOracleHelpers.hs"]
+    assert "class ScoutSuper (a :: k)" in helper and "PolyKinds" in helper
+    two = _texts(mutation_for(idx, "Two", ChangeKind.ADD_SUPERCLASS))["src/M/C.hs"]
+    assert "class (ScoutOracleHelpers.ScoutSuper a, Eq a, Ord a) => Two a where" in two
+    three = _texts(mutation_for(idx, "Three", ChangeKind.ADD_SUPERCLASS))["src/M/C.hs"]
+    assert "class ScoutOracleHelpers.ScoutSuper f => Three f where" in three
+    four = _texts(mutation_for(idx, "Four", ChangeKind.ADD_SUPERCLASS))["src/M/C.hs"]
+    assert "class (ScoutOracleHelpers.ScoutSuper a) => Four a where" in four
+    # The inserted import is a synthetic line: the class lines map back to their own lines.
+    edit = one.phases[0].edits[0]
+    assert edit.line_map.to_original(3)[1] is True  # the import: synthetic
+    assert edit.line_map.to_original(6) == (5, False)
+
+
+def test_add_method_readings_and_the_minimal_formula(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"C.hs": (
+        "module C where\n\nclass P a where\n  p :: a -> String\n  q :: a -> String\n"
+        "  q = p\n  {-# MINIMAL p | q #-}\n\nclass N a where\n  n :: a -> Int\n")})
+    required = mutation_for(idx, "P", ChangeKind.ADD_METHOD)
+    text = only_phase_text(required)
+    assert "{-# MINIMAL (p | q), scoutAddedP #-}" in text
+    assert "  scoutAddedP :: scoutP0 a -> ()" in text and "scoutAddedP = " not in text
+    default = only_phase_text(mutation_for(idx, "P", ChangeKind.ADD_METHOD, variant="default"))
+    assert "{-# MINIMAL p | q #-}" in default
+    assert "  scoutAddedP :: scoutP0 a -> ()\n  scoutAddedP = scoutAddedP" in default
+    plain = only_phase_text(mutation_for(idx, "N", ChangeKind.ADD_METHOD))
+    assert plain.endswith("  n :: a -> Int\n  scoutAddedN :: scoutP0 a -> ()\n")
+    with pytest.raises(MutationError, match="unknown reading 'sometimes'"):
+        mutation_for(idx, "N", ChangeKind.ADD_METHOD, variant="sometimes")
+
+
+def test_type_synonym_and_family_right_hand_sides_become_opaque(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {
+        "T.hs": ("{-# LANGUAGE TypeFamilies #-}\nmodule T where\n\n"
+                 "type Name = String -- the user's name\n\n"
+                 "type Sink i m = forall o. Monad m => (o, i, m ())\n\n"
+                 "type family Elem c\ntype instance Elem [a] = a\n\n"
+                 "type family Un a where\n  Un (Maybe a) = a -- unwrap\n  Un a = a\n\n"
+                 "class Coll c where\n  type Key c\n  key :: c -> Key c\n"),
+        "U.hs": ("module U where\nimport T\n\ninstance Coll [a] where\n  type Key [a] = Int\n"
+                 "  key = length\n\ntype instance Elem (Maybe a) =\n  a\n")})
+    syn = _texts(mutation_for(idx, "Name", ChangeKind.CHANGE_TYPE_SYNONYM))["T.hs"]
+    assert "type Name = ScoutOracleHelpers.ScoutOpaque (String) -- the user's name\n" in syn
+    poly = _texts(mutation_for(idx, "Sink", ChangeKind.CHANGE_TYPE_SYNONYM))["T.hs"]
+    assert ("type Sink i m = forall o. Monad m => ScoutOracleHelpers.ScoutOpaque ((o, i, m ()))"
+            in poly)  # an opaque polytype would be impredicative
+    fam = mutation_for(idx, "Elem", ChangeKind.CHANGE_TYPE_FAMILY)
+    texts = _texts(fam)
+    assert "type instance Elem [a] = ScoutOracleHelpers.ScoutOpaque (a)\n" in texts["T.hs"]
+    assert texts["T.hs"].startswith("{-# LANGUAGE UndecidableInstances #-}\n")
+    assert ("type instance Elem (Maybe a) =\n  ScoutOracleHelpers.ScoutOpaque (a)\n"
+            in texts["U.hs"])
+    assert "type Key [a] = Int" in texts["U.hs"]  # another family's instance: untouched
+    closed = _texts(mutation_for(idx, "Un", ChangeKind.CHANGE_TYPE_FAMILY))["T.hs"]
+    assert "  Un (Maybe a) = ScoutOracleHelpers.ScoutOpaque (a) -- unwrap\n" in closed
+    assert "  Un a = ScoutOracleHelpers.ScoutOpaque (a)\n" in closed
+    assoc = _texts(mutation_for(idx, "Key", ChangeKind.CHANGE_TYPE_FAMILY))
+    assert "  type Key [a] = ScoutOracleHelpers.ScoutOpaque (Int)\n" in assoc["U.hs"]
+    assert "  type Key c\n" in assoc["T.hs"] if "T.hs" in assoc else True
+
+
+def test_renames_and_field_type_changes(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"R.hs": (
+        "module R where\n\ndata R = R { size :: Int, name :: String } | Q\n\n"
+        "def :: R\ndef = R { size = 1, name = \"x\" }\n\nisQ :: R -> Bool\nisQ Q = True\n"
+        "isQ _ = False\n")})
+    ren = mutation_for(idx, "size", ChangeKind.RENAME_FIELD)
+    assert [p.purpose for p in ren.phases] == [
+        "uses outside the defining module (deprecation warnings)",
+        "uses inside the defining module (rename errors)"]
+    assert "data R = R { scoutRenamed_size :: Int, name :: String } | Q" in \
+        ren.phases[1].edits[0].mutated
+    con = mutation_for(idx, "Q", ChangeKind.RENAME_CONSTRUCTOR)
+    assert con.summary == "rename constructor Q"
+    assert "| ScoutRenamedQ\n" in con.phases[1].edits[0].mutated
+    typed = mutation_for(idx, "name", ChangeKind.CHANGE_FIELD_TYPE)
+    assert typed.summary == "the type of field name changes"
+    assert "name :: (ScoutOracleHelpers.ScoutOpaque (String)) }" in only_phase_text(typed)
+    assert typed.phases[0].skip_lines == (("R.hs", 3, 4),)  # the declaration: deriving artifacts
+    assert typed.phases[0].counts_coverage
+
+
+def test_field_types_end_at_commas_outside_comments(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"S.hs": (
+        "module S where\n\ndata S a = S\n  { cur  :: !(Maybe a)   -- ^ focused, if any\n"
+        "  , rest :: [a]          -- ^ the others, in order\n  , n    :: Int\n  }\n")})
+    typed = only_phase_text(mutation_for(idx, "rest", ChangeKind.CHANGE_FIELD_TYPE))
+    assert ("  , rest :: (ScoutOracleHelpers.ScoutOpaque ([a]))          -- ^ the others, in "
+            "order\n") in typed
+    removed = mutation_for(idx, "cur", ChangeKind.REMOVE_FIELD)
+    assert ("  { cur  :: !(ScoutOracleHelpers.ScoutOpaque ((Maybe a)))   -- ^ focused, if any\n"
+            in removed.phases[1].edits[0].mutated)
+
+
+def test_a_field_sharing_its_type_changes_alone(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"J.hs": (
+        "module J where\n\ndata Job = Job\n  { jobId, jobPriority, jobRank :: !Int\n"
+        "  , jobName :: String\n  }\n")})
+    text = only_phase_text(mutation_for(idx, "jobPriority", ChangeKind.CHANGE_FIELD_TYPE))
+    assert ("  { jobId :: !Int, jobPriority :: !(ScoutOracleHelpers.ScoutOpaque (Int)), "
+            "jobRank :: !Int\n") in text
+
+
+def test_removing_a_constructor_after_haddock_comments(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"E.hs": (
+        "module E where\n\ndata E\n  = -- | trivial\n    Trivial Int\n  | -- | fancy,\n"
+        "    -- more\n    Fancy Int\n  deriving Show\n\nf :: E -> Int\nf (Fancy n) = n\n"
+        "f (Trivial n) = n\n")})
+    removal = mutation_for(idx, "Fancy", ChangeKind.REMOVE_CONSTRUCTOR)
+    text = removal.phases[1].edits[0].mutated
+    # The bar before the Haddock comment goes with the constructor: no dangling `|`.
+    assert "data E\n  = -- | trivial\n    Trivial Int\n  \n  deriving Show\n" in text
+    first = mutation_for(idx, "Trivial", ChangeKind.REMOVE_CONSTRUCTOR).phases[1].edits[0].mutated
+    assert "data E\n  = -- | trivial\n    \n    -- more\n    Fancy Int\n  deriving Show\n" in first
+
+
+def test_a_newtype_field_removal_has_no_arity_phase(tmp_path: Path) -> None:
+    idx = index_of(tmp_path, {"N.hs": (
+        "module N where\n\nnewtype Z m = Z { getZ :: m Int }\n\nrun :: Z Maybe -> Maybe Int\n"
+        "run (Z m) = m\n")})
+    phases = [p.purpose for p in mutation_for(idx, "getZ", ChangeKind.REMOVE_FIELD).phases]
+    assert "positional patterns and constructions (arity changes)" not in phases
+    assert "positional constructions and patterns (field type changed)" in phases

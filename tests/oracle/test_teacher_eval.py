@@ -33,8 +33,12 @@ def test_sampling_is_deterministic_and_resolvable(fixture_index) -> None:
     assert first == sample_mutations(index, per_kind=2, seed=7)
     assert {m.change for m in first} >= {ChangeKind.ADD_CONSTRUCTOR, ChangeKind.ADD_METHOD,
                                           ChangeKind.CHANGE_ARITY, ChangeKind.REMOVE_FIELD}
-    for spec in first:
-        mutation_for(index, spec.target, spec.change, spec.subject)  # every sample applies
+    # both readings of adding a method, for the same classes
+    methods = [(m.target, m.variant) for m in first if m.change is ChangeKind.ADD_METHOD]
+    assert {v for _, v in methods} == {"required", "default"}
+    assert len({t for t, _ in methods}) * 2 == len(methods)
+    for spec in first:  # every sample applies, to the target the engine is asked about
+        mutation_for(index, spec.question().target, spec.change, spec.subject, spec.variant)
 
 
 def node_at(location: str, edge: EdgeKind, *, breaks: bool = False, silent: bool = False,
@@ -93,7 +97,8 @@ def test_scout_eval_on_a_fixture(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["scorer"] == "heuristic" and report["against"] == "ghc"
-    assert set(report["kinds"]) == {"add_constructor", "remove_field", "add_method"}
+    # add_method rows name the reading (required: no default, joins the MINIMAL formula)
+    assert set(report["kinds"]) == {"add_constructor", "remove_field", "add_method:required"}
     by_change = {c["change"]: c for c in report["cases"]}
     for case in chosen:
         assert sorted(by_change[case["change"]]["site_locations"]) == sorted(case["sites"])
@@ -144,3 +149,23 @@ def test_ghc_messages_become_readable_reasoning() -> None:
     long = ghc_message_sentence("• Couldn't match expected type ‘Shapes.Config.ScoutRemoved_cfgSizes’"
                                 " with " + "x" * 400, "Opt_WarnDeferredTypeErrors")
     assert "the type of the removed cfgSizes" in long and len(long) <= 225 and long.endswith("…")
+
+
+@pytest.mark.ghc
+@needs_ghc()
+def test_eval_goes_on_past_a_root_it_cannot_measure(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    oracle_cache: Path) -> None:
+    mutations = tmp_path / "m.json"
+    mutations.write_text(json.dumps([{"target": "Mode", "change": "add_constructor"}]))
+    assert cli_main(["eval", "--root", str(FIXTURES / "broken"), "--root",
+                     str(FIXTURES / "kinds"), "--mutations", str(mutations), "--cache-dir",
+                     str(oracle_cache), "--build", "ghc"]) == 0
+    table = capsys.readouterr().out
+    assert "add_constructor" in table
+    assert f"not measured: {FIXTURES / 'broken'}: " in table
+    assert "does not type-check before the mutation" in table
+    # When no root can be measured, that is the error.
+    assert cli_main(["eval", "--root", str(FIXTURES / "broken"), "--mutations", str(mutations),
+                     "--cache-dir", str(oracle_cache)]) == 2
+    assert "does not type-check" in capsys.readouterr().err

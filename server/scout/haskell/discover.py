@@ -91,9 +91,11 @@ def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def discover(root: Path, skipped: list[SkippedFile] | None = None) -> list[str]:
+def discover(root: Path, skipped: list[SkippedFile] | None = None, *,
+             suffixes: tuple[str, ...] | None = None) -> list[str]:
     """Workspace-relative POSIX paths of Haskell sources, sorted, honouring .gitignore files
-    (at the root and in subdirectories) and skipping build/VCS folders.
+    (at the root and in subdirectories) and skipping build/VCS folders. ``suffixes``: the file
+    endings wanted instead of Haskell sources (the oracle also copies ``.cabal``, ``.h``...).
 
     Hostile trees are walked, not followed: directory symlinks are not entered, a symlink
     loop, a FIFO or an unreadable or too deep directory never stops or hangs the walk; what
@@ -128,7 +130,7 @@ def discover(root: Path, skipped: list[SkippedFile] | None = None) -> list[str]:
             if is_dir:
                 stack.append((full, specs))
                 continue
-            if not is_haskell(name):
+            if not (is_haskell(name) if suffixes is None else name.endswith(suffixes)):
                 continue
             rel = _rel(full, root)
             try:
@@ -144,7 +146,8 @@ def discover(root: Path, skipped: list[SkippedFile] | None = None) -> list[str]:
                         "utf-8", "replace"), "the file name is not UTF-8"))
                 continue
             if regular:
-                if name.endswith(".hsc") and (directory / (name[:-4] + ".hs")).is_file():
+                if (suffixes is None and name.endswith(".hsc")
+                        and (directory / (name[:-4] + ".hs")).is_file()):
                     continue  # hsc2hs's output sits beside it: GHC compiles that one
                 found.append(rel)
             elif skipped is not None and os.path.lexists(full):

@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import re
 import signal
 import sys
 import tempfile
@@ -28,6 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -745,30 +747,43 @@ def _run(root: Path, todo: list[str], workers: int | None, progress: Progress | 
     sized = sorted(todo, key=lambda rel: -_size(root / rel))
     n_chunks = n_workers * 8
     chunks = [sized[i::n_chunks] for i in range(n_chunks)]
-    # A threaded process (the language server) must not fork: the child would inherit other
-    # threads' locks in whatever state they were. It uses a fork server; a single-threaded
-    # one (the CLI, a script without a __main__ guard) forks, which is faster and safe there.
-    context = multiprocessing.get_context("fork" if threading.active_count() == 1
-                                          else "forkserver")
-    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context,
-                               initializer=_worker_init, initargs=(os.getpid(),))
+    chunks = [chunk for chunk in chunks if chunk]
+    context = _worker_context()
     try:
-        futures = [pool.submit(_index_chunk, str(root), chunk) for chunk in chunks if chunk]
+        if context is None:
+            raise RuntimeError("a threaded process started as a script: worker processes "
+                               "would import that script again")
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context,
+                                   initializer=_worker_init,
+                                   initargs=(os.getpid(),))
+        futures = [pool.submit(_index_chunk, str(root), chunk) for chunk in chunks]
+    except (OSError, RuntimeError, BrokenProcessPool) as exc:
+        # No worker processes here (a fork server refused by a script without a __main__
+        # guard, no /dev/shm, a process limit): index in this process instead.
+        log.warning("indexing without worker processes: %s", exc)
+        pool, futures = None, []
+    try:
         cancel.on_cancel(lambda: [f.cancel() for f in futures])
-        for fut in futures:
+        for i, chunk in enumerate(chunks):
             cancel.check()
-            results = fut.result()
+            try:
+                results = futures[i].result() if futures else _index_chunk(str(root), chunk)
+            except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
+                log.warning("an index worker died (%s); indexing its files here", exc)
+                results = _index_chunk(str(root), chunk)
             yield from results
             done += len(results)
             if progress:
                 progress(done, total)
     except BaseException:
-        # Cancelled, Ctrl-C, SIGTERM/SIGHUP (raised by the CLI's handlers), or a worker died:
-        # stop the workers now rather than wait for every chunk still queued.
-        _stop_pool(pool)
+        # Cancelled, Ctrl-C, SIGTERM/SIGHUP (raised by the CLI's handlers): stop the workers
+        # now rather than wait for every chunk still queued or running.
+        if pool is not None:
+            _stop_pool(pool)
         raise
     else:
-        pool.shutdown(wait=True)
+        if pool is not None:
+            pool.shutdown(wait=True)
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -831,6 +846,35 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _worker_context() -> Any:
+    """How to start index workers. A single-threaded process (the CLI) forks: fast and safe.
+    A threaded one (the language server) must not fork (the child would inherit other
+    threads' locks in whatever state they were), so it uses a fork server, which imports the
+    main module again in each worker: harmless for `python -m scout` (multiprocessing skips a
+    package's __main__) but not for an arbitrary script, which then indexes in-process."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    path = getattr(main, "__file__", None)
+    if main is not None and (not path or (spec is not None and spec.name.endswith("__main__"))
+                             or _guarded(path)):
+        return multiprocessing.get_context("forkserver")
+    return None
+
+
+def _guarded(path: str) -> bool:
+    """Does a (small) script run its work only under `if __name__ == "__main__"`, as the
+    console scripts pip writes (`scout serve`) do?"""
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read(20_000)
+    except OSError:
+        return False
+    return re.search(rb"^if __name__ == ['\"]__main__['\"]:", text, re.M) is not None and \
+        re.search(rb"^[A-Za-z_][\w.]*\(", text, re.M) is None  # no top-level calls
 
 
 def _size(path: Path) -> int:

@@ -16,15 +16,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from scout.cancel import Cancelled
 from scout.explore.model import ChangeKind
-from scout.oracle.mutate import SUPPORTED_CHANGES, MutationError
-from scout.oracle.oracle import Oracle, OracleError
+from scout.oracle.mutate import METHOD_VARIANTS, SUPPORTED_CHANGES, MutationError
+from scout.oracle.oracle import BUILD_MODES, Oracle, OracleError
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -42,7 +44,11 @@ def _common(p: argparse.ArgumentParser, *, many_roots: bool) -> None:
                         "{root} {hidir} {flags} {files} (include {flags}: it carries -ddump-json "
                         "and the warnings the oracle reads)")
     p.add_argument("--cache-dir", type=Path,
-                   help="baseline cache (default: $XDG_CACHE_HOME/scout/oracle)")
+                   help="baseline cache (default: $XDG_CACHE_HOME/semantic-scout/oracle)")
+    p.add_argument("--build", choices=BUILD_MODES, default="auto",
+                   help="how to type-check: cabal build --offline (Debian's packages), ghc --make, "
+                        "or auto (cabal for .cabal libraries when cabal is installed, else ghc; "
+                        "the reason is reported)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
 
 
@@ -54,8 +60,11 @@ def add_oracle_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", help='e.g. "What breaks if I add a variant to Shape?"')
     p.add_argument("--target", help="the symbol to change (qualified or not)")
     p.add_argument("--change", help="one of: " + ", ".join(c.value for c in SUPPORTED_CHANGES))
-    p.add_argument("--subject", help="the constructor or field a removal is about "
-                                     "(default: the last one)")
+    p.add_argument("--subject", help="the constructor or field a removal, rename or type change "
+                                     "is about (default: the last one)")
+    p.add_argument("--variant", choices=METHOD_VARIANTS,
+                   help="for add_method: required (no default; joins the MINIMAL formula; the "
+                        "default reading) or default (optional, with a default implementation)")
     _common(p, many_roots=False)
     p.set_defaults(func=run_oracle)
     return p
@@ -137,6 +146,13 @@ def _resolve_request(args: argparse.Namespace) -> tuple[str, ChangeKind, str | N
                         "to Shape?\") or --target NAME --change KIND")
 
 
+def _method_reading(question: str | None) -> str | None:
+    """"... with a default ..." reads as the optional method; anything else as required."""
+    if question and re.search(r"\bwith(?:\s+an?)?\s+default", question, re.I):
+        return "default"
+    return None
+
+
 def run_oracle(args: argparse.Namespace) -> int:
     from scout.haskell.index import WorkspaceIndex
     from scout.oracle.targets import mutation_for
@@ -147,11 +163,14 @@ def run_oracle(args: argparse.Namespace) -> int:
     with _sigterm_as_interrupt():
         try:
             target, change, subject = _resolve_request(args)
+            variant = args.variant or (_method_reading(args.question)
+                                       if change is ChangeKind.ADD_METHOD else None)
             index = WorkspaceIndex.build(root)
-            mutation = mutation_for(index, target, change, subject)
-            oracle = Oracle(root, cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd)
+            mutation = mutation_for(index, target, change, subject, variant)
+            oracle = Oracle(root, cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd,
+                            index=index, build=args.build)
             result = oracle.check(mutation)
-        except (MutationError, OracleError) as exc:  # incl. BaselineBrokenError, GhcNotFound
+        except (MutationError, OracleError, Cancelled) as exc:  # incl. BaselineBroken, no GHC
             return _fail(str(exc))
         except KeyboardInterrupt:
             print("scout: interrupted; scratch copies removed", file=sys.stderr)
@@ -198,11 +217,12 @@ def run_eval(args: argparse.Namespace) -> int:
 
             recorder = EvalRecorder(args, scorer)  # records a model's result for promotion
             report = evaluate(
-                roots, recorder.scorer, mutations=mutations, per_kind=args.per_kind, seed=args.seed,
-                cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd,
+                roots, recorder.scorer, mutations=mutations, per_kind=args.per_kind,
+                seed=args.seed, cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd,
+                build=args.build,
                 **({"kinds": kinds} if kinds else {}),
                 progress=lambda msg: print(f"scout eval: {msg}", file=sys.stderr))
-        except (OSError, ValueError, MutationError, OracleError) as exc:
+        except (OSError, ValueError, MutationError, OracleError, Cancelled) as exc:
             return _fail(str(exc))
         except KeyboardInterrupt:
             print("scout: interrupted; scratch copies removed", file=sys.stderr)

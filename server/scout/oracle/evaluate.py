@@ -7,7 +7,7 @@ under test and the ``ghc`` teacher score the engine's nodes. Per change kind:
 - recall of risk >= 4: break sites GHC reports that the scorer flags with risk >= 4 (a site the
   engine never reached counts as missed);
 - precision of risk >= 4: nodes flagged >= 4 that GHC reports (nodes in modules GHC could not
-  check are left out);
+  check, and the definition itself, where the change is made, are left out);
 - silent-site recall: nodes the teacher calls silent (compile, behaviour changes) that the
   scorer gives at least the guidance's silent risk (2);
 - quadratic-weighted kappa between the scorer's and the teacher's risk (missed sites count as
@@ -25,11 +25,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scout.cancel import NEVER, CancelToken
 from scout.explore.model import ChangeKind, Node, Question
 from scout.explore.question import default_tags
 from scout.haskell.index import WorkspaceIndex
-from scout.haskell.model import Definition, DefKind
-from scout.oracle.mutate import SUPPORTED_CHANGES, Mutation, MutationError
+from scout.haskell.model import Definition, DefKind, Role
+from scout.oracle.mutate import (
+    METHOD_DEFAULT,
+    METHOD_REQUIRED,
+    METHOD_VARIANTS,
+    SUPPORTED_CHANGES,
+    Mutation,
+    MutationError,
+)
 from scout.oracle.oracle import BreakSite, Oracle, OracleError, OracleResult
 from scout.oracle.targets import mutation_for
 from scout.oracle.teacher import SILENT_RISK, GhcTeacher
@@ -42,13 +50,23 @@ EVAL_BUDGET = 100
 _PHRASES = {
     ChangeKind.ADD_CONSTRUCTOR: "add a constructor to {t}",
     ChangeKind.REMOVE_CONSTRUCTOR: "remove the constructor {s} from {t}",
+    ChangeKind.RENAME_CONSTRUCTOR: "rename the constructor {s} of {t}",
     ChangeKind.ADD_FIELD: "add a field to {t}",
     ChangeKind.REMOVE_FIELD: "remove the field {s} from {t}",
+    ChangeKind.RENAME_FIELD: "rename the field {s} of {t}",
+    ChangeKind.CHANGE_FIELD_TYPE: "change the type of the field {s} of {t}",
     ChangeKind.CHANGE_ARITY: "give {t} one more argument",
     ChangeKind.CHANGE_SIGNATURE: "change the type of {t}",
-    ChangeKind.ADD_METHOD: "add a method without a default to {t}",
+    ChangeKind.ADD_METHOD: "add a method without a default implementation to {t}",
+    ChangeKind.ADD_SUPERCLASS: "add a superclass to {t}",
+    ChangeKind.CHANGE_TYPE_FAMILY: "change the type family {t} and its instances",
+    ChangeKind.CHANGE_TYPE_SYNONYM: "change the type synonym {t}",
     ChangeKind.REMOVE_EXPORT: "stop exporting {t}",
 }
+_DEFAULT_METHOD_PHRASE = "add a method with a default implementation to {t}"
+# Changes about one member (constructor, field) of the target: the engine explores from it.
+MEMBER_CHANGES = (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR,
+                  ChangeKind.REMOVE_FIELD, ChangeKind.RENAME_FIELD, ChangeKind.CHANGE_FIELD_TYPE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +74,37 @@ class MutationSpec:
     target: str
     change: ChangeKind
     subject: str | None = None
+    variant: str | None = None  # add_method: "required" (default) or "default"
 
     @staticmethod
     def from_dict(d: dict) -> MutationSpec:
         try:
-            return MutationSpec(str(d["target"]), ChangeKind(d["change"]), d.get("subject"))
+            variant = d.get("variant")
+            if variant is not None and variant not in METHOD_VARIANTS:
+                raise ValueError(f"variant {variant!r} is not one of {METHOD_VARIANTS}")
+            return MutationSpec(str(d["target"]), ChangeKind(d["change"]), d.get("subject"),
+                                variant)
         except (KeyError, ValueError) as exc:
             raise ValueError(f"a mutation needs 'target' and a 'change' among "
                              f"{', '.join(c.value for c in SUPPORTED_CHANGES)}: got {d!r}") from exc
 
+    @property
+    def label(self) -> str:
+        """The row of the eval table: the change kind, with the reading for add_method."""
+        if self.change is ChangeKind.ADD_METHOD:
+            return f"add_method:{self.variant or METHOD_REQUIRED}"
+        return self.change.value
+
     def question(self, budget: int = EVAL_BUDGET) -> Question:
-        text = "What breaks if I " + _PHRASES.get(self.change, "change {t}").format(
-            t=self.target, s=self.subject or "a constructor") + "?"
-        # The engine explores a removal from the constructor or field itself.
-        removal = self.change in (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.REMOVE_FIELD)
-        target = self.subject if removal and self.subject else self.target
+        phrase = (_DEFAULT_METHOD_PHRASE if self.variant == METHOD_DEFAULT
+                  else _PHRASES.get(self.change, "change {t}"))
+        text = "What breaks if I " + phrase.format(t=self.target,
+                                                   s=self.subject or "a constructor") + "?"
+        # The engine explores a removal, rename or type change from the member itself.
+        target = self.target
+        if self.change in MEMBER_CHANGES and self.subject and \
+                self.target.rpartition(".")[2] != self.subject:
+            target = self.subject  # asked about a type's member: explore from the member
         return Question(text, target, self.change, default_tags(self.change, target), budget,
                         self.subject)
 
@@ -103,7 +137,10 @@ def sample_mutations(index: WorkspaceIndex, *, per_kind: int = 2, seed: int = 0,
         counts[d.name] = counts.get(d.name, 0) + 1
 
     def name_of(d: Definition) -> str:
-        return d.name if counts[d.name] == 1 or not d.module else f"{d.module}.{d.name}"
+        return qualified(d.name, d.module)
+
+    def qualified(name: str, module: str) -> str:
+        return name if counts.get(name, 0) <= 1 or not module else f"{module}.{name}"
 
     def used_elsewhere(d: Definition) -> bool:
         return any(p != d.path for p in index.files_referencing(d.name))
@@ -113,37 +150,69 @@ def sample_mutations(index: WorkspaceIndex, *, per_kind: int = 2, seed: int = 0,
         for e in fi.exports or ():
             exported.add((fi.path, e.name))
 
+    instances_of: dict[str, int] = {}
+    for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE):
+        for inst in index.definitions_of_kind(kind):
+            if inst.parent:
+                instances_of[inst.parent] = instances_of.get(inst.parent, 0) + 1
+
+    def updated(d: Definition) -> bool:
+        """A record update of one of the type's fields somewhere (it becomes partial)."""
+        fields = {f for c in d.constructors
+                  for cd in index.definitions(c, (DefKind.CONSTRUCTOR,)) if cd.path == d.path
+                  for f in cd.fields}
+        return any(r.role is Role.RECORD_UPDATE for f in sorted(fields)
+                   for r in index.references(f))
+
     out: list[MutationSpec] = []
     for kind in kinds:
         cands: list[MutationSpec] = []
         for d in defs:
-            if kind in (ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR):
-                # Types nothing matches on cannot break: they would measure nothing.
+            if kind == ChangeKind.ADD_CONSTRUCTOR:
+                # Types nothing matches on (or updates) cannot break: they would measure nothing.
+                if d.kind == DefKind.DATA and d.constructors and (
+                        index.match_sites_mentioning(d.constructors) or updated(d)):
+                    cands.append(MutationSpec(name_of(d), kind))
+            elif kind == ChangeKind.REMOVE_CONSTRUCTOR:
                 if (d.kind == DefKind.DATA and len(d.constructors) >= 2
                         and index.match_sites_mentioning(d.constructors)):
-                    if kind == ChangeKind.ADD_CONSTRUCTOR:
-                        cands.append(MutationSpec(name_of(d), kind))
-                    else:
-                        cands += [MutationSpec(name_of(d), kind, c) for c in d.constructors]
+                    # the constructor, qualified when its name is not unique: the question
+                    # is asked about it
+                    cands += [MutationSpec(qualified(c, d.module), kind, c)
+                              for c in d.constructors]
+            elif kind == ChangeKind.RENAME_CONSTRUCTOR:
+                if d.kind == DefKind.CONSTRUCTOR and d.parent and used_elsewhere(d):
+                    cands.append(MutationSpec(name_of(d), kind, d.name))
             elif kind == ChangeKind.ADD_FIELD:
                 if d.kind == DefKind.DATA and len(d.constructors) == 1:
                     cands.append(MutationSpec(name_of(d), kind))
-            elif kind == ChangeKind.REMOVE_FIELD:
+            elif kind in (ChangeKind.REMOVE_FIELD, ChangeKind.RENAME_FIELD,
+                          ChangeKind.CHANGE_FIELD_TYPE):
                 if d.kind == DefKind.FIELD and used_elsewhere(d):
                     cands.append(MutationSpec(name_of(d), kind, d.name))
             elif kind in (ChangeKind.CHANGE_ARITY, ChangeKind.CHANGE_SIGNATURE):
                 if (d.kind == DefKind.FUNCTION and d.parent is None and used_elsewhere(d)
                         and re.fullmatch(r"[a-z_][\w']*", d.name)):
                     cands.append(MutationSpec(name_of(d), kind))
-            elif kind == ChangeKind.ADD_METHOD:
-                if d.kind == DefKind.CLASS:
+            elif kind in (ChangeKind.ADD_METHOD, ChangeKind.ADD_SUPERCLASS):
+                if d.kind == DefKind.CLASS and instances_of.get(d.name):
+                    cands.append(MutationSpec(name_of(d), kind))
+            elif kind == ChangeKind.CHANGE_TYPE_FAMILY:
+                if d.kind == DefKind.TYPE_FAMILY and used_elsewhere(d):
+                    cands.append(MutationSpec(name_of(d), kind))
+            elif kind == ChangeKind.CHANGE_TYPE_SYNONYM:
+                if d.kind == DefKind.TYPE_SYNONYM and used_elsewhere(d):
                     cands.append(MutationSpec(name_of(d), kind))
             elif kind == ChangeKind.REMOVE_EXPORT:
                 if (d.kind == DefKind.FUNCTION and d.parent is None and (d.path, d.name) in exported
                         and used_elsewhere(d)):
                     cands.append(MutationSpec(name_of(d), kind))
         rng = random.Random(f"scout-eval:{seed}:{kind.value}")
-        out += rng.sample(cands, min(per_kind, len(cands)))
+        picked = rng.sample(cands, min(per_kind, len(cands)))
+        if kind == ChangeKind.ADD_METHOD:  # both readings of the same classes
+            picked = [MutationSpec(s.target, kind, s.subject, v) for s in picked
+                      for v in METHOD_VARIANTS]
+        out += picked
     return out
 
 
@@ -225,13 +294,18 @@ class CaseResult:
     counts: Counts = field(default_factory=Counts)
     sites: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)  # break sites the scorer did not flag
+    # per missed site: GHC's reason and flag, and whether the engine reached it at all
+    missed_detail: list[dict] = field(default_factory=list)
+    false_alarm_detail: list[dict] = field(default_factory=list)
     false_alarms: list[str] = field(default_factory=list)
     error: str | None = None
 
     def as_json(self) -> dict:
         return {"root": self.root, "target": self.spec.target, "change": self.spec.change.value,
-                "subject": self.spec.subject, "summary": self.summary, "error": self.error,
+                "subject": self.spec.subject, "variant": self.spec.variant, "summary": self.summary, "error": self.error,
                 "site_locations": self.sites, "missed": self.missed,
+                "missed_detail": self.missed_detail,
+                "false_alarm_detail": self.false_alarm_detail,
                 "false_alarms": self.false_alarms,
                 **self.counts.metrics()}
 
@@ -241,11 +315,12 @@ class EvalReport:
     scorer: str
     against: str
     cases: list[CaseResult]
+    root_errors: dict[str, str] = field(default_factory=dict)  # root -> why nothing was measured
 
     def by_kind(self) -> dict[str, Counts]:
         out: dict[str, Counts] = {}
         for case in self.cases:
-            out.setdefault(case.spec.change.value, Counts()).add(case.counts)
+            out.setdefault(case.spec.label, Counts()).add(case.counts)
         return dict(sorted(out.items()))
 
     def overall(self) -> Counts:
@@ -257,7 +332,7 @@ class EvalReport:
     def as_json(self) -> dict:
         return {"scorer": self.scorer, "against": self.against,
                 "kinds": {k: c.metrics() for k, c in self.by_kind().items()},
-                "overall": self.overall().metrics(),
+                "overall": self.overall().metrics(), "root_errors": self.root_errors,
                 "cases": [c.as_json() for c in self.cases]}
 
     def table(self) -> str:
@@ -278,7 +353,9 @@ class EvalReport:
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         title = f"scorer {self.scorer} against {self.against} ({len(self.cases)} mutations)"
-        return title + "\n" + "\n".join(lines)
+        failed = [f"not measured: {root}: {why.splitlines()[0]}"
+                  for root, why in self.root_errors.items()]
+        return title + "\n" + "\n".join(lines + failed)
 
 
 def grep_hits(index: WorkspaceIndex, names: Iterable[str]) -> set[tuple[str, int]]:
@@ -319,6 +396,10 @@ def score_case(root: str, spec: MutationSpec, mutation: Mutation, result: Oracle
             c.sites_flagged += 1
         else:
             case.missed.append(site.location)
+            case.missed_detail.append({
+                "location": site.location, "flag": site.flag, "reached": bool(at_site),
+                "risks": [risks[i] for i in at_site],
+                "reason": " ".join(site.reason.split())[:300]})
         if not at_site:  # the engine never reached it: scorer says 1, the truth says 5
             c.scorer_risks.append(1)
             c.teacher_risks.append(5)
@@ -330,12 +411,17 @@ def score_case(root: str, spec: MutationSpec, mutation: Mutation, result: Oracle
         if verdict.rule == "silent":
             c.silent += 1
             c.silent_flagged += int((risk or 0) >= SILENT_FLAG_RISK)
-        if (risk or 0) >= FLAG_RISK and verdict.rule != "unchecked":
+        # Precision leaves out nodes in modules GHC could not check and the definition itself
+        # (hop 0: the change is made there; GHC reports the code that uses it).
+        if (risk or 0) >= FLAG_RISK and verdict.rule not in ("unchecked", "definition"):
             c.flagged += 1
             if verdict.rule == "ghc":
                 c.flagged_true += 1
             else:
                 case.false_alarms.append(node.location)
+                case.false_alarm_detail.append({
+                    "location": node.location, "edge": node.facts.edge.value,
+                    "rule": verdict.rule, "detail": node.facts.detail})
     hits = {h for h in grep_hits(index, mutation.grep_names) if h[0] not in result.unchecked_paths}
     c.grep_hits = len(hits)
     c.grep_true_hits = sum(1 for h in hits if _in_any(h, sites))
@@ -350,32 +436,49 @@ def _in_any(hit: tuple[str, int], sites: Sequence[BreakSite]) -> bool:
 def evaluate(roots: Sequence[Path], scorer: Scorer, *,
              mutations: Sequence[MutationSpec] | None = None, per_kind: int = 2, seed: int = 0,
              kinds: Sequence[ChangeKind] = SUPPORTED_CHANGES, cache_dir: Path | None = None,
-             typecheck_cmd: str | None = None, budget: int = EVAL_BUDGET,
+             typecheck_cmd: str | None = None, budget: int = EVAL_BUDGET, build: str = "auto",
              explore_fn: Callable[[WorkspaceIndex, Question], object] | None = None,
-             progress: Callable[[str], None] | None = None) -> EvalReport:
+             progress: Callable[[str], None] | None = None,
+             cancel: CancelToken = NEVER) -> EvalReport:
     """Run every mutation on every root. A mutation that cannot be applied or explored is a
     recorded error (shown in the table), never a silent skip. A workspace whose baseline does
-    not type-check raises ``OracleError``: nothing can be measured there."""
-    from scout.explore.engine import ExploreError
+    not type-check cannot be measured: it is recorded in ``root_errors`` (shown under the table)
+    and the other roots go on; when no root can be measured, the ``OracleError`` is raised. The
+    oracle and the engine resolve the same question's target through the one resolver."""
     from scout.explore.engine import explore as default_explore
+    from scout.explore.resolve import ExploreError
 
     explore_fn = explore_fn or default_explore
     cases: list[CaseResult] = []
+    root_errors: dict[str, str] = {}
+    first_error: OracleError | None = None
     for root in roots:
         index = WorkspaceIndex.build(Path(root))
-        oracle = Oracle(Path(root), cache_dir=cache_dir, typecheck_cmd=typecheck_cmd)
-        oracle.baseline()  # fail early and clearly when the project does not type-check
+        oracle = Oracle(Path(root), cache_dir=cache_dir, typecheck_cmd=typecheck_cmd,
+                        index=index, build=build)
+        try:
+            oracle.baseline(cancel)  # fail early and clearly when it does not type-check
+        except OracleError as exc:
+            root_errors[str(root)] = str(exc)
+            first_error = first_error or exc
+            if progress:
+                progress(f"{root}: not measured: {str(exc).splitlines()[0]}")
+            continue
+        if progress:
+            progress(f"{root}: {oracle.how}")
         specs = list(mutations) if mutations is not None else sample_mutations(
             index, per_kind=per_kind, seed=seed, kinds=kinds,
             checked_paths=oracle.layout.modules.values())
         for spec in specs:
+            cancel.check()
             if progress:
-                progress(f"{root}: {spec.change.value} {spec.target}"
+                progress(f"{root}: {spec.label} {spec.target}"
                          + (f" ({spec.subject})" if spec.subject else ""))
             question = spec.question(budget)
             try:
-                mutation = mutation_for(index, spec.target, spec.change, spec.subject)
-                result = oracle.check(mutation)
+                mutation = mutation_for(index, question.target, spec.change, spec.subject,
+                                        spec.variant)
+                result = oracle.check(mutation, cancel)
                 exploration = explore_fn(index, question)
             except (MutationError, OracleError, ExploreError) as exc:  # recorded, shown
                 case = CaseResult(str(root), spec, error=f"{type(exc).__name__}: {exc}")
@@ -386,4 +489,6 @@ def evaluate(roots: Sequence[Path], scorer: Scorer, *,
             nodes = list(getattr(exploration, "nodes", []))
             cases.append(score_case(str(root), spec, mutation, result, nodes, scorer, question,
                                     index))
-    return EvalReport(getattr(scorer, "name", type(scorer).__name__), "ghc", cases)
+    if first_error is not None and len(root_errors) == len(roots):
+        raise first_error
+    return EvalReport(getattr(scorer, "name", type(scorer).__name__), "ghc", cases, root_errors)

@@ -10,8 +10,22 @@ let the type-check continue past the breakage:
 - add field: ``()``-typed field on every constructor, with ``-fdefer-type-errors``.
 - change arity / signature: the original clauses are renamed ``scoutOrig_<f>`` and a wrapper with
   one more argument (arity) or an opaque result (signature) takes the name, with deferred errors.
-- add method: a method without default (``-Wmissing-methods`` at every instance).
+- rename constructor / field: as a removal outside the defining module (deprecation warnings),
+  and a real rename inside it (the renamer's errors).
+- change field type: the field's type T becomes ``ScoutOpaque (T)`` (below), deferred errors;
+  the new type is taken to keep T's class instances, so only uses relying on T itself count.
+- add method, two readings: *required* (no default; when the class has a ``MINIMAL`` pragma the
+  method joins its formula, so every instance lacking it warns with ``-Wmissing-methods``) and
+  *default* (optional, with a default: nothing warns, every instance silently takes the default).
+- add superclass: a fresh, instance-less class becomes a superclass; every instance fails
+  (deferred "No instance for ... arising from the superclasses").
+- change type synonym / type family: the synonym's right-hand side, or every equation and instance
+  of the family, becomes ``ScoutOpaque (old)``, a kind-preserving type family with no equations,
+  so every place that relied on what the type was stops type-checking (deferred errors).
 - remove export: the item leaves the module's export list.
+
+The stand-in superclass and ``ScoutOpaque`` live in a small helper module written beside the
+target module's source root (``ScoutOracleHelpers``) and imported qualified.
 
 Edits are made on the original text; ``LineMap`` maps lines of the edited file back.
 """
@@ -20,7 +34,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scout.explore.model import ChangeKind
@@ -32,10 +46,24 @@ DEFER_TYPE_ERRORS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
 # record fields or constructors prevent. (Deferral flags do not force GHC to re-check.)
 RENAMER_ERRORS = ("-fno-defer-out-of-scope-variables",)
 SUPPORTED_CHANGES = (
-    ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.ADD_FIELD,
-    ChangeKind.REMOVE_FIELD, ChangeKind.CHANGE_ARITY, ChangeKind.CHANGE_SIGNATURE,
-    ChangeKind.ADD_METHOD, ChangeKind.REMOVE_EXPORT,
+    ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR,
+    ChangeKind.ADD_FIELD, ChangeKind.REMOVE_FIELD, ChangeKind.RENAME_FIELD,
+    ChangeKind.CHANGE_FIELD_TYPE, ChangeKind.CHANGE_ARITY, ChangeKind.CHANGE_SIGNATURE,
+    ChangeKind.ADD_METHOD, ChangeKind.ADD_SUPERCLASS, ChangeKind.CHANGE_TYPE_FAMILY,
+    ChangeKind.CHANGE_TYPE_SYNONYM, ChangeKind.REMOVE_EXPORT,
 )
+# The two readings of "add a method" (``variant``): GHC's answer depends on which one is meant.
+METHOD_REQUIRED = "required"  # no default; joins the MINIMAL formula when there is one
+METHOD_DEFAULT = "default"  # optional: a default implementation, nothing warns
+METHOD_VARIANTS = (METHOD_REQUIRED, METHOD_DEFAULT)
+HELPER_MODULE = "ScoutOracleHelpers"
+HELPER_SOURCE = (
+    "{-# LANGUAGE PolyKinds, KindSignatures, TypeFamilies #-}\n"
+    "-- Written by scout's oracle into a scratch copy only: a superclass nothing has an\n"
+    "-- instance of, and a type family with no equations (a kind-preserving opaque type).\n"
+    f"module {HELPER_MODULE} (ScoutSuper, ScoutOpaque) where\n"
+    "class ScoutSuper (a :: k)\n"
+    "type family ScoutOpaque (x :: k) :: k\n")
 
 
 class MutationError(Exception):
@@ -96,10 +124,19 @@ class Phase:
     message_must_mention: str | None = None
     skip_paths: tuple[str, ...] = ()
     ignore_flags: tuple[str, ...] = ()  # diagnostics with these GHC reasons are not sites
+    skip_lines: tuple[tuple[str, int, int], ...] = ()  # (path, first, last): not sites there
+    # The changed type stands for one that keeps the old type's class instances: a missing
+    # instance of the stand-in (``ScoutOpaque``) is no site, unless a literal needs it.
+    instances_kept: bool = False
     counts_coverage: bool = True  # modules this phase could not check are reported as skipped
     # After this phase: replace the pattern uses GHC reported for (constructor, arity) and run
     # again, because renamer errors in patterns hide the uses in expressions.
     stub_constructor: tuple[str, int] | None = None
+    # After this phase: give the positional patterns of this constructor that GHC rejected for
+    # their arity (hard errors, which stop every module downstream) the extra `_`, and run
+    # again, so the modules behind them are checked too (``with_padded_patterns``).
+    pad_constructor: str | None = None
+    pad_first: bool = False  # the extra slot is the first field (records), else the last
     purpose: str = ""
 
 
@@ -247,7 +284,9 @@ def _deprecate(path: str, text: str, name: str) -> FileEdit:
 
 
 def remove_constructor(type_def: Definition, text: str, members: Sequence[Definition],
-                       subject: str | None) -> Mutation:
+                       subject: str | None, *, rename: bool = False) -> Mutation:
+    """Remove (or, with ``rename``, rename) one constructor: the uses outside its module from
+    deprecation warnings, the uses inside it from the renamer's errors."""
     cons = _members(members, DefKind.CONSTRUCTOR, type_def.name)
     if type_def.kind == DefKind.CONSTRUCTOR:  # the target is the constructor itself
         cons = [type_def]
@@ -266,23 +305,37 @@ def remove_constructor(type_def: Definition, text: str, members: Sequence[Defini
                     purpose="uses outside the defining module (deprecation warnings)")
     phases = [outside]
     start, end = span_offsets(text, victim.span)
-    before = text[:start]
-    bar_before = re.search(r"\|\s*$", before)
-    if bar_before:
-        removal = TextEdit(bar_before.start(), end, "")
+    if rename:
+        removal = _rename_at(text, victim, f"ScoutRenamed{subject}")
     else:
-        bar_after = re.match(r"\s*\|[ \t]*", text[end:])
-        removal = TextEdit(start, end + bar_after.end() if bar_after else end, "")
+        clean = _strip_comments_keep_length(text)  # `| -- | Haddock` before a constructor
+        bar_before = re.search(r"\|\s*$", clean[:start])
+        if bar_before:
+            removal = TextEdit(bar_before.start(), end, "")
+        else:
+            bar_after = re.match(r"\s*\|[ \t]*", clean[end:])
+            removal = TextEdit(start, end + bar_after.end() if bar_after else end, "")
     mentions = len(re.findall(_word(subject), text))
+    verb = "rename" if rename else "remove"
     if mentions > 1:  # used in its own module beyond the declaration
         phases.append(Phase((apply_edits(victim.path, text, [removal]),), flags=RENAMER_ERRORS,
                             only_paths=(victim.path,), message_must_mention=_word(subject),
                             counts_coverage=False,
                             stub_constructor=(subject, victim.arity or len(victim.fields)),
-                            purpose="uses inside the defining module (removal errors)"))
-    return Mutation(ChangeKind.REMOVE_CONSTRUCTOR, type_def.name if type_def.kind != DefKind.CONSTRUCTOR
+                            purpose=f"uses inside the defining module ({verb} errors)"))
+    change = ChangeKind.RENAME_CONSTRUCTOR if rename else ChangeKind.REMOVE_CONSTRUCTOR
+    return Mutation(change, type_def.name if type_def.kind != DefKind.CONSTRUCTOR
                     else (type_def.parent or type_def.name), subject, victim.path, tuple(phases),
-                    f"remove constructor {subject}", (subject,))
+                    f"{verb} constructor {subject}", (subject,))
+
+
+def _rename_at(text: str, d: Definition, new_name: str) -> TextEdit:
+    """Replace the name of a definition where it is declared."""
+    start, end = span_offsets(text, d.name_span)
+    if text[start:end] != d.name:
+        raise MutationError(f"cannot find the name {d.name} at its declaration "
+                            f"({d.path}:{d.name_span.start_line})")
+    return TextEdit(start, end, new_name)
 
 
 def without_pattern_uses(phase: Phase, spans: Sequence[tuple[int, int, int, int]]) -> Phase | None:
@@ -324,8 +377,49 @@ def without_pattern_uses(phase: Phase, spans: Sequence[tuple[int, int, int, int]
                  purpose="uses in expressions inside the defining module")
 
 
+def with_padded_patterns(phase: Phase, errors: Sequence[tuple[str, int, int]],
+                         read: Callable[[str], str]) -> Phase | None:
+    """The follow-up of an arity phase: every positional pattern GHC rejected (``errors``: path,
+    line and 1-based column where the slot goes: after the constructor's name when the extra
+    slot is the first field, else the exclusive end of the pattern) gets one more ``_`` there,
+    on the same line, so line numbers do not move; ``read`` gives the original text of a file
+    the phase did not edit."""
+    if phase.pad_constructor is None or not errors:
+        return None
+    current = {e.path: e for e in phase.edits}
+    by_path: dict[str, list[tuple[int, int]]] = {}
+    for path, line, end_col in errors:
+        by_path.setdefault(path, []).append((line, end_col))
+    edits = dict(current)
+    for path, spots in by_path.items():
+        base = current.get(path)
+        try:
+            text = base.mutated if base is not None else read(path)
+        except (OSError, UnicodeDecodeError):
+            continue
+        pieces, cursor = [], 0
+        for line, end_col in sorted(set(spots)):
+            at = offset_of(text, line, 0) + end_col - 1
+            if at < cursor:
+                continue
+            pieces += [text[cursor:at], " _"]
+            cursor = at
+        mutated = "".join(pieces) + text[cursor:]
+        if base is not None:
+            edits[path] = FileEdit(path, base.original, mutated, base.line_map)
+        else:
+            edits[path] = FileEdit(path, text, mutated, apply_edits(path, text, []).line_map)
+    if edits == current:
+        return None
+    return Phase(tuple(edits.values()), flags=phase.flags, counts_coverage=False,
+                 ignore_flags=phase.ignore_flags, pad_constructor=phase.pad_constructor,
+                 pad_first=phase.pad_first,
+                 purpose=phase.purpose + " (rejected patterns padded)")
+
+
 def _record_braces(text: str, con: Definition) -> tuple[int, int] | None:
     start, end, decl = _decl_text(text, con)
+    decl = _strip_comments_keep_length(decl)  # `{-# UNPACK #-}` is no record brace
     open_at = decl.find("{")
     close_at = decl.rfind("}")
     if open_at < 0 or close_at < open_at:
@@ -377,21 +471,54 @@ def add_field(target: Definition, text: str, members: Sequence[Definition]) -> M
                     f"add field {field} :: () to {', '.join(c.name for c in cons)}", names)
 
 
+def _field_of(target: Definition, members: Sequence[Definition],
+              subject: str | None) -> Definition:
+    if target.kind == DefKind.FIELD:
+        return target
+    cons = _constructors_for_field_change(target, members)
+    fields = [f for c in cons for f in _members(members, DefKind.FIELD, c.name)]
+    if not fields:
+        raise MutationError(f"{target.name} has no record fields")
+    subject = subject or fields[-1].name
+    found = [f for f in fields if f.name == subject]
+    if not found:
+        raise MutationError(f"{subject} is not a record field of {target.name}")
+    return found[0]
+
+
+def rename_field(target: Definition, text: str, members: Sequence[Definition],
+                 subject: str | None) -> Mutation:
+    """Every use of the field's name breaks; positional uses of the constructor do not."""
+    field_def = _field_of(target, members, subject)
+    name = field_def.name
+    phases = [Phase((_deprecate(field_def.path, text, name),), recheck_dependents=True,
+                    recheck_only_mentioning=name, message_must_mention=_word(name),
+                    purpose="uses outside the defining module (deprecation warnings)")]
+    if len(re.findall(_word(name), text)) > 1:
+        renamed = apply_edits(field_def.path, text,
+                              [_rename_at(text, field_def, f"scoutRenamed_{name}")])
+        phases.append(Phase((renamed,), flags=RENAMER_ERRORS, only_paths=(field_def.path,),
+                            message_must_mention=_word(name), counts_coverage=False,
+                            purpose="uses inside the defining module (rename errors)"))
+    return Mutation(ChangeKind.RENAME_FIELD, target.name, name, field_def.path, tuple(phases),
+                    f"rename field {name}", (name,))
+
+
+def change_field_type(target: Definition, text: str, members: Sequence[Definition],
+                      subject: str | None) -> Mutation:
+    """The field gets a fresh type (deriving the usual stock classes): every construction,
+    update, pattern and selector use that relied on the old type breaks, in every module."""
+    field_def = _field_of(target, members, subject)
+    phase = _positional_phase(text, field_def, counts_coverage=True,
+                              purpose="every use that relied on the field's old type")
+    return Mutation(ChangeKind.CHANGE_FIELD_TYPE, target.name, field_def.name, field_def.path,
+                    (phase,), f"the type of field {field_def.name} changes", (field_def.name,))
+
+
 def remove_field(target: Definition, text: str, members: Sequence[Definition],
                  subject: str | None) -> Mutation:
-    if target.kind == DefKind.FIELD:
-        fields = [target]
-        subject = target.name
-    else:
-        cons = _constructors_for_field_change(target, members)
-        fields = [f for c in cons for f in _members(members, DefKind.FIELD, c.name)]
-        if not fields:
-            raise MutationError(f"{target.name} has no record fields to remove")
-        subject = subject or fields[-1].name
-        fields = [f for f in fields if f.name == subject]
-        if not fields:
-            raise MutationError(f"{subject} is not a record field of {target.name}")
-    field_def = fields[0]
+    field_def = _field_of(target, members, subject)
+    subject = field_def.name
     outside = Phase((_deprecate(field_def.path, text, subject),), recheck_dependents=True,
                     recheck_only_mentioning=subject,
                     message_must_mention=_word(subject),
@@ -400,12 +527,16 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
     phases = [outside, _positional_phase(text, field_def)]
     owner = next((c for c in members if c.kind == DefKind.CONSTRUCTOR
                   and c.name == field_def.parent and c.path == field_def.path), None)
-    if owner is not None:
+    first_line = text.split("\n")[_declaration_lines(text, field_def.name_span.start_line)[0] - 1]
+    if owner is not None and not first_line.startswith("newtype"):
         # Every positional pattern and construction of the constructor breaks when its arity
         # changes, whatever the value's type: one slot more shows them as one slot fewer would.
+        # (A newtype's only field cannot be removed, and a newtype with two fields is no
+        # newtype: there the field-type phase alone stands for positional uses.)
         arity = apply_edits(field_def.path, text, [_add_slot(text, owner, f"scoutArity_{subject}")])
         phases.append(Phase((arity,), flags=DEFER_TYPE_ERRORS, counts_coverage=False,
-                            ignore_flags=("Opt_WarnMissingFields",),
+                            ignore_flags=("Opt_WarnMissingFields",), pad_constructor=owner.name,
+                            pad_first=_record_braces(text, owner) is not None,
                             purpose="positional patterns and constructions (arity changes)"))
     if len(re.findall(_word(subject), text)) > 1:
         phases.append(Phase((apply_edits(field_def.path, text, removal),), flags=RENAMER_ERRORS,
@@ -416,15 +547,21 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
                     f"remove field {subject}", (subject,))
 
 
-def _positional_phase(text: str, field_def: Definition) -> Phase:
-    """Positional constructions (``C a b c``) never name the field: give the field a fresh
-    type so they stop type-checking (deferred), and read the errors."""
-    fresh = f"ScoutRemoved_{field_def.name}"
+def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool = False,
+                      purpose: str = "positional constructions and patterns (field type "
+                                     "changed)") -> Phase:
+    """Give the field a different type, ``ScoutOpaque (T)``: kind-preserving (the type's
+    variables keep their kinds) and with no instances, so every construction, pattern and
+    selector use that relied on ``T`` stops type-checking (deferred errors). Positional
+    constructions (``C a b c``) never name the field: this is how a removal sees them.
+    Instances derived on the record itself fail too: an artifact of the stand-in type having
+    no instances, so the declaration's own lines are not counted."""
+    scan = _strip_comments_keep_length(text)  # a comma in a `-- ^` comment ends nothing
     start = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
-    type_at = text.index("::", start) + 2
+    type_at = scan.index("::", start) + 2
     depth, end = 0, len(text)
     for i in range(type_at, len(text)):
-        ch = text[i]
+        ch = scan[i]
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -435,21 +572,54 @@ def _positional_phase(text: str, field_def: Definition) -> Phase:
         elif ch == "," and depth == 0:
             end = i
             break
-    while end > type_at and text[end - 1].isspace():
+    while end > type_at and scan[end - 1].isspace():
         end -= 1
-    declared = (f"\ndata {fresh} = {fresh} deriving (Show, Read, Eq, Ord, Bounded, Enum)\n")
-    sep = "" if text.endswith("\n") else "\n"
-    edit = apply_edits(field_def.path, text, [TextEdit(type_at, end, f" {fresh}"),
-                                              TextEdit(len(text), len(text), sep + declared)])
-    # The defining module is read too: its selector uses now return the fresh type, while a
+    # Strictness and UNPACK pragmas stay outside: `!(ScoutOpaque (T))`.
+    prefix = re.match(r"(?:\s|!|~)*", scan[type_at:end])
+    body_at = type_at + (prefix.end() if prefix else 0)
+    if body_at >= end:
+        raise MutationError(f"cannot read the type of field {field_def.name}")
+    opaque = f"({HELPER_MODULE}.ScoutOpaque ({text[body_at:end]}))"
+    name_end = start + len(field_def.name)
+    before = re.search(r"(?<=[{,])\s*(?:[a-z_][\w']*\s*,\s*)+$", scan[:start])
+    after = re.match(r"(?:\s*,\s*[a-z_][\w']*)+", scan[name_end:type_at - 2])
+    if before or after:
+        # `a, b, c :: T` with b changing: `a :: T, b :: ScoutOpaque (T), c :: T` (same order).
+        list_at = before.start() + len(before.group(0)) - len(before.group(0).lstrip()) \
+            if before else start
+        names = re.findall(r"[a-z_][\w']*", scan[list_at:type_at - 2])
+        typed = [f"{n} :: {text[type_at:body_at].strip()}"
+                 f"{opaque if n == field_def.name else text[body_at:end]}" for n in names]
+        edits = [TextEdit(list_at, end, ", ".join(typed))]
+    else:
+        edits = [TextEdit(body_at, end, opaque)]
+    edits.append(_import_helpers(text, field_def.path))
+    edit = apply_edits(field_def.path, text, edits)
+    first, last = _declaration_lines(text, field_def.name_span.start_line)
+    # The defining module is read too: its selector uses now return the changed type, while a
     # real removal (the last phase) stops at the first renamer error about a record field.
-    return Phase((edit,), flags=DEFER_TYPE_ERRORS, counts_coverage=False,
-                 purpose="positional constructions and patterns (field type changed)")
+    return Phase((edit, _helper_edit(field_def)), flags=DEFER_TYPE_ERRORS,
+                 counts_coverage=counts_coverage, skip_lines=((field_def.path, first, last),),
+                 instances_kept=True, purpose=purpose)
+
+
+def _declaration_lines(text: str, line: int) -> tuple[int, int]:
+    """First and last line of the top-level declaration holding ``line``: from the last line
+    starting in column 0 at or above it, to the line before the next one below it."""
+    lines = text.split("\n")
+    first = line
+    while first > 1 and not re.match(r"\S", lines[first - 1]):
+        first -= 1
+    last = line
+    while last < len(lines) and not re.match(r"[^\s-]", lines[last]):
+        last += 1
+    return first, last
 
 
 def _field_removal(text: str, field_def: Definition) -> list[TextEdit]:
     """Delete one field from ``{ a, b :: T, c :: U }`` keeping the others well-formed."""
     name_at = offset_of(text, field_def.name_span.start_line, field_def.name_span.start_col)
+    text = _strip_comments_keep_length(text)  # offsets unchanged; commas in comments ignored
     open_at = text.rfind("{", 0, name_at)
     depth, close_at = 0, -1
     for i in range(open_at, len(text)):
@@ -537,31 +707,249 @@ def change_signature(fn: Definition, text: str) -> Mutation:
                     f"the type of {fn.name} changes", (fn.name,))
 
 
-def add_method(cls: Definition, text: str) -> Mutation:
+def _class_head(cls: Definition, text: str, why: str) -> tuple[int, int, str, list[str]]:
+    """(start, end, text) of a class declaration and its type variables, or a MutationError."""
     if cls.kind != DefKind.CLASS:
-        raise MutationError(f"{cls.name} is a {cls.kind}, not a class: methods are added to "
-                            "classes")
+        raise MutationError(f"{cls.name} is a {cls.kind}, not a class: {why}")
     start, end, decl = _decl_text(text, cls)
     params = _type_head_vars(decl, "class", cls.name)
     if not params:
         raise MutationError(f"cannot read the type variables of class {cls.name}")
+    return start, end, decl, params
+
+
+def add_method(cls: Definition, text: str, variant: str | None = None) -> Mutation:
+    """Add a method to a class, in one of two readings (``variant``): ``required`` (default:
+    no default implementation; a ``MINIMAL`` pragma, when the class has one, gets the method
+    added to its formula, otherwise GHC would accept every instance without it) or ``default``
+    (optional, with a default implementation: every instance compiles and silently takes it)."""
+    variant = variant or METHOD_REQUIRED
+    if variant not in METHOD_VARIANTS:
+        raise MutationError(f"unknown reading {variant!r} of adding a method: use one of "
+                            f"{', '.join(METHOD_VARIANTS)}")
+    start, end, decl, params = _class_head(cls, text, "methods are added to classes")
     method = f"scoutAdded{cls.name}"
     # `p a -> q b -> ()`: mentions every class variable, whatever its kind, without imports.
     wrappers = [f"scoutP{i} {v}" for i, v in enumerate(params)]
     signature = f"{method} :: {' -> '.join(wrappers)} -> ()"
-    head = re.search(r"\bwhere\b", decl)
+    head = re.search(r"\bwhere\b", _strip_comments_keep_length(decl))
     body_lines = [ln for ln in decl[head.end():].splitlines() if ln.strip()] if head else []
-    if head and body_lines:
-        indent = re.match(r"[ \t]*", body_lines[0]).group(0) or "  "
-        insert = f"\n{indent}{signature}"
-    elif head:
-        insert = f"\n  {signature}"
+    indent = (re.match(r"[ \t]*", body_lines[0]).group(0) or "  ") if body_lines else "  "
+    members = [signature]
+    if variant == METHOD_DEFAULT:
+        members.append(f"{method} = {method}")  # a default that needs nothing in scope
+    lines = "".join(f"\n{indent}{m}" for m in members)
+    edits = [TextEdit(end, end, lines if head else " where" + lines)]
+    minimal = re.search(r"\{-#\s*MINIMAL\b(.*?)#-\}", decl, re.S)
+    if variant == METHOD_REQUIRED and minimal is not None:
+        formula = minimal.group(1).strip()
+        joined = f"({formula}), {method}" if formula else method
+        edits.append(TextEdit(start + minimal.start(1), start + minimal.end(1), f" {joined} "))
+        how = f"without default, joining the MINIMAL formula of {cls.name}"
+    elif variant == METHOD_REQUIRED:
+        how = f"without default to {cls.name}"
     else:
-        insert = f" where\n  {signature}"
-    edit = apply_edits(cls.path, text, [TextEdit(end, end, insert)])
+        how = f"with a default to {cls.name}"
+    edit = apply_edits(cls.path, text, edits)
+    purpose = ("instances without the method warn" if variant == METHOD_REQUIRED
+               else "instances take the default: nothing should warn")
     return Mutation(ChangeKind.ADD_METHOD, cls.name, method, cls.path,
-                    (Phase((edit,), purpose="instances without the method warn"),),
-                    f"add method {method} without default to {cls.name}", (cls.name,))
+                    (Phase((edit,), purpose=purpose),), f"add method {method} {how}",
+                    (cls.name,))
+
+
+def helper_module_path(d: Definition) -> str:
+    """Where the helper module goes: the source root of the module defining ``d``."""
+    stem = d.path.rsplit(".", 1)[0]
+    tail = (d.module or "").replace(".", "/")
+    if tail and (stem == tail or stem.endswith("/" + tail)):
+        root = stem[: len(stem) - len(tail)].rstrip("/")
+    else:
+        root = d.path.rpartition("/")[0]
+    return f"{root}/{HELPER_MODULE}.hs" if root else f"{HELPER_MODULE}.hs"
+
+
+def _helper_edit(d: Definition) -> FileEdit:
+    return apply_edits(helper_module_path(d), "", [TextEdit(0, 0, HELPER_SOURCE)])
+
+
+def _import_helpers(text: str, path: str) -> TextEdit:
+    """``import qualified ScoutOracleHelpers`` as a line of its own before the first import (or
+    after the module header): the import is qualified, so it clashes with nothing."""
+    clean = _strip_comments_keep_length(text)
+    first_import = re.search(r"^import\b", clean, re.M)
+    line = f"import qualified {HELPER_MODULE}\n"
+    if first_import:
+        return TextEdit(first_import.start(), first_import.start(), line)
+    header = re.search(r"^module\s+[A-Z][\w.']*", clean, re.M)
+    where = re.compile(r"\bwhere\b").search(clean, header.end()) if header else None
+    if where is None:
+        raise MutationError(f"{path} has neither a module header nor imports: the oracle "
+                            "cannot add the import it needs")
+    eol = clean.find("\n", where.end())
+    at = len(text) if eol < 0 else eol + 1
+    return TextEdit(at, at, line if eol >= 0 else "\n" + line)
+
+
+def _pragma_at_top(pragma: str) -> TextEdit:
+    return TextEdit(0, 0, f"{{-# LANGUAGE {pragma} #-}}\n")
+
+
+def _depth0(text: str, start: int, end: int, token: str) -> int:
+    """Offset of ``token`` at bracket depth 0 in ``text[start:end]`` (comments stripped), or -1."""
+    clean = _strip_comments_keep_length(text[start:end])
+    depth = 0
+    for i, ch in enumerate(clean):
+        if depth == 0 and clean.startswith(token, i) and not (
+                token == "=" and (clean[i + 1:i + 2] in ("=", ">")
+                                  or clean[i - 1:i] in ("=", "<", ">", "/"))):
+            return start + i
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+    return -1
+
+
+def _wrap_opaque(text: str, rhs_start: int, rhs_end: int) -> list[TextEdit]:
+    """``RHS`` -> ``ScoutOracleHelpers.ScoutOpaque (RHS)``, leaving trailing comments outside."""
+    clean = _strip_comments_keep_length(text[rhs_start:rhs_end])
+    body = clean.rstrip()
+    lead = len(clean) - len(clean.lstrip())
+    if not body.strip():
+        raise MutationError("an empty right-hand side cannot be changed")
+    return [TextEdit(rhs_start + lead, rhs_start + lead, f"{HELPER_MODULE}.ScoutOpaque ("),
+            TextEdit(rhs_start + len(body), rhs_start + len(body), ")")]
+
+
+def add_superclass(cls: Definition, text: str) -> Mutation:
+    """A fresh superclass nothing has an instance of: every instance of the class breaks."""
+    start, end, decl, params = _class_head(cls, text, "superclasses belong to classes")
+    clean = _strip_comments_keep_length(decl)
+    head_end = re.search(r"\bwhere\b|\|", clean)
+    head_end_at = start + (head_end.start() if head_end else len(decl))
+    keyword = re.match(r"\s*class\b", clean)
+    if keyword is None:
+        raise MutationError(f"cannot find the `class` keyword of {cls.name}")
+    after_kw = start + keyword.end()
+    arrow = _depth0(text, after_kw, head_end_at, "=>")
+    constraint = f"{HELPER_MODULE}.ScoutSuper {params[0]}"
+    edits = [_import_helpers(text, cls.path)]
+    if arrow < 0:
+        edits.append(TextEdit(after_kw, after_kw, f" {constraint} =>"))
+    else:
+        ctx = text[after_kw:arrow]
+        inner = ctx.strip()
+        if inner.startswith("(") and _depth0(text, after_kw + ctx.index("(") + 1, arrow,
+                                             ")") == after_kw + len(ctx.rstrip()) - 1:
+            at = after_kw + ctx.index("(") + 1
+            sep = ", " if inner[1:-1].strip() else ""
+            edits.append(TextEdit(at, at, f"{constraint}{sep}"))
+        else:
+            lead = len(ctx) - len(ctx.lstrip())
+            edits += [TextEdit(after_kw + lead, after_kw + lead, f"({constraint}, "),
+                      TextEdit(after_kw + len(ctx.rstrip()), after_kw + len(ctx.rstrip()), ")")]
+    edit = apply_edits(cls.path, text, edits)
+    return Mutation(ChangeKind.ADD_SUPERCLASS, cls.name, "ScoutSuper", cls.path,
+                    (Phase((edit, _helper_edit(cls)), flags=DEFER_TYPE_ERRORS,
+                           purpose="every instance needs an instance of the new superclass"),),
+                    f"add a superclass (with no instances) to {cls.name}", (cls.name,))
+
+
+def change_type_synonym(syn: Definition, text: str) -> Mutation:
+    """The synonym stands for an opaque type of the same kind: every place that relied on what
+    it expanded to stops type-checking."""
+    if syn.kind != DefKind.TYPE_SYNONYM:
+        raise MutationError(f"{syn.name} is a {syn.kind}, not a type synonym")
+    start, end = span_offsets(text, syn.span)
+    name_end = span_offsets(text, syn.name_span)[1]
+    eq = _depth0(text, name_end, end, "=")
+    if eq < 0:
+        raise MutationError(f"cannot find the `=` of type synonym {syn.name}")
+    rhs_at = eq + 1
+    # `type C m r = forall o. Monad m => T o m r`: the quantifier and the context stay
+    # outside (an opaque polytype would be impredicative).
+    rhs = _strip_comments_keep_length(text[rhs_at:end])
+    forall = re.match(r"\s*forall\b[^.]*\.", rhs)
+    if forall:
+        rhs_at += forall.end()
+    arrow = _depth0(text, rhs_at, end, "=>")
+    if arrow >= 0:
+        rhs_at = arrow + 2
+    edits = [_import_helpers(text, syn.path), *_wrap_opaque(text, rhs_at, end)]
+    edit = apply_edits(syn.path, text, edits)
+    return Mutation(ChangeKind.CHANGE_TYPE_SYNONYM, syn.name, None, syn.path,
+                    (Phase((edit, _helper_edit(syn)), flags=DEFER_TYPE_ERRORS,
+                           instances_kept=True,
+                           purpose="every use that relied on the expansion breaks"),),
+                    f"type {syn.name} stands for a different type", (syn.name,))
+
+
+def _equation_rhs(text: str, name: str, region: tuple[int, int], heads: str) -> list[TextEdit]:
+    """Wrap the right-hand side of every equation in ``text[region]`` whose line matches
+    ``heads`` (a regex anchored at the start of a line, after the indentation)."""
+    a, b = region
+    clean = _strip_comments_keep_length(text)
+    edits: list[TextEdit] = []
+    starts = [a + m.end(1) for m in re.finditer(r"^([ \t]*)" + heads, clean[a:b], re.M)]
+    for k, eq_start in enumerate(starts):
+        line_start = clean.rfind("\n", 0, eq_start) + 1
+        indent = eq_start - line_start
+        # The equation ends where a line starts at its indentation or less (or the region ends).
+        stop = b
+        for m in re.finditer(r"\n([ \t]*)(\S)", clean[eq_start:b]):
+            if len(m.group(1)) <= indent:
+                stop = eq_start + m.start()
+                break
+        if k + 1 < len(starts):
+            stop = min(stop, starts[k + 1])
+        eq = _depth0(text, eq_start, stop, "=")
+        if eq < 0:
+            continue  # a declaration without a right-hand side (`type F a` in a class)
+        edits += _wrap_opaque(text, eq + 1, stop)
+    return edits
+
+
+def change_type_family(fam: Definition, text: str, sources: dict[str, str]) -> Mutation:
+    """Every equation of the family (closed equations, ``type instance``s, associated instances
+    and defaults, in every file) now yields an opaque type: whatever relied on a reduction
+    breaks. ``sources``: path -> text of the other files that mention the family."""
+    if fam.kind == DefKind.DATA_FAMILY:
+        raise MutationError(f"{fam.name} is a data family: the oracle changes type families "
+                            "(their equations), not data instances")
+    if fam.kind != DefKind.TYPE_FAMILY:
+        raise MutationError(f"{fam.name} is a {fam.kind}, not a type family")
+    name = re.escape(fam.name)
+    edits: list[FileEdit] = []
+    for path, body in sorted({**sources, fam.path: text}.items()):
+        file_edits: list[TextEdit] = []
+        if path == fam.path:
+            start, end = span_offsets(body, fam.span)
+            decl = _strip_comments_keep_length(body[start:end])
+            where = re.search(r"\bwhere\b", decl)
+            if re.match(r"\s*type\s+family\b", decl) and where:  # closed: equations inside
+                file_edits += _equation_rhs(body, fam.name, (start + where.end(), end),
+                                            r"(?:[A-Z][\w.']*\.)?" + name + r"(?![\w'])")
+        # `type instance F ..= ..` and associated instances/defaults `type F .. = ..`
+        # (`type family F` does not match: the name must follow `type` or `type instance`).
+        heads = r"type\s+(?:instance\s+)?(?:[A-Z][\w.']*\.)?" + name + r"(?![\w'])"
+        file_edits += _equation_rhs(body, fam.name, (0, len(body)), heads)
+        if not file_edits:
+            continue
+        file_edits += [_pragma_at_top("UndecidableInstances"), _import_helpers(body, path)]
+        edits.append(apply_edits(path, body, _dedupe(file_edits)))
+    if not edits:
+        raise MutationError(f"type family {fam.name} has no equations or instances in the "
+                            "workspace: changing it breaks nothing the oracle can see")
+    return Mutation(ChangeKind.CHANGE_TYPE_FAMILY, fam.name, None, fam.path,
+                    (Phase((*edits, _helper_edit(fam)), flags=DEFER_TYPE_ERRORS,
+                           instances_kept=True,
+                           purpose="whatever relied on the family's reductions breaks"),),
+                    f"every equation of {fam.name} yields a different type", (fam.name,))
+
+
+def _dedupe(edits: list[TextEdit]) -> list[TextEdit]:
+    return sorted(set(edits), key=lambda e: (e.start, e.end, e.text))
 
 
 def _strip_comments_keep_length(text: str) -> str:
@@ -617,25 +1005,38 @@ def remove_export(target: Definition, text: str) -> Mutation:
 
 
 def plan_mutation(change: ChangeKind, target: Definition, text: str,
-                  members: Sequence[Definition] = (), subject: str | None = None) -> Mutation:
+                  members: Sequence[Definition] = (), subject: str | None = None,
+                  variant: str | None = None,
+                  sources: dict[str, str] | None = None) -> Mutation:
     """The mutation for a change kind. ``members``: the target's constructors and fields (for
-    types), as the index returns them; ``subject``: which constructor/field, when it matters."""
+    types), as the index returns them; ``subject``: which constructor/field, when it matters;
+    ``variant``: the reading of adding a method (``required`` or ``default``); ``sources``:
+    the other files a type family's instances may live in (path -> text)."""
     if change == ChangeKind.ADD_CONSTRUCTOR:
         return add_constructor(target, text, members)
     if change in (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR):
-        if change == ChangeKind.RENAME_CONSTRUCTOR:
-            raise MutationError(_unsupported(change))
-        return remove_constructor(target, text, members, subject)
+        return remove_constructor(target, text, members, subject,
+                                  rename=change == ChangeKind.RENAME_CONSTRUCTOR)
     if change == ChangeKind.ADD_FIELD:
         return add_field(target, text, members)
     if change == ChangeKind.REMOVE_FIELD:
         return remove_field(target, text, members, subject)
+    if change == ChangeKind.RENAME_FIELD:
+        return rename_field(target, text, members, subject)
+    if change == ChangeKind.CHANGE_FIELD_TYPE:
+        return change_field_type(target, text, members, subject)
     if change == ChangeKind.CHANGE_ARITY:
         return change_arity(target, text)
     if change == ChangeKind.CHANGE_SIGNATURE:
         return change_signature(target, text)
     if change == ChangeKind.ADD_METHOD:
-        return add_method(target, text)
+        return add_method(target, text, variant)
+    if change == ChangeKind.ADD_SUPERCLASS:
+        return add_superclass(target, text)
+    if change == ChangeKind.CHANGE_TYPE_SYNONYM:
+        return change_type_synonym(target, text)
+    if change == ChangeKind.CHANGE_TYPE_FAMILY:
+        return change_type_family(target, text, dict(sources or {}))
     if change == ChangeKind.REMOVE_EXPORT:
         return remove_export(target, text)
     raise MutationError(_unsupported(change))

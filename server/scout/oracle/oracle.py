@@ -6,12 +6,28 @@ process group and is killed when we are interrupted). The unmutated baseline is 
 per workspace contents and cached (diagnostics + interface files); a mutation starts from the
 baseline's interfaces so GHC only re-checks the edited module and its dependents, and only the
 diagnostics the baseline did not have count as break sites.
+
+Two ways to type-check, chosen per workspace and recorded in ``how``: ``cabal build --offline``
+against Debian's package database (a private ``CABAL_DIR`` whose config has no package
+repository), when the workspace has ``.cabal`` libraries and ``cabal`` is installed; otherwise,
+or when cabal cannot build the unmutated workspace (the reason is recorded), ``ghc --make`` over
+the library modules. Cabal runs in a scratch directory whose path is stable per workspace (and
+locked), because cabal and GHC key their build products on absolute paths.
+
+Files come from the project's one walker (``scout.haskell.discover``), module names and imports
+from the one index (``WorkspaceIndex``); the layout is recomputed whenever a Haskell or
+``.cabal`` file is added, removed or changed. Caches live under the one ``semantic-scout``
+cache root, beside the index's.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import dataclasses
+import fcntl
 import functools
+import hashlib
 import json
 import os
 import re
@@ -23,10 +39,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scout.oracle.mutate import Mutation, Phase, without_pattern_uses
+from scout.cancel import NEVER, CancelToken
+from scout.haskell.discover import discover
+from scout.haskell.index import WorkspaceIndex
+from scout.haskell.index import default_cache_dir as index_cache_dir
+from scout.oracle.mutate import Mutation, Phase, with_padded_patterns, without_pattern_uses
 from scout.oracle.typecheck import (
+    CABAL_BUILDDIR,
     DEFERRED_REASONS,
-    SKIP_DIRS,
     STUB_DIR_NAME,
     Diagnostic,
     GhcMissingError,
@@ -34,10 +54,14 @@ from scout.oracle.typecheck import (
     SkippedModule,
     TypecheckError,
     TypecheckRun,
+    cabal_command,
+    cabal_environment,
+    cabal_project_text,
+    find_cabal,
     find_ghc,
     ghc_command,
     ghc_version,
-    iter_haskell_files,
+    is_break,
     run_command,
     scan_project,
     template_command,
@@ -46,9 +70,13 @@ from scout.oracle.typecheck import (
 )
 
 SCRATCH_PREFIX = "scout-oracle-"
-COPIED_SUFFIXES = (".hs", ".lhs", ".hs-boot", ".lhs-boot", ".h", ".inc", ".cabal", ".hsc")
+MAX_COPIED_BYTES = 4 * 1024 * 1024
+MAX_PADDING_ROUNDS = 4  # layers of modules behind rejected positional patterns
+# What makes the layout stale: a Haskell source or a .cabal file added, removed or changed.
+LAYOUT_SUFFIXES = (".hs", ".lhs", ".hs-boot", ".lhs-boot", ".cabal", "cabal.project")
 HIDIR_NAME = ".scout-oracle-hi"
-BASELINE_FORMAT = 2  # bump when the cached baseline layout or the flags change
+BASELINE_FORMAT = 3  # bump when the cached baseline layout or the flags change
+BUILD_MODES = ("auto", "cabal", "ghc")
 
 
 class OracleError(Exception):
@@ -114,7 +142,7 @@ class OracleResult:
 class Baseline:
     key: str
     diagnostics: tuple[Diagnostic, ...]
-    hidir: Path
+    hidir: Path  # the cached interfaces (ghc) or build directory (cabal)
     cached: bool
     seconds: float
 
@@ -122,63 +150,170 @@ class Baseline:
 @dataclass(slots=True)
 class Oracle:
     """Type-checks mutations of one workspace. Create once per workspace and reuse it: the
-    project scan and the baseline are computed on first use."""
+    layout and the baseline are computed on first use and recomputed when the workspace
+    changes. ``index``: the workspace's index when the caller has one (a session keeps it
+    current); otherwise the oracle builds one (cached on disk) and refreshes changed files.
+    ``build``: ``auto`` (cabal when possible, else ghc, with the reason in ``how``), ``cabal``
+    or ``ghc``."""
 
     root: Path
     cache_dir: Path | None = None
     typecheck_cmd: str | None = None
     timeout: float | None = 900.0
     incremental: bool = True  # False: mutations start without the baseline's interfaces (cold)
+    index: WorkspaceIndex | None = None
+    build: str = "auto"
     _layout: ProjectLayout | None = field(default=None, init=False)
+    _state: tuple | None = field(default=None, init=False)
     _baseline: Baseline | None = field(default=None, init=False)
+    _mode: str | None = field(default=None, init=False)  # "template" | "cabal" | "ghc"
+    _mode_reason: str = field(default="", init=False)
+    _cabal_failed: str | None = field(default=None, init=False)  # why cabal could not build it
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
         if self.cache_dir is None:
             self.cache_dir = default_cache_dir()
         self.cache_dir = Path(self.cache_dir)
+        if self.build not in BUILD_MODES:
+            raise OracleError(f"unknown build mode {self.build!r}: use one of "
+                              f"{', '.join(BUILD_MODES)}")
 
     # -- setup ------------------------------------------------------------------------------
 
+    def _workspace_state(self) -> tuple:
+        state = []
+        for rel in discover(self.root, suffixes=LAYOUT_SUFFIXES):
+            try:
+                st = (self.root / rel).stat()
+            except OSError:
+                continue
+            state.append((rel, st.st_mtime_ns, st.st_size))
+        return tuple(state)
+
+    def _refresh_index(self, old: tuple | None, new: tuple) -> WorkspaceIndex:
+        if self.index is None:
+            self.index = WorkspaceIndex.build(self.root)
+            return self.index
+        if old is not None:
+            before = {rel: rest for rel, *rest in old}
+            after = {rel: rest for rel, *rest in new}
+            for rel in sorted(set(before) | set(after)):
+                if before.get(rel) != after.get(rel) and not rel.endswith(".cabal"):
+                    self.index.refresh_from_disk(rel)
+        return self.index
+
     @property
     def layout(self) -> ProjectLayout:
-        if self._layout is None:
+        """What one type-check compiles; recomputed when a source or ``.cabal`` file was
+        added, removed or changed since the last look."""
+        state = self._workspace_state()
+        if self._layout is None or state != self._state:
+            index = self._refresh_index(self._state, state)
             try:
-                self._layout = scan_project(self.root)
+                self._layout = scan_project(self.root, index)
             except TypecheckError as exc:
                 raise OracleError(str(exc)) from exc
+            if self._state is not None and self._cabal_failed is not None and any(
+                    rel.endswith((".cabal", "cabal.project"))
+                    for rel in {s[0] for s in set(state) ^ set(self._state)}):
+                self._cabal_failed = None  # a .cabal edit may fix what stopped cabal
+                self._mode = None
+            self._state = state
+            self._baseline = None
         return self._layout
+
+    @property
+    def how(self) -> str:
+        layout = self.layout
+        mode = self._decide_mode()
+        return f"{layout.how}; {self._mode_reason or mode}"
+
+    def _decide_mode(self) -> str:
+        if self._mode is not None:
+            return self._mode
+        layout = self.layout
+        if self.typecheck_cmd:
+            self._mode, self._mode_reason = "template", "--typecheck-cmd"
+        elif self.build == "ghc":
+            self._mode, self._mode_reason = "ghc", "ghc --make (asked for)"
+        elif not layout.packages:
+            self._mode, self._mode_reason = "ghc", "ghc --make (no .cabal library)"
+        elif find_cabal() is None:
+            if self.build == "cabal":
+                raise OracleError("cabal is not on PATH: install it (Debian: `apt-get install "
+                                  "cabal-install`) or use --build ghc")
+            self._mode, self._mode_reason = "ghc", ("ghc --make (cabal-install is not installed:"
+                                                    " apt-get install cabal-install)")
+        elif self._cabal_failed is not None:
+            self._mode = "ghc"
+            self._mode_reason = f"ghc --make (cabal build --offline failed: {self._cabal_failed})"
+        else:
+            self._mode, self._mode_reason = "cabal", "cabal build --offline (Debian's packages)"
+        return self._mode
 
     def _command(self, work_root: Path, hidir: Path, flags: Sequence[str],
                  files: Sequence[str] | None = None) -> list[str]:
-        if self.typecheck_cmd:
+        mode = self._decide_mode()
+        if mode == "template":
+            assert self.typecheck_cmd is not None
             return template_command(self.typecheck_cmd, self.layout, work_root, hidir, flags,
                                     files)
         try:
             ghc = find_ghc()
         except GhcMissingError as exc:
             raise GhcNotFoundError(str(exc)) from exc
+        if mode == "cabal":
+            cabal = find_cabal()
+            assert cabal is not None
+            return cabal_command(self.layout, cabal, flags)
         return ghc_command(self.layout, ghc, work_root, hidir, flags, files)
 
     def _command_key(self) -> str:
-        if self.typecheck_cmd:
-            return "template:" + self.typecheck_cmd
-        return f"ghc-{ghc_version(find_ghc())}:{BASELINE_FORMAT}"
+        mode = self._decide_mode()
+        if mode == "template":
+            return "template:" + str(self.typecheck_cmd)
+        return f"ghc-{ghc_version(find_ghc())}:{BASELINE_FORMAT}:{mode}"
 
     def _run(self, work_root: Path, hidir: Path, flags: Sequence[str],
-             files: Sequence[str] | None = None) -> TypecheckRun:
+             files: Sequence[str] | None = None, cancel: CancelToken = NEVER) -> TypecheckRun:
         cmd = self._command(work_root, hidir, flags, files)
+        env = None
+        if self._mode == "cabal":
+            assert self.cache_dir is not None
+            env = cabal_environment(self.cache_dir)
         try:
-            return run_command(cmd, work_root, timeout=self.timeout)
+            run = run_command(cmd, work_root, timeout=self.timeout, cancel=cancel, env=env)
         except GhcMissingError as exc:
             raise GhcNotFoundError(str(exc)) from exc
         except TypecheckError as exc:
             raise OracleError(str(exc)) from exc
+        if self._mode == "cabal":
+            run = _package_relative_paths(run, work_root, self.layout)
+        return run
 
-    def baseline(self) -> Baseline:
+    def _scratch(self) -> contextlib.AbstractContextManager[Path]:
+        assert self.cache_dir is not None
+        stable = None
+        if self._decide_mode() == "cabal":
+            tag = hashlib.blake2b(str(self.root).encode(), digest_size=8).hexdigest()
+            stable = self.cache_dir / "work" / f"{self.root.name}-{tag}"
+        return scratch_copy(self.root, self.layout, at=stable)
+
+    def baseline(self, cancel: CancelToken = NEVER) -> Baseline:
         """The unmutated workspace's diagnostics and interfaces, cached per contents (the key
-        is recomputed on every call, so edits between checks are picked up)."""
+        is recomputed on every call, so edits between checks are picked up). When cabal cannot
+        build the unmutated workspace, the oracle falls back to ghc --make and says why."""
+        baseline = self._baseline_once(cancel)
+        if baseline is None:  # cabal could not build it: ghc --make, with the reason recorded
+            baseline = self._baseline_once(cancel)
+        if baseline is None:
+            raise OracleError(f"the unmutated workspace could not be type-checked: {self.how}")
+        return baseline
+
+    def _baseline_once(self, cancel: CancelToken) -> Baseline | None:
         layout = self.layout
+        mode = self._decide_mode()
         try:
             key = workspace_digest(self.root, layout, self._command_key())
         except GhcMissingError as exc:
@@ -195,14 +330,21 @@ class Oracle:
             diagnostics = tuple(Diagnostic.from_dict(d) for d in data["diagnostics"])
             baseline = Baseline(key, diagnostics, home / "hi", True, 0.0)
         else:
-            with scratch_copy(self.root, layout) as work:
-                hidir = work / HIDIR_NAME
-                run = self._run(work, hidir, ())
+            with self._scratch() as work:
+                hidir = work / (CABAL_BUILDDIR if mode == "cabal" else HIDIR_NAME)
+                run = self._run(work, hidir, (), cancel=cancel)
+                failure = _cabal_baseline_problem(run, layout) if mode == "cabal" else None
+                if failure is not None:
+                    self._cabal_failed = failure
+                    self._mode = None
+                    self._decide_mode()
+                    return None
                 _check_ran(run, "the unmutated workspace")
                 home.parent.mkdir(parents=True, exist_ok=True)
                 staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=home.parent))
                 if hidir.exists():
-                    shutil.copytree(hidir, staging / "hi", copy_function=shutil.copy2)
+                    shutil.copytree(hidir, staging / "hi", copy_function=shutil.copy2,
+                                    symlinks=True)
                 else:  # a --typecheck-cmd that writes no interfaces: every run is cold
                     (staging / "hi").mkdir()
                 (staging / "diagnostics.json").write_text(json.dumps(
@@ -225,19 +367,21 @@ class Oracle:
 
     # -- checking a mutation ----------------------------------------------------------------
 
-    def check(self, mutation: Mutation) -> OracleResult:
+    def check(self, mutation: Mutation, cancel: CancelToken = NEVER) -> OracleResult:
         started = time.monotonic()
-        baseline = self.baseline()
+        baseline = self.baseline(cancel)
         layout = self.layout
         known = {_key(d) for d in baseline.diagnostics}
         sites: dict[tuple[str, int], BreakSite] = {}
         dropped_modules: dict[str, str] = {}
         partial_modules: dict[str, str] = {}
         phase_seconds = []
+        padded = 0
         queue = list(mutation.phases)
         while queue:
+            cancel.check()
             phase = queue.pop(0)
-            run, maps = self._run_phase(phase, baseline)
+            run, maps = self._run_phase(phase, baseline, cancel)
             phase_seconds.append(run.seconds)
             if phase.stub_constructor is not None:
                 name = phase.stub_constructor[0]
@@ -246,6 +390,18 @@ class Oracle:
                          and f"‘{name}’" in d.message]
                 follow_up = without_pattern_uses(phase, spans)
                 if follow_up is not None:
+                    queue.insert(0, follow_up)
+            if phase.pad_constructor is not None and padded < MAX_PADDING_ROUNDS:
+                name = phase.pad_constructor
+                rejected = [(d.path, d.start_line, d.start_col + len(name))
+                            if phase.pad_first and d.start_line == d.end_line
+                            else (d.path, d.end_line, d.end_col) for d in run.errors
+                            if f"constructor ‘{name}’ should have" in d.message
+                            and "In the pattern" in d.message]
+                follow_up = with_padded_patterns(
+                    phase, rejected, lambda rel: (self.root / rel).read_text(encoding="utf-8"))
+                if follow_up is not None:
+                    padded += 1
                     queue.insert(0, follow_up)
             if phase.counts_coverage:
                 failed = sorted({m for d in run.errors
@@ -259,12 +415,19 @@ class Oracle:
                     dropped_modules.setdefault(module, "not type-checked: a module it imports "
                                                        "failed after the mutation")
             for diag in run.diagnostics:
+                if not is_break(diag):
+                    continue
                 site = _to_site(diag, maps)
                 if site is None or (_key(diag, site.line) in known):
                     continue
                 if phase.only_paths is not None and site.path not in phase.only_paths:
                     continue
                 if site.path in phase.skip_paths or (diag.flag in phase.ignore_flags):
+                    continue
+                if any(site.path == path and first <= site.line <= last
+                       for path, first, last in phase.skip_lines):
+                    continue
+                if phase.instances_kept and _missing_opaque_instance(diag.message):
                     continue
                 if phase.message_must_mention and not re.search(phase.message_must_mention,
                                                                 diag.message):
@@ -284,21 +447,24 @@ class Oracle:
             seconds=time.monotonic() - started,
             summary=mutation.summary,
             baseline_cached=baseline.cached,
-            how=layout.how,
+            how=self.how,
             phase_seconds=tuple(phase_seconds),
             unchecked_paths=unchecked,
         )
 
-    def _run_phase(self, phase: Phase, baseline: Baseline) -> tuple[TypecheckRun, dict]:
+    def _run_phase(self, phase: Phase, baseline: Baseline,
+                   cancel: CancelToken = NEVER) -> tuple[TypecheckRun, dict]:
         layout = self.layout
-        with scratch_copy(self.root, layout) as work:
-            hidir = work / HIDIR_NAME
-            if self.incremental and baseline.hidir.exists():
-                shutil.copytree(baseline.hidir, hidir, copy_function=shutil.copy2)
+        cabal = self._decide_mode() == "cabal"
+        with self._scratch() as work:
+            hidir = work / (CABAL_BUILDDIR if cabal else HIDIR_NAME)
+            if (self.incremental or cabal) and baseline.hidir.exists():
+                shutil.copytree(baseline.hidir, hidir, copy_function=shutil.copy2, symlinks=True)
             now = time.time()
             for edit in phase.edits:
                 target = work / edit.path
-                target.unlink()  # a fresh file: never write through to anything else
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.unlink(missing_ok=True)  # a fresh file: never write through to another
                 target.write_text(edit.mutated, encoding="utf-8")
                 # Strictly newer than every cached interface, whatever the clock granularity.
                 os.utime(target, (now + 2, now + 2))
@@ -312,18 +478,82 @@ class Oracle:
                         if mention is None or mention.search(source.read_bytes()):
                             os.utime(source, (now + 2, now + 2))
             # A phase that reads one module checks just it (and what it imports, from cache).
-            run = self._run(work, hidir, phase.flags, files=phase.only_paths)
+            run = self._run(work, hidir, phase.flags, files=phase.only_paths, cancel=cancel)
+            if cabal and not _cabal_ran(run):
+                raise OracleError(f"cabal build of the mutated workspace failed: "
+                                  f"{_cabal_failure(run)}")
             _check_ran(run, "the mutated workspace")
         return run, {e.path: e for e in phase.edits}
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "scout" / "oracle"
+    """The oracle's caches, beside the index's under the one ``semantic-scout`` cache root."""
+    return index_cache_dir().parent / "oracle"
+
+
+def _cabal_ran(run: TypecheckRun) -> bool:
+    """cabal with -fno-code type-checks everything, then fails at the archive step (there is no
+    object code): that failure means the type-check itself ran."""
+    if run.returncode == 0 or run.diagnostics or run.compiled:
+        return True
+    return bool(re.search(r"\bar: .*No such file|Building library for", run.output_tail))
+
+
+def _cabal_baseline_problem(run: TypecheckRun, layout: ProjectLayout) -> str | None:
+    """Why cabal's unmutated type-check cannot be the baseline, or None. Besides a failed
+    build: modules cabal never type-checked (with -fno-code a local library has no object
+    code, so a local package that depends on it is never built)."""
+    if not _cabal_ran(run):
+        return _cabal_failure(run)
+    compiled = set(run.compiled)
+    unbuilt = [p.name for p in layout.packages
+               if (own := set(p.modules) & set(layout.modules)) and not own & compiled]
+    if unbuilt and not run.errors:
+        return (f"it did not type-check the library of {', '.join(unbuilt)}: with -fno-code a "
+                "local library has no object code, so a package depending on it is not built")
+    return None
+
+
+def _cabal_failure(run: TypecheckRun) -> str:
+    lines = [ln.strip() for ln in run.output_tail.splitlines() if ln.strip()
+             and not ln.startswith(("Warning: No remote package servers", "one specified in"))]
+    interesting = [ln for ln in lines if re.search(r"[Ee]rror|[Cc]ould not|unknown package|"
+                                                     r"rejecting|cannot|failed", ln)]
+    picked = (interesting or lines or [f"exit {run.returncode} without output"])[:3]
+    return "; ".join(picked)[:400]
+
+
+def _package_relative_paths(run: TypecheckRun, work: Path, layout: ProjectLayout
+                            ) -> TypecheckRun:
+    """cabal runs GHC in each package's directory: make diagnostic paths workspace-relative."""
+    dirs = [p.directory for p in layout.packages if p.directory]
+    if not dirs:
+        return run
+    fixed = []
+    for d in run.diagnostics:
+        path = d.path
+        if not (work / path).exists():
+            for directory in dirs:
+                if (work / directory / path).exists():
+                    path = f"{directory}/{path}"
+                    break
+        fixed.append(Diagnostic(path, d.start_line, d.start_col, d.end_line, d.end_col,
+                                d.severity, d.flag, d.message) if path != d.path else d)
+    return dataclasses.replace(run, diagnostics=tuple(fixed))
+
+
+_OPAQUE_INSTANCE = re.compile(r"(?:No instance for|Could not deduce)\s*\((?:(?!arising).)*"
+                              r"ScoutOpaque", re.S)
+
+
+def _missing_opaque_instance(message: str) -> bool:
+    """A class instance the stand-in type lacks (``No instance for (Show (ScoutOpaque T))``),
+    not asked for by a literal (``arising from the literal ‘2’``: a value of the old type)."""
+    return bool(_OPAQUE_INSTANCE.search(message)) and "arising from the literal" not in message
 
 
 def _check_ran(run: TypecheckRun, what: str) -> None:
-    if run.returncode != 0 and not run.diagnostics:
+    if run.returncode != 0 and not run.diagnostics and not _cabal_ran(run):
         raise OracleError(f"the type-check of {what} failed without diagnostics (exit "
                           f"{run.returncode}); command: {' '.join(run.command[:6])} ...\n"
                           f"{run.output_tail}\nFix the setup or pass --typecheck-cmd.")
@@ -347,7 +577,7 @@ def _to_site(d: Diagnostic, edits: dict) -> BreakSite | None:
     edit = edits.get(d.path)
     if edit is not None:
         start, synthetic = edit.line_map.to_original(d.start_line)
-        if synthetic:
+        if synthetic or not edit.original:
             return None  # inside text the mutation inserted: not a place in the user's code
         end, _ = edit.line_map.to_original(d.end_line)
         end = max(start, end)
@@ -355,29 +585,49 @@ def _to_site(d: Diagnostic, edits: dict) -> BreakSite | None:
                      d.severity, d.flag, d.start_col)
 
 
+def copied_files(root: Path) -> list[str]:
+    """What a scratch copy holds: every file the walker sees (``.gitignore`` honoured, build and
+    VCS folders skipped), up to ``MAX_COPIED_BYTES`` each: cabal and CPP may need any of them
+    (``#include "unbox-tuple-instances"``, ``extra-source-files``)."""
+    out = []
+    for rel in discover(root, suffixes=("",)):
+        try:
+            if (root / rel).stat().st_size <= MAX_COPIED_BYTES:
+                out.append(rel)
+        except OSError:
+            continue
+    return out
+
+
 @contextmanager
-def scratch_copy(root: Path, layout: ProjectLayout) -> Iterator[Path]:
+def scratch_copy(root: Path, layout: ProjectLayout, at: Path | None = None) -> Iterator[Path]:
     """A private copy of the workspace's sources (mtimes kept, so cached interfaces stay valid),
-    removed however the block ends; atexit covers exits that skip ``finally`` handlers."""
-    work = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    removed however the block ends; atexit covers exits that skip ``finally`` handlers.
+    ``at``: a stable path to use (locked while in use) instead of a fresh temporary one."""
+    lock = None
+    if at is None:
+        work = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    else:
+        at.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(at.with_name(at.name + ".lock"), "w")  # noqa: SIM115 - held for the block
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(at, ignore_errors=True)
+        at.mkdir()
+        work = at
     cleanup = functools.partial(shutil.rmtree, work, True)
     atexit.register(cleanup)
     try:
-        for rel in _files_to_copy(root):
+        for rel in copied_files(root):
             dest = work / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / rel, dest)
         write_stubs(layout, work / STUB_DIR_NAME)
+        if at is not None and not (work / "cabal.project").exists():
+            # Pins the project root (cabal would otherwise search the directories above).
+            (work / "cabal.project").write_text(cabal_project_text(layout) or "packages: ./\n")
         yield work
     finally:
         cleanup()
         atexit.unregister(cleanup)  # partials compare by identity: only this registration
-
-
-def _files_to_copy(root: Path) -> Iterator[str]:
-    yield from iter_haskell_files(root)
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
-        for name in filenames:
-            if name.endswith(COPIED_SUFFIXES) and not name.endswith((".hs", ".lhs")):
-                yield Path(dirpath, name).relative_to(root).as_posix()
+        if lock is not None:
+            lock.close()

@@ -48,6 +48,10 @@ _INTERNAL_NAMES = (  # names the mutations invent, as a reader of the label shou
     (re.compile(r"\b(?:[A-Z][\w']*\.)*ScoutChanged_\w+"), "the changed type"),
     (re.compile(r"\b(?:[A-Z][\w']*\.)*ScoutRemoved_(\w+)"), r"the type of the removed \1"),
     (re.compile(r"\bscoutP\d+\b"), "p"),
+    (re.compile(r"\b(?:ScoutOracleHelpers\.)?ScoutOpaque\b"), "the changed type of"),
+    (re.compile(r"\b(?:ScoutOracleHelpers\.)?ScoutSuper\b"), "the new superclass"),
+    (re.compile(r"\bScoutRenamed(\w+)"), r"\1 (renamed)"),
+    (re.compile(r"\bscoutRenamed_(\w+)"), r"\1 (renamed)"),
 )
 _DEPRECATED_USE = re.compile(r"In the use of (?:data constructor |type constructor or class )?"
                              r"‘([^’]+)’")

@@ -20,10 +20,17 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from scout.cancel import NEVER, Cancelled, CancelToken
+from scout.haskell.discover import discover
+
+if TYPE_CHECKING:
+    from scout.haskell.index import WorkspaceIndex
 
 # Warnings that turn silent breakage into diagnostics the oracle reads.
 ORACLE_WARNINGS = (
@@ -38,18 +45,29 @@ ORACLE_WARNINGS = (
 # change between runs, so the flags must not depend on the mutation.
 DEFER_FLAGS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
 DEFERRED_REASONS = frozenset({"Opt_WarnDeferredTypeErrors", "Opt_WarnDeferredOutOfScopeVariables"})
+# The warnings that are break sites (what ORACLE_WARNINGS turns on, and deferred errors). A
+# project's own -Wall warnings the change provokes (an export removed leaves the definition
+# unused, a constraint becomes redundant) are not places the user must change.
+BREAK_REASONS = DEFERRED_REASONS | {
+    "Opt_WarnIncompletePatterns", "Opt_WarnIncompleteUniPatterns",
+    "Opt_WarnIncompletePatternsRecUpd", "Opt_WarnMissingMethods", "Opt_WarnMissingFields",
+    "Opt_WarnWarningsDeprecations"}
+
+
+def is_break(d: Diagnostic) -> bool:
+    if d.severity == "error" or d.flag in BREAK_REASONS:
+        return True
+    # Unflagged warnings: only "The MINIMAL pragma does not require: m but there is no
+    # default implementation" is a break ("Ignoring unusable UNPACK pragma" is not).
+    return d.flag is None and "MINIMAL pragma" in d.message
 BASE_FLAGS = ("-fno-code", "-fkeep-going", "-ddump-json", "-fdiagnostics-color=never",
               "-fwrite-interface", "-O0", *DEFER_FLAGS)
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "dist", "dist-newstyle", ".stack-work", "node_modules",
-                       ".scout", "_darcs", ".cabal-sandbox", "debian"})
 HASKELL_SUFFIXES = (".hs", ".lhs")
+# Files a module may #include or {-# SOURCE #-}-import: part of what a baseline depends on.
+INCLUDED_SUFFIXES = (".h", ".inc", ".hs-boot", ".lhs-boot")
 STUB_DIR_NAME = ".scout-oracle-stubs"
 STUB_MTIME = 946684800  # 2000-01-01
 
-_MODULE_HEADER = re.compile(rb"^module\s+([A-Z][\w.']*)", re.MULTILINE)
-_IMPORT = re.compile(
-    rb"^import\s+(?:\{-#\s*SOURCE\s*#-\}\s+)?(?:safe\s+)?(?:qualified\s+)?(?:\"[^\"]*\"\s+)?"
-    rb"([A-Z][\w.']*)", re.MULTILINE)
 _KEEP_GOING = re.compile(r"removing the following dependencies and continuing:\s*(.*)", re.S)
 _COMPILING = re.compile(r"^\[\s*\d+ of \d+\] Compiling (\S+)")
 
@@ -166,29 +184,8 @@ class TypecheckRun:
 # Workspace scan
 
 
-def iter_haskell_files(root: Path) -> Iterable[str]:
-    """Workspace-relative POSIX paths of Haskell sources, skipping build and VCS directories."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(HASKELL_SUFFIXES):
-                yield Path(dirpath, name).relative_to(root).as_posix()
-
-
-def module_name_of(source: bytes) -> str | None:
-    """The module name from a header (``module X``), None for a headerless (Main) file."""
-    text = _strip_block_comments(source)
-    found = _MODULE_HEADER.search(text)
-    return found.group(1).decode() if found else None
-
-
-def imported_modules(source: bytes) -> set[str]:
-    return {m.decode() for m in _IMPORT.findall(_strip_block_comments(source))}
-
-
-def _strip_block_comments(source: bytes) -> bytes:
-    # Headers are often preceded by Haddock/licence block comments that may mention `module`.
-    return re.sub(rb"\{-(?!#).*?-\}", b"", source, flags=re.S)
+def is_module_source(rel: str) -> bool:
+    return rel.endswith(HASKELL_SUFFIXES)
 
 
 def parse_cabal_file(path: Path, root: Path) -> CabalPackage | None:
@@ -257,20 +254,28 @@ def _join(directory: str, sub: str) -> str:
     return "" if joined == "." else joined
 
 
-def scan_project(root: Path) -> ProjectLayout:
-    """Decide which modules one type-check compiles, and how (recorded in ``how``)."""
+def scan_project(root: Path, index: WorkspaceIndex) -> ProjectLayout:
+    """Decide which modules one type-check compiles, and how (recorded in ``how``).
+
+    Module names and imports come from the workspace index (tree-sitter), the files from the
+    project's one walker (``scout.haskell.discover``: ``.gitignore`` honoured, no symlinked
+    directories). A file the index skipped (not UTF-8, too large) is still compiled when a
+    ``.cabal`` file lists it; its own imports are then unknown, which ``how`` says."""
     root = root.resolve()
     if not root.is_dir():
         raise TypecheckError(f"workspace {root} is not a directory: pass --root DIR")
-    cabal_files = sorted(p for p in _iter_cabal_files(root))
+    cabal_files = [root / rel for rel in discover(root, suffixes=(".cabal",))]
     packages = [pkg for f in cabal_files if (pkg := parse_cabal_file(f, root)) is not None]
     skipped: list[SkippedModule] = []
     headers: dict[str, str | None] = {}
-    sources: dict[str, bytes] = {}
-    for rel in iter_haskell_files(root):
-        data = (root / rel).read_bytes()
-        sources[rel] = data
-        headers[rel] = module_name_of(data)
+    imports_of: dict[str, set[str]] = {}
+    sources = sorted(rel for rel in (*index.summaries, *index.skipped) if is_module_source(rel))
+    unread = [rel for rel in sources if rel not in index.summaries]
+    for rel in sources:
+        summary = index.summaries.get(rel)
+        headers[rel] = summary.module if summary is not None else None
+        imports_of[rel] = {i.module for i in summary.imports} if summary is not None else set()
+    present = set(sources)
 
     modules: dict[str, str] = {}
     if packages:
@@ -280,7 +285,7 @@ def scan_project(root: Path) -> ProjectLayout:
         wanted = [(m, p) for p in packages for m in p.modules]
         paths_stubs: dict[str, str] = {}
         for module, pkg in wanted:
-            found = _find_module_file(module, pkg.source_dirs, sources)
+            found = _find_module_file(module, pkg.source_dirs, present)
             if found:
                 modules.setdefault(module, found)
             elif module.startswith("Paths_"):
@@ -292,10 +297,10 @@ def scan_project(root: Path) -> ProjectLayout:
         frontier = list(modules)
         while frontier:
             mod = frontier.pop()
-            for imp in imported_modules(sources[modules[mod]]):
+            for imp in imports_of.get(modules[mod], ()):
                 if imp in modules:
                     continue
-                found = _find_module_file(imp, source_dirs, sources)
+                found = _find_module_file(imp, source_dirs, present)
                 if found:
                     modules[imp] = found
                     frontier.append(imp)
@@ -311,8 +316,11 @@ def scan_project(root: Path) -> ProjectLayout:
         dirs: list[str] = []
         by_module: dict[str, list[str]] = {}
         for rel, mod in headers.items():
-            if mod is None or mod == "Main":
-                skipped.append(SkippedModule(mod or "Main", f"{rel} is a Main module: check "
+            if mod is None:
+                skipped.append(SkippedModule(rel, f"{rel}: {index.skipped[rel].reason}", rel))
+                continue
+            if mod == "Main":
+                skipped.append(SkippedModule(mod, f"{rel} is a Main module: check "
                                              "executables with --typecheck-cmd", rel))
                 continue
             by_module.setdefault(mod, []).append(rel)
@@ -332,14 +340,15 @@ def scan_project(root: Path) -> ProjectLayout:
         how = "every non-Main module of the workspace (no .cabal file found)"
         paths_stubs = {}
         for rel in modules.values():
-            for imp in imported_modules(sources[rel]):
+            for imp in imports_of.get(rel, ()):
                 if imp.startswith("Paths_") and imp not in modules:
                     paths_stubs[imp] = "0"
-    imports = {mod: frozenset(i for i in imported_modules(sources[rel]) if i in modules)
+    imports = {mod: frozenset(i for i in imports_of.get(rel, ()) if i in modules)
                for mod, rel in modules.items()}
-    if (root / "cabal.project").exists():
-        how += ("; cabal.project found, but the oracle runs ghc --make, not cabal build "
-                "(pass --typecheck-cmd to use cabal)")
+    unread_used = sorted(set(unread) & set(modules.values()))
+    if unread_used:
+        how += (f"; {len(unread_used)} module(s) the index could not read "
+                f"({', '.join(unread_used[:3])}): their imports are unknown")
     if not modules:
         raise TypecheckError(f"no Haskell library modules found under {root}: point --root at a "
                              "project, or give --typecheck-cmd")
@@ -351,15 +360,7 @@ def scan_project(root: Path) -> ProjectLayout:
         packages=tuple(packages), paths_stubs=paths_stubs, skipped=skipped, how=how)
 
 
-def _iter_cabal_files(root: Path) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
-        for name in filenames:
-            if name.endswith(".cabal"):
-                yield Path(dirpath, name)
-
-
-def _find_module_file(module: str, source_dirs: Sequence[str], sources: dict[str, bytes]) -> str | None:
+def _find_module_file(module: str, source_dirs: Sequence[str], sources: set[str]) -> str | None:
     tail = module.replace(".", "/")
     for d in source_dirs:
         for suffix in HASKELL_SUFFIXES:
@@ -472,6 +473,55 @@ def _relative(path: Path, base: Path) -> str:
         return str(path)
 
 
+CABAL_BUILDDIR = ".scout-oracle-dist"
+# A private cabal configuration: no package repository at all, so `--offline` never reaches for
+# Hackage and only Debian's package database (GHC's global db) is used. Never the user's config.
+CABAL_CONFIG = "-- written by scout's oracle: no repository, offline builds only\njobs: 2\n"
+
+
+def find_cabal() -> str | None:
+    return shutil.which("cabal")
+
+
+def cabal_home(cache_root: Path) -> Path:
+    """``CABAL_DIR`` for the oracle's cabal runs, with its own config (no Hackage stanza)."""
+    home = cache_root / "cabal"
+    config = home / "config"
+    if not config.exists() or config.read_text() != CABAL_CONFIG:
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = home / f"config.{os.getpid()}.tmp"
+        tmp.write_text(CABAL_CONFIG)
+        os.replace(tmp, config)
+    return home
+
+
+def cabal_environment(cache_root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CABAL_DIR"] = str(cabal_home(cache_root))
+    env.pop("CABAL_CONFIG", None)
+    return env
+
+
+def cabal_command(layout: ProjectLayout, cabal: str, extra_flags: Sequence[str] = ()
+                  ) -> list[str]:
+    """``cabal build --offline`` of every library in the workspace with the oracle's flags, run
+    with ``cwd`` = the scratch copy. The build directory sits inside the scratch copy, whose
+    path is stable per workspace, so the baseline's build products make later runs incremental."""
+    flags = [*BASE_FLAGS, *ORACLE_WARNINGS, *(f for f in extra_flags if f not in BASE_FLAGS)]
+    targets = [f"{p.name}:lib:{p.name}" for p in layout.packages]
+    return [cabal, "build", *targets, "--offline", f"--builddir={CABAL_BUILDDIR}",
+            "--ghc-options=" + " ".join(flags)]
+
+
+def cabal_project_text(layout: ProjectLayout) -> str | None:
+    """A ``cabal.project`` naming the workspace's packages, when it has none of its own and
+    the packages are not all at the root."""
+    dirs = sorted({p.directory or "." for p in layout.packages})
+    if dirs == ["."]:
+        return None
+    return "packages: " + " ".join(d + "/" for d in dirs) + "\n"
+
+
 def template_command(template: str, layout: ProjectLayout, work_root: Path, hidir: Path,
                      extra_flags: Sequence[str] = (), files: Sequence[str] | None = None
                      ) -> list[str]:
@@ -507,15 +557,21 @@ def template_command(template: str, layout: ProjectLayout, work_root: Path, hidi
 # Running and parsing
 
 
-def run_command(cmd: Sequence[str], cwd: Path, *, timeout: float | None = None) -> TypecheckRun:
-    """Run a type-check in its own process group; the group is killed if we are interrupted."""
+def run_command(cmd: Sequence[str], cwd: Path, *, timeout: float | None = None,
+                cancel: CancelToken = NEVER, env: dict[str, str] | None = None) -> TypecheckRun:
+    """Run a type-check in its own process group; the group is killed if we are interrupted,
+    when ``cancel`` is cancelled (then ``Cancelled`` is raised) or past ``timeout``."""
+    cancel.check()
     started = time.monotonic()
     try:
         proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, env=env)
     except FileNotFoundError as exc:
         raise GhcMissingError(f"cannot run {cmd[0]!r}: {exc.strerror}. Install GHC "
                               "(`apt-get install ghc`) or fix --typecheck-cmd") from exc
+    # A child token: the kill callback goes away with it when the run ends.
+    token = cancel.child()
+    token.on_cancel(lambda: _signal_group(proc))
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -526,11 +582,20 @@ def run_command(cmd: Sequence[str], cwd: Path, *, timeout: float | None = None) 
         # Ctrl-C, SIGTERM turned into an exception, or the timeout: never leave GHC running.
         _kill_group(proc)
         raise
+    if cancel.cancelled:
+        raise Cancelled(cancel.reason or "cancelled")
     seconds = time.monotonic() - started
     diagnostics, compiled, dropped, other = parse_ghc_output(output.decode("utf-8", "replace"),
                                                              cwd)
     return TypecheckRun(tuple(diagnostics), tuple(compiled), tuple(dropped), proc.returncode,
                         seconds, tuple(cmd), "\n".join(other[-15:]))
+
+
+def _signal_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -596,14 +661,9 @@ def workspace_digest(root: Path, layout: ProjectLayout, command_key: str) -> str
         h.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
     for pkg in layout.packages:
         h.update(repr(pkg).encode())
-    for rel in sorted(p for p in _iter_headers(root)):
+    for rel in discover(root, suffixes=INCLUDED_SUFFIXES):
         h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
+    for rel in discover(root, suffixes=("",)):  # suffix-less includes (`unbox-tuple-instances`)
+        if "." not in rel.rsplit("/", 1)[-1] and (root / rel).stat().st_size < 1 << 20:
+            h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
     return h.hexdigest()
-
-
-def _iter_headers(root: Path) -> Iterable[str]:
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
-        for name in filenames:
-            if name.endswith((".h", ".hs-boot", ".lhs-boot")):
-                yield Path(dirpath, name).relative_to(root).as_posix()
