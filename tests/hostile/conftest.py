@@ -125,7 +125,7 @@ def write_big_workspace(root: Path) -> Path:
     from scout.haskell.index import PARALLEL_THRESHOLD
 
     (root / "src").mkdir(parents=True)
-    for i in range(PARALLEL_THRESHOLD + 36):
+    for i in range(PARALLEL_THRESHOLD * 5):
         body = "\n".join(f"f{j} :: T -> Int\nf{j} x = case x of\n  A -> {j}\n  B -> {j + 1}\n"
                          f"  _ -> {j + 2}\n" for j in range(250))
         (root / "src" / f"M{i}.hs").write_text(

@@ -130,7 +130,7 @@ def test_a_signal_at_any_moment_of_the_build_ends_it_cleanly(home: Home, big: Pa
         workers: set[int] = set()
         try:
             workers = _workers_of(proc, 2)
-            time.sleep(rng.random() * 1.5)
+            time.sleep(rng.random())
             proc.send_signal(signum)
             assert proc.wait(timeout=30) == 128 + signum
             assert not wait_gone(workers, 10)
