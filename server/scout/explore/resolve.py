@@ -67,8 +67,8 @@ class NotApplicable(ExploreError):
     def __init__(self, name: str, change: ChangeKind, found: list[Definition]) -> None:
         self.name = name
         self.change = change
-        kinds = sorted({d.kind.value for d in found})
-        allowed = " or ".join(k.value for k in TARGET_KINDS[change])
+        kinds = sorted({d.kind.value.replace("_", " ") for d in found})
+        allowed = " or ".join(k.value.replace("_", " ") for k in TARGET_KINDS[change])
         super().__init__(f"{name} is a {' and a '.join(kinds)}: '{change.value}' applies to a "
                          f"{allowed}, so there is nothing to answer. Name one of those, or ask "
                          "about another change.")
@@ -157,6 +157,14 @@ _GENERIC_KINDS = (DefKind.DATA, DefKind.NEWTYPE, DefKind.CLASS, DefKind.FUNCTION
 _NOT_TARGETS = frozenset({DefKind.MODULE, DefKind.INSTANCE, DefKind.DERIVED_INSTANCE,
                           DefKind.TYPE_INSTANCE})
 _TYPES = (DefKind.DATA, DefKind.NEWTYPE)
+# Definitions a change may name instead of the member it is about, the member being the
+# question's subject: "remove the constructor Circle from Shape" (the oracle's --subject).
+_CONTAINERS: dict[ChangeKind, tuple[DefKind, ...]] = {
+    ChangeKind.REMOVE_CONSTRUCTOR: _TYPES, ChangeKind.RENAME_CONSTRUCTOR: _TYPES,
+    ChangeKind.REMOVE_FIELD: _TYPES, ChangeKind.RENAME_FIELD: _TYPES,
+    ChangeKind.CHANGE_FIELD_TYPE: _TYPES,
+    ChangeKind.CHANGE_SIGNATURE: (DefKind.CLASS,), ChangeKind.CHANGE_ARITY: (DefKind.CLASS,),
+}
 Index = WorkspaceIndex | IndexSnapshot  # a snapshot when several lookups must agree
 _NEEDS_CONSTRUCTOR = frozenset({ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR})
 
@@ -313,7 +321,8 @@ def resolve_name(index: Index, name: str, change: ChangeKind = ChangeKind.CHANGE
         bare = parse_target_name(split_namespace(name)[1])[1]
         raise UnknownSymbol(name, suggestions(index, bare))
     allowed = TARGET_KINDS.get(change)
-    if allowed is not None and not any(d.kind in allowed for d in found):
+    if allowed is not None and not any(d.kind in allowed or d.kind in _CONTAINERS.get(change, ())
+                                       for d in found):
         raise NotApplicable(name, change, found)
     if len(found) > 1:
         raise AmbiguousTarget(name, found)

@@ -100,10 +100,14 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so scratch copies are removed and GHC is killed."""
+    """SIGTERM unwinds like Ctrl-C, so scratch copies are removed and GHC is killed. Under
+    the `scout` command it already does (scout.exits: exit 143, SIGHUP too): left alone."""
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
+    if callable(signal.getsignal(signal.SIGTERM)):  # a Python handler is in charge already
+        yield
+        return
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: leave signals alone

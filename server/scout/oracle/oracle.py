@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scout import supervise
 from scout.cancel import NEVER, CancelToken
 from scout.haskell.discover import discover
 from scout.haskell.index import WorkspaceIndex
@@ -298,6 +299,7 @@ class Oracle:
         if self._decide_mode() == "cabal":
             tag = hashlib.blake2b(str(self.root).encode(), digest_size=8).hexdigest()
             stable = self.cache_dir / "work" / f"{self.root.name}-{tag}"
+            supervise.remove_unlocked(stable.parent)  # what runs killed outright left behind
         return scratch_copy(self.root, self.layout, at=stable)
 
     def baseline(self, cancel: CancelToken = NEVER) -> Baseline:
@@ -606,7 +608,10 @@ def scratch_copy(root: Path, layout: ProjectLayout, at: Path | None = None) -> I
     ``at``: a stable path to use (locked while in use) instead of a fresh temporary one."""
     lock = None
     if at is None:
+        # A run killed outright (SIGKILL) cannot remove its copy: the next run does.
+        supervise.remove_stale(Path(tempfile.gettempdir()), SCRATCH_PREFIX)
         work = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+        supervise.claim(work)
     else:
         at.parent.mkdir(parents=True, exist_ok=True)
         lock = open(at.with_name(at.name + ".lock"), "w")  # noqa: SIM115 - held for the block

@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from scout import supervise
 from scout.cancel import NEVER, Cancelled, CancelToken
 from scout.haskell.discover import discover
 
@@ -563,8 +564,14 @@ def run_command(cmd: Sequence[str], cwd: Path, *, timeout: float | None = None,
     when ``cancel`` is cancelled (then ``Cancelled`` is raised) or past ``timeout``."""
     cancel.check()
     started = time.monotonic()
+    search = (env or os.environ).get("PATH")
+    if shutil.which(cmd[0], path=search) is None:
+        raise GhcMissingError(f"cannot run {cmd[0]!r}: No such file or directory. Install GHC "
+                              "(`apt-get install ghc`) or fix --typecheck-cmd")
     try:
-        proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=subprocess.PIPE,
+        # Under a supervisor that leads the group: if this process dies, even by SIGKILL,
+        # GHC and everything it started die too (scout.supervise).
+        proc = subprocess.Popen(supervise.command(cmd), cwd=cwd, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True, env=env)
     except FileNotFoundError as exc:
         raise GhcMissingError(f"cannot run {cmd[0]!r}: {exc.strerror}. Install GHC "
