@@ -68,6 +68,21 @@ class ScoutProtocol(LanguageServerProtocol):
                 return _Malformed(data["id"], data["method"], exc)
             raise
 
+    def _execute_handler(self, msg_id: Any, handler: Any, callback: Any,
+                         args: Any = None, kwargs: Any = None) -> None:
+        # pygls 2.1.1 files the future of every generator or async handler under an id, but
+        # removes it only for the request it answers: the futures of notifications (didOpen,
+        # didChange: one per keystroke) and of the handler a builtin generator delegates to
+        # (every workspace/executeCommand, holding its whole result) stay forever. Forget each
+        # one when it is done.
+        super()._execute_handler(msg_id, handler, callback, args=args, kwargs=kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            def forget(done: Any, msg_id: Any = msg_id) -> None:
+                if self._request_futures.get(msg_id) is done:
+                    self._request_futures.pop(msg_id, None)
+            future.add_done_callback(forget)
+
     def handle_message(self, message: Any) -> None:
         if isinstance(message, _Malformed):
             log.warning("malformed %s request answered with an error", message.method)
