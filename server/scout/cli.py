@@ -444,7 +444,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
 
-    from scout.training.cli import add_gen_training_parser
+    from scout.generation.cli import add_gen_training_parser
 
     add_gen_training_parser(sub)
 

@@ -17,10 +17,10 @@ from typing import Protocol
 
 from scout.cancel import NEVER, CancelToken
 from scout.explore.model import Node, Question
+from scout.generation.plan import Reading, Workspace
 from scout.scoring.heuristic import HeuristicScorer
 from scout.scoring.model import Scored, Scorer
 from scout.tasks import load_task
-from scout.training.plan import Reading, Workspace
 
 TEACHERS = ("heuristic", "ghc", "haiku")
 STUDENTS = ("ollama",)

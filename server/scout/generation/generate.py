@@ -29,12 +29,12 @@ from scout.cancel import NEVER, CancelToken
 from scout.explore.engine import ExploreError, explore
 from scout.explore.model import ChangeKind, Exploration, Node, Question
 from scout.explore.question import QuestionError, parse_question
+from scout.generation.plan import Balance, PlannedQuestion, Reading, Workspace, plan
+from scout.generation.teachers import Teacher, TeacherUnavailable, estimate_cost
 from scout.haskell.index import WorkspaceIndex
 from scout.scoring.model import Scored
 from scout.store import Store
 from scout.store.db import node_from_row, now_utc, question_from_row
-from scout.training.plan import Balance, PlannedQuestion, Reading, Workspace, plan
-from scout.training.teachers import Teacher, TeacherUnavailable, estimate_cost
 
 
 class GenerationError(Exception):

@@ -27,11 +27,11 @@ from scout.cancel import NEVER, CancelToken
 from scout.explore.engine import ExploreError, explore
 from scout.explore.model import BUDGET_PRESETS, ChangeKind, Node, Question, Tag
 from scout.explore.question import default_tags
+from scout.generation.phrasing import phrase
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.model import Definition, DefKind
 from scout.scoring.heuristic import guidance_rule
 from scout.tasks import load_task, task_inputs
-from scout.training.phrasing import phrase
 
 C = ChangeKind
 PLAIN_NAME = re.compile(r"[A-Za-z_][\w']*")

@@ -1,4 +1,4 @@
-"""``scout gen-training N``: the thin shell over :mod:`scout.training.generate`.
+"""``scout gen-training N``: the thin shell over :mod:`scout.generation.generate`.
 
 Exit status: 0 the plan is done (or stopped at the cost cap, which it says); 2 bad arguments or
 a run that cannot start; 3 the database cannot be used; 130 interrupted (rerun to continue).
@@ -29,7 +29,7 @@ EXIT_USAGE, EXIT_STORE, EXIT_INTERRUPTED = 2, 3, 130
 
 
 def add_gen_training_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from scout.training.teachers import STUDENTS, TEACHERS
+    from scout.generation.teachers import STUDENTS, TEACHERS
 
     p = subparsers.add_parser(
         "gen-training", help="generate questions over workspaces, label them with teachers, "
@@ -71,17 +71,17 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def run_gen_training(args: argparse.Namespace) -> int:
-    from scout.oracle.cli import _sigterm_as_interrupt
-    from scout.scoring.factory import ScorerConfigError
-    from scout.store import Store, StoreError
-    from scout.training.generate import (
+    from scout.generation.generate import (
         GenerationError,
         GenOptions,
         TrainingRun,
         summarise,
         summary_table,
     )
-    from scout.training.teachers import build_teacher
+    from scout.generation.teachers import build_teacher
+    from scout.oracle.cli import _sigterm_as_interrupt
+    from scout.scoring.factory import ScorerConfigError
+    from scout.store import Store, StoreError
 
     if args.count < 1:
         return _fail("N must be at least 1")

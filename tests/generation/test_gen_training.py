@@ -13,11 +13,11 @@ import pytest
 from scout.cancel import Cancelled, CancelToken
 from scout.cli import main
 from scout.explore.model import ChangeKind, Tag
+from scout.generation.generate import GenOptions, GenReport, TrainingRun, summarise
+from scout.generation.plan import Workspace, plan
+from scout.generation.teachers import build_teacher
 from scout.haskell.index import WorkspaceIndex
 from scout.store import Store
-from scout.training.generate import GenOptions, GenReport, TrainingRun, summarise
-from scout.training.plan import Workspace, plan
-from scout.training.teachers import build_teacher
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "llm-service"
