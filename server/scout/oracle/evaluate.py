@@ -105,8 +105,10 @@ class MutationSpec:
         if self.change in MEMBER_CHANGES and self.subject and \
                 self.target.rpartition(".")[2] != self.subject:
             target = self.subject  # asked about a type's member: explore from the member
+        variant = (self.variant or METHOD_REQUIRED) if self.change is ChangeKind.ADD_METHOD \
+            else None
         return Question(text, target, self.change, default_tags(self.change, target), budget,
-                        self.subject)
+                        self.subject, variant=variant)
 
 
 def load_mutations(path: Path) -> list[MutationSpec]:

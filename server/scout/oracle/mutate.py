@@ -37,7 +37,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scout.explore.model import ChangeKind
+from scout.explore.model import (  # noqa: F401  (the readings are re-exported)
+    METHOD_DEFAULT,
+    METHOD_REQUIRED,
+    METHOD_VARIANTS,
+    ChangeKind,
+)
 from scout.haskell.model import Definition, DefKind, Span
 
 DEFER_TYPE_ERRORS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
@@ -52,10 +57,9 @@ SUPPORTED_CHANGES = (
     ChangeKind.ADD_METHOD, ChangeKind.ADD_SUPERCLASS, ChangeKind.CHANGE_TYPE_FAMILY,
     ChangeKind.CHANGE_TYPE_SYNONYM, ChangeKind.REMOVE_EXPORT,
 )
-# The two readings of "add a method" (``variant``): GHC's answer depends on which one is meant.
-METHOD_REQUIRED = "required"  # no default; joins the MINIMAL formula when there is one
-METHOD_DEFAULT = "default"  # optional: a default implementation, nothing warns
-METHOD_VARIANTS = (METHOD_REQUIRED, METHOD_DEFAULT)
+# The two readings of "add a method" (``Question.variant``), defined with the question:
+# required (no default; joins the MINIMAL formula when there is one) or default (optional: a
+# default implementation, nothing warns). GHC's answer depends on which one is meant.
 HELPER_MODULE = "ScoutOracleHelpers"
 HELPER_SOURCE = (
     "{-# LANGUAGE PolyKinds, KindSignatures, TypeFamilies #-}\n"

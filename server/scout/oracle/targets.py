@@ -41,7 +41,6 @@ def resolve_target(index: WorkspaceIndex, name: str, change: ChangeKind,
         target = resolve_definition(index, question)
     except ExploreError as exc:
         raise TargetError(str(exc)) from exc
-    target = _top_level(index, target)
     fi = index.files[target.path]
     members = tuple(d for d in fi.definitions if d.kind in (DefKind.CONSTRUCTOR, DefKind.FIELD))
     try:
@@ -49,16 +48,6 @@ def resolve_target(index: WorkspaceIndex, name: str, change: ChangeKind,
     except (OSError, UnicodeDecodeError) as exc:
         raise TargetError(f"cannot read {target.path}: {exc}") from exc
     return ResolvedTarget(target, members, text)
-
-
-def _top_level(index: WorkspaceIndex, target: Definition) -> Definition:
-    """A function the resolver found in a ``where``/``let`` of the same module stands for the
-    top-level definition of that name when there is one (a mutation edits top-level code)."""
-    if target.kind is not DefKind.FUNCTION or target.parent is None:
-        return target
-    top = [d for d in index.definitions(target.name, (DefKind.FUNCTION,))
-           if d.parent is None and d.module == target.module]
-    return top[0] if top else target
 
 
 def mutation_for(index: WorkspaceIndex, name: str, change: ChangeKind,
