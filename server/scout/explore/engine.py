@@ -110,6 +110,7 @@ class Explorer:
         self._visible: dict[tuple[str, int], bool] = {}
         self._functions: dict[str, dict[str, Definition]] = {}
         self._refs: dict[str, list[Reference]] = {}
+        self._heads: dict[tuple[str, int, int, str], Reference | None] = {}
 
     # -- constructor sets for the exhaustiveness check --------------------------------
     def lookup_for(self, path: str) -> ConstructorLookup:
@@ -768,7 +769,7 @@ class Explorer:
                     # Whether GHC says so here depends on the MINIMAL pragma.
                     where = (f"line {cls.minimal_line}" if cls.minimal_line is not None
                              else f"{cls.name}'s declaration")
-                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                    yield self._instance_candidate(inst, SiteFacts(
                         EdgeKind.INSTANCE if kind is DefKind.INSTANCE
                         else EdgeKind.DERIVED_INSTANCE, True, detail=(
                             f"{head} does not define the new method, which has no default: "
@@ -781,11 +782,17 @@ class Explorer:
                     detail = (f"{head} must define the new method (no default): "
                               "-Wmissing-methods" if not anyclass else
                               f"{head} derives {cls.name}: the new method needs a default")
-                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                    yield self._instance_candidate(inst, SiteFacts(
                         EdgeKind.INSTANCE if not anyclass else EdgeKind.DERIVED_INSTANCE, True,
                         detail=detail, symbol=cls.name), head)
+                elif (given := self._provides_superclass(inst, cls)) is not None:
+                    yield self._instance_candidate(inst, SiteFacts(
+                        EdgeKind.INSTANCE, False, detail=(
+                            f"{head}: its context's {given} already provides the new "
+                            f"superclass (it has {cls.name} for the same type among its own "
+                            "superclasses)"), symbol=cls.name), head)
                 else:
-                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                    yield self._instance_candidate(inst, SiteFacts(
                         EdgeKind.INSTANCE, True, detail=(
                             f"{head} needs an instance of the new superclass for the same type"),
                         symbol=cls.name), head)
@@ -807,7 +814,7 @@ class Explorer:
                 if inst.parent != cls.name or not self._instance_of(inst, cls):
                     continue
                 head = inst.signature or f"instance {cls.name}"
-                yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                yield self._instance_candidate(inst, SiteFacts(
                     EdgeKind.INSTANCE if kind is DefKind.INSTANCE else EdgeKind.DERIVED_INSTANCE,
                     False, silent=True, detail=(
                         f"{head} silently takes the new method's default implementation: "
@@ -990,10 +997,68 @@ class Explorer:
                    and _imports_name(imp, d, owners) for imp in fi.imports)
 
     def _instance_of(self, inst: Definition, d: Definition) -> bool:
-        """Is ``inst`` an instance of ``d``'s class? (Instance heads name the class unqualified
-        in practice; the index keeps no qualifier for them.)"""
-        return self._refers_to(Reference(d.name, None, inst.path, inst.span.start_line, 0,
+        """Is ``inst`` an instance of ``d``'s class? The class is named in the head as the
+        file's imports see it, qualified or not (`instance G.MVector MVector a`)."""
+        head = self._instance_head(inst)
+        qualifier = head.qualifier if head is not None else None
+        return self._refers_to(Reference(d.name, qualifier, inst.path, inst.span.start_line, 0,
                                          Role.INSTANCE_HEAD, None), d)
+
+    def _instance_head(self, inst: Definition) -> Reference | None:
+        """The use of the class's name in an instance's head (or deriving clause): its
+        qualifier, and its line, where GHC reports the instance (a head written over several
+        lines, `instance {-# OVERLAPS #-}\n  (C a) => C [a]`, ends there)."""
+        key = (inst.path, inst.span.start_line, inst.span.start_col, inst.parent or inst.name)
+        if key in self._heads:
+            return self._heads[key]
+        name = inst.parent or inst.name
+        fi = self.index.files.get(inst.path)
+        found = None
+        if fi is not None:
+            found = min((r for r in fi.references.lookup(name, inst.path)
+                         if r.role in (Role.INSTANCE_HEAD, Role.DERIVING)
+                         and inst.span.start_line <= r.line <= inst.span.end_line
+                         and (r.line, r.col) >= (inst.span.start_line, inst.span.start_col)),
+                        key=lambda r: (r.line, r.col), default=None)
+        self._heads[key] = found
+        return found
+
+    def _provides_superclass(self, inst: Definition, cls: Definition) -> str | None:
+        """The constraint of the instance's context that already gives it the superclass a
+        question adds to ``cls`` (which constrains the class's first parameter): one whose
+        class has ``cls`` at the instance's own first type among its superclasses, directly
+        or through theirs (`class (G.Vector Vector a) => Unbox a`, then `instance Unbox a =>
+        G.Vector Vector (Complex a)` is given the superclass of `G.Vector Vector`). None when
+        no constraint does, or the head cannot be read."""
+        context, head = _constraints(inst.signature or "")
+        if len(head) < 2:
+            return None
+        wanted = _type_text(head[1])
+        seen: set[tuple[str, tuple[str, ...]]] = set()
+        todo = [(c, c, 0) for c in context]
+        while todo:
+            constraint, given, depth = todo.pop()
+            name, args = _bare_class(constraint[0]), tuple(_type_text(a) for a in constraint[1:])
+            if (name, args) in seen or depth > 4:
+                continue
+            seen.add((name, args))
+            if name == cls.name and args and args[0] == wanted:
+                return " ".join(given)
+            for d in self.index.definitions(name, (DefKind.CLASS,)):
+                supers, own = _constraints(d.signature or "")
+                params = [_type_text(p).strip("()").split("::")[0].strip() for p in own[1:]]
+                binding = dict(zip(params, args, strict=False))
+                for sup in supers:
+                    todo.append(([sup[0], *(_substituted(a, binding) for a in sup[1:])],
+                                 given, depth + 1))
+        return None
+
+    def _instance_candidate(self, inst: Definition, facts: SiteFacts,
+                            enclosing: str | None) -> _Candidate:
+        """The node of an instance: from its first line to its head's, where GHC reports it."""
+        head = self._instance_head(inst)
+        end = head.line if head is not None and head.line > inst.span.start_line else None
+        return _Candidate(inst.path, inst.span.start_line, facts, enclosing, end_line=end)
 
     def _visible_in(self, path: str, d: Definition) -> bool:
         """Can code in ``path`` name ``d`` at all (qualified or not)?"""
@@ -1032,6 +1097,71 @@ _BINDING = re.compile(r"\s*(?:let\s+|where\s+)?([a-z_][\w']*)(?:(?:\s+[\w'@~!(),
                       r"\s*=(?![=<>])|\s*<-)(?!.*?\b(?:do|let)\s+[a-z_][\w']*\s*(?:<-|=))")
 _NOT_BINDINGS = (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE, DefKind.TYPE_INSTANCE,
                  DefKind.MODULE)
+
+
+_PRAGMA_OR_COMMENT = re.compile(r"\{-.*?-\}|--.*$", re.S)
+
+
+def _constraints(head: str) -> tuple[list[list[str]], list[str]]:
+    """A class or instance head's context and head as type words: `instance (Unbox a, Eq a)
+    => G.Vector Vector (Complex a) where ...` -> ([["Unbox", "a"], ["Eq", "a"]], ["G.Vector",
+    "Vector", "(Complex a)"])."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", head)
+    text = re.sub(r"^\s*(?:class|instance)\b", "", text)
+    where = re.search(r"\bwhere\b", text)
+    if where:
+        text = text[:where.start()]
+    context_text, arrow, rest = text.rpartition("=>")
+    context: list[list[str]] = []
+    if arrow:
+        inner = context_text.strip()
+        if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
+            inner = inner[1:-1]
+        context = [words for part in _split_top(inner, ",") if (words := _split_top(part, " "))]
+    return context, _split_top(rest if arrow else text, " ")
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside brackets; empty pieces dropped."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and (ch == sep or (sep == " " and ch.isspace())):
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return [p.strip() for p in out if p.strip()]
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _type_text(t: str) -> str:
+    """A type written as one word, compared by text: spaces and outer parentheses normalised,
+    module qualifiers dropped (`(G.Complex  a)` -> `Complex a`)."""
+    t = " ".join(t.split())
+    while t.startswith("(") and t.endswith(")") and _balanced(t[1:-1]):
+        t = t[1:-1].strip()
+    return re.sub(r"\b(?:[A-Z][\w']*\.)+(?=[A-Za-z_])", "", t)
+
+
+def _bare_class(name: str) -> str:
+    return name.rpartition(".")[2]
+
+
+def _substituted(t: str, binding: dict[str, str]) -> str:
+    return re.sub(r"(?<![\w'.])[a-z_][\w']*", lambda m: (
+        f"({binding[m.group(0)]})" if m.group(0) in binding else m.group(0)), t)
 
 
 def _imports_name(imp: Import, d: Definition, owners: frozenset[str] = frozenset()) -> bool:

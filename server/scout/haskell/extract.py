@@ -41,7 +41,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "6"
+EXTRACTOR_VERSION = "7"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 (_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
