@@ -216,6 +216,10 @@ class Explorer:
             if verdict is None:
                 continue
             where = _site_name(site)
+            if site.kind is MatchKind.DO_BIND:
+                if verdict.decided and verdict.breaks:
+                    yield self._failable_bind(site, type_name)
+                continue
             if not verdict.decided:
                 yield from self._unmodelled_site(site, type_name, "; ".join(
                     verdict.assumptions[-1:]) or "the pattern check gave up")
@@ -316,6 +320,87 @@ class Explorer:
                 f"{phrase} names {type_name}'s constructors and has no catch-all: it probably "
                 "needs a case for the new one"), symbol=type_name, assumption=assumption),
                          site.enclosing, site.span.start_col)
+
+    def _failable_bind(self, site: MatchSite, type_name: str) -> _Candidate:
+        """A do-bind whose pattern can fail once the type has another constructor: it calls
+        the monad's ``fail``. That needs ``MonadFail``: where the monad has none (a
+        polymorphic ``m`` whose context does not give it, ``Either``, ``State``...), GHC
+        rejects the bind; where it has one (``IO``, ``Maybe``, parsers), the bind fails at
+        run time, silently. The monad is read from the enclosing declaration's signature."""
+        fn = self._top_functions(site.path).get(site.enclosing or "")
+        verdict, why = self._monad_fails(fn.signature if fn is not None else None)
+        what = f"the do-bind of {type_name} in {_site_name(site)}"
+        if verdict is False:
+            return _Candidate(site.path, site.span.start_line, SiteFacts(
+                EdgeKind.MATCH_SITE, True, detail=(
+                    f"{what} can fail once {type_name} has another constructor, and {why}: "
+                    "GHC rejects it (no MonadFail)"), symbol=type_name,
+                missing=(f"<new {type_name} constructor>",)), site.enclosing,
+                              site.span.start_col, site.span.end_line)
+        return _Candidate(site.path, site.span.start_line, SiteFacts(
+            EdgeKind.MATCH_SITE, False, silent=True, detail=(
+                f"{what} can fail once {type_name} has another constructor: {why}, so it "
+                "compiles and calls `fail` at run time on the new constructor"),
+            symbol=type_name, assumption="" if verdict else (
+                f"the monad of {what} could not be read from a signature; assumed it has "
+                "MonadFail")), site.enclosing, site.span.start_col, site.span.end_line)
+
+    def _monad_fails(self, signature: str | None) -> tuple[bool | None, str]:
+        """Does the monad a signature's result runs in have ``MonadFail``? (True, why) when
+        it does, (False, why) when it does not, (None, why) when it cannot be told."""
+        if not signature:
+            return None, "the declaration has no signature (GHC infers MonadFail)"
+        context, result = _result_type(signature)
+        head, args = (result[0], result[1:]) if result else ("", [])
+        for _ in range(4):  # through transformers and synonyms to the monad that decides
+            if not head:
+                return None, "its monad could not be read"
+            if head[0].islower():
+                given = self._gives_monad_fail(context, head)
+                return (True, f"its context gives MonadFail {head}") if given else (
+                    False, f"the monad `{head}` is polymorphic and its context has no "
+                           "MonadFail")
+            bare = "[]" if head.startswith("[") else _bare_class(head)
+            if bare in _FAIL_MONADS:
+                return True, f"{bare} has MonadFail"
+            if bare in _NO_FAIL_MONADS:
+                return False, f"{bare} has no MonadFail instance"
+            if bare in _TRANSFORMERS and len(args) >= 2:  # `ReaderT r m a`: m decides
+                inner = _split_top(args[-2], " ")
+                head, args = inner[0].strip("()"), inner[1:]
+                continue
+            if self._has_instance("MonadFail", bare):
+                return True, f"{bare} has a MonadFail instance"
+            synonym = next(iter(self.index.definitions(bare, (DefKind.TYPE_SYNONYM,))), None)
+            if synonym is not None and synonym.signature and "=" in synonym.signature:
+                rhs = _split_top(synonym.signature.split("=", 1)[1], " ")
+                head, args = (rhs[0].strip("()"), [*rhs[1:], *args]) if rhs else ("", [])
+                continue
+            if self.index.definitions(bare, (DefKind.DATA, DefKind.NEWTYPE)):
+                return False, f"{bare} has no MonadFail instance in the workspace"
+            return None, f"whether {bare} has MonadFail is not known"
+        return None, "its monad could not be read"
+
+    def _gives_monad_fail(self, context: list[list[str]], var: str) -> bool:
+        """Does a context give ``MonadFail var``, directly or through a workspace class's
+        superclasses?"""
+        todo = [c[0] for c in context if len(c) > 1 and _type_text(c[-1]) == var]
+        seen: set[str] = set()
+        while todo:
+            name = _bare_class(todo.pop())
+            if name == "MonadFail":
+                return True
+            if name in seen:
+                continue
+            seen.add(name)
+            for d in self.index.definitions(name, (DefKind.CLASS,)):
+                todo.extend(d.superclasses)
+        return False
+
+    def _has_instance(self, cls: str, type_name: str) -> bool:
+        return any(d.parent == cls and type_name in d.instance_types
+                   for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE)
+                   for d in self.index.definitions_of_kind(kind))
 
     def _fields_of(self, t: Definition) -> tuple[list[Definition], dict[str, Definition]]:
         """The type's constructors (in its module) and its record fields by name."""
@@ -880,11 +965,20 @@ class Explorer:
                 if imp.hiding and imp.names and d.name in imp.names:
                     continue
                 for ref in self.index.files[path].references.lookup(d.name, path):
-                    if ref.role in (Role.IMPORT, Role.EXPORT):
+                    if ref.role is Role.IMPORT:
                         continue
                     if ref.qualifier and ref.qualifier not in (imp.alias, imp.module):
                         continue
                     if not ref.qualifier and imp.qualified:
+                        continue
+                    if ref.role is Role.EXPORT:  # `module N (f)` / `(M.f)`: a re-export
+                        if d.name in self._own_bindings(path):
+                            continue  # the module exports its own `f`
+                        yield _Candidate(path, ref.line, SiteFacts(
+                            EdgeKind.EXPORT, True, detail=(
+                                f"{other.module} re-exports {d.name} imported from {module}: "
+                                "not in scope once it is no longer exported"),
+                            symbol=d.name), None, ref.col)
                         continue
                     yield _Candidate(path, ref.line, SiteFacts(
                         EdgeKind.CALL_SITE, True, detail=(
@@ -1099,6 +1193,52 @@ _NOT_BINDINGS = (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE, DefKind.TYPE_INSTAN
                  DefKind.MODULE)
 
 
+# Monads with a MonadFail instance in base and the common libraries, monads without one, and
+# transformers whose MonadFail is their inner monad's.
+_FAIL_MONADS = frozenset({"IO", "Maybe", "[]", "ReadP", "ReadPrec", "Q", "ParsecT", "Parsec",
+                          "MaybeT", "ListT", "Get", "Parser", "P", "ResourceT"})
+_NO_FAIL_MONADS = frozenset({"Identity", "State", "Reader", "Writer", "RWS", "ST", "Either",
+                             "Except", "Cont", "(->)"})
+_TRANSFORMERS = frozenset({"ReaderT", "StateT", "WriterT", "ExceptT", "RWST", "IdentityT",
+                           "ContT", "LoggingT", "NoLoggingT"})
+
+
+def _result_type(signature: str) -> tuple[list[list[str]], list[str]]:
+    """A signature's context and the type words of its final result: `f :: (Monad m) => a ->
+    m (Maybe b)` -> ([["Monad", "m"]], ["m", "(Maybe b)"])."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    text = re.sub(r"^\s*forall\b[^.]*\.", "", text)
+    context_text, arrow, rest = text.rpartition("=>")
+    context: list[list[str]] = []
+    if arrow:
+        inner = context_text.strip()
+        if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
+            inner = inner[1:-1]
+        context = [w for part in _split_top(inner, ",") if (w := _split_top(part, " "))]
+    parts = _split_arrows(rest if arrow else text)
+    result = _type_text(parts[-1]) if parts else ""
+    return context, _split_top(result, " ")
+
+
+def _split_arrows(text: str) -> list[str]:
+    """A function type's parts at its top-level `->`."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and text.startswith("->", i):
+            out.append(text[start:i])
+            start = i + 2
+            i += 1
+        i += 1
+    out.append(text[start:])
+    return [p.strip() for p in out]
+
+
 _PRAGMA_OR_COMMENT = re.compile(r"\{-.*?-\}|--.*$", re.S)
 
 
@@ -1179,7 +1319,7 @@ def _site_phrase(site: MatchSite, type_name: str) -> str:
     if site.kind is MatchKind.FUNCTION:
         return f"the clauses of {where} on {type_name}"
     kind = {MatchKind.CASE: "case", MatchKind.LAMBDA_CASE: "\\case", MatchKind.LAMBDA: "lambda",
-            MatchKind.PATTERN_BINDING: "pattern binding",
+            MatchKind.PATTERN_BINDING: "pattern binding", MatchKind.DO_BIND: "do-bind",
             MatchKind.RECORD_UPDATE: "record update"}[site.kind]
     return f"{kind} on {type_name} in {where}"
 

@@ -93,6 +93,7 @@ REFERENCE_QUERY = r"""
 (exports) @r.export
 (record expression: (_)) @rec.expr
 (field_pattern field: (field_name) @rec.pattern)
+(field_pattern field: (qualified) @rec.pattern)
 (record constructor: (_) @rec.pattern)
 (projection field: (field_name) @rec.project)
 (field_name (variable) @skip.field)
@@ -101,6 +102,7 @@ REFERENCE_QUERY = r"""
 (signature name: (_) @skip.sig)
 (signature names: (binding_list (_) @skip.sig))
 (field_pattern !pattern field: (field_name (variable) @bind.pun))
+(field_pattern !pattern field: (qualified id: (field_name (variable) @bind.pun)))
 (function) @scope
 (bind match: (_)) @scope
 (lambda) @scope
@@ -873,17 +875,22 @@ class _Extractor:
             _lazy_sites(sites, n.start_byte, site, lazy, line)
         for n in caps.get("pattern_bind", ()):
             parent = n.parent
-            if parent is None or parent.type not in ("local_binds", "declarations"):
-                continue  # do-binds desugar to `fail`, not an incomplete-pattern warning
+            do_bind = parent is not None and parent.type == "do"
+            if parent is None or not do_bind and parent.type not in ("local_binds",
+                                                                     "declarations"):
+                continue
             pat = n.child_by_field_name("pattern")
             lazy = []
             p = pattern(pat, lazy)
             line = n.start_point[0] + 1
-            site = MatchSite(MatchKind.PATTERN_BINDING, self.path, _span(n),
+            # a do-bind desugars to `fail` (MonadFail), not an incomplete-pattern warning
+            site = MatchSite(MatchKind.DO_BIND if do_bind else MatchKind.PATTERN_BINDING,
+                             self.path, _span(pat) if do_bind else _span(n),
                              self._enclosing(n), None, (MatchRow((p,), False, line),))
             if p.kind is not PatKind.WILD:
                 sites.append((n.start_byte, site))
-            _lazy_sites(sites, n.start_byte, site, lazy, line)
+            if not do_bind:
+                _lazy_sites(sites, n.start_byte, site, lazy, line)
         for n in caps.get("rec.expr", ()):
             head = n.child_by_field_name("expression")
             if _constructs(head):
