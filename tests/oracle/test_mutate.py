@@ -233,6 +233,20 @@ def test_type_synonym_and_family_right_hand_sides_become_opaque(tmp_path: Path) 
     assert "  type Key c\n" in assoc["T.hs"] if "T.hs" in assoc else True
 
 
+def test_an_injective_family_is_refused_with_the_reason(tmp_path: Path) -> None:
+    # an opaque right-hand side would only violate `| mv -> v` at every equation (a hard
+    # error hiding the code that uses the family): nothing the oracle could report is true
+    idx = index_of(tmp_path, {"T.hs": (
+        "{-# LANGUAGE TypeFamilies, TypeFamilyDependencies #-}\nmodule T where\n"
+        "type family Mutable (v :: * -> *) = (mv :: * -> * -> *) | mv -> v\n"
+        "type family Plain (v :: * -> *) :: * -> * -> *\n"
+        "data V a\ndata MV s a\ntype instance Mutable V = MV\ntype instance Plain V = MV\n")})
+    with pytest.raises(MutationError, match="injective"):
+        mutation_for(idx, "Mutable", ChangeKind.CHANGE_TYPE_FAMILY)
+    plain = _texts(mutation_for(idx, "Plain", ChangeKind.CHANGE_TYPE_FAMILY))["T.hs"]
+    assert "type instance Plain V = ScoutOracleHelpers.ScoutOpaque (MV)" in plain
+
+
 def test_renames_and_field_type_changes(tmp_path: Path) -> None:
     idx = index_of(tmp_path, {"R.hs": (
         "module R where\n\ndata R = R { size :: Int, name :: String } | Q\n\n"

@@ -913,15 +913,179 @@ class Explorer:
 
     # -- type families and synonyms ----------------------------------------------------
     def _type_family_change(self, tf: Definition) -> Iterator[_Candidate]:
+        """A family's equations change: code relies on them where the family *reduces*, that
+        is, where it is applied to a known type: the methods of instances for such types
+        (`instance Stream [a]`: `take1_ :: s -> Maybe (Token s, s)` at `s = [a]`), and
+        signatures that apply it to one (`Token String`). A signature applying it to type
+        variables only (`satisfy :: (Token s -> Bool) -> m (Token s)`) never reduces it, so
+        an equation's change cannot reach it. The equations are where the change is made."""
         for inst in self.index.definitions(tf.name, (DefKind.TYPE_INSTANCE,)):
             yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
-                EdgeKind.TYPE_FAMILY_INSTANCE, True, detail=(
-                    f"{inst.signature or 'an instance of ' + tf.name} must follow the family's "
-                    "new shape"), symbol=tf.name), tf.name)
-        yield from self._type_uses(tf, hop=1, risky=True)
+                EdgeKind.TYPE_FAMILY_INSTANCE, False, detail=(
+                    f"{inst.signature or 'an equation of ' + tf.name}: an equation the change "
+                    "rewrites"), symbol=tf.name, hop=0), tf.name)
+        yield from self._instance_methods_relying_on(tf)
+        for ref in self.references(tf.name):
+            if ref.role is not Role.SIGNATURE or not self._refers_to(ref, tf):
+                continue
+            fn = self._top_functions(ref.path).get(ref.enclosing or "")
+            reduces = fn is not None and _applied_to_known_type(
+                self._signature_text(fn, ref), tf.name)
+            yield self._declaration_candidate(ref, fn, SiteFacts(
+                EdgeKind.SIGNATURE, reduces, detail=(
+                    f"the type of {ref.enclosing or 'this declaration'} applies {tf.name} to a "
+                    "known type: its definition relies on the equation that changes"
+                    if reduces else
+                    f"the type of {ref.enclosing or 'this declaration'} applies {tf.name} to "
+                    "type variables only: no equation is used here"), symbol=tf.name))
+
+    def _instance_methods_relying_on(self, d: Definition) -> Iterator[_Candidate]:
+        """The methods of instances for known types (not a bare type variable) whose class
+        declares them with a type mentioning ``d`` (a family or a synonym), or whose body
+        calls a function whose signature does: at the instance's types, the method's code
+        relies on what ``d`` stands for."""
+        family = d.kind in (DefKind.TYPE_FAMILY, DefKind.DATA_FAMILY)
+        # (class, method) -> the positions of the class's parameters the method's type
+        # applies ``d`` to (a family reduces when the instance's type there is known); for a
+        # synonym, every position
+        methods: dict[tuple[str, str], set[int] | None] = {}
+        for m in self.index.definitions_of_kind(DefKind.METHOD):
+            if d.name not in m.mentions or m.parent is None:
+                continue
+            if not family:
+                methods[(m.parent, m.name)] = None
+                continue
+            params = self._class_params(m.parent)
+            at = {params.index(a) for a in _family_arguments(m.signature or "", d.name)
+                  if a in params}
+            if at:
+                methods[(m.parent, m.name)] = at
+        helpers = {f.name for f in self.index.definitions_of_kind(DefKind.FUNCTION)
+                   if d.name in f.mentions}
+        classes = {c for c, _ in methods}
+        for inst in self.index.definitions_of_kind(DefKind.INSTANCE):
+            if inst.parent not in classes and not helpers:
+                continue
+            _, head = _constraints(inst.signature or "")
+            known = {i for i, a in enumerate(head[1:])
+                     if not re.fullmatch(r"[a-z_][\w']*", _type_text(a))}
+            if not known:
+                continue  # an instance for every type: nothing is known to reduce
+            # the class's own positions of the family's argument: where a helper the methods
+            # call could reduce it too (any known position when the class does not say)
+            about = set().union(*(p or set() for (c, _), p in methods.items()
+                                  if c == inst.parent))
+            helped = bool(helpers) and (not about or bool(about & known))
+            for name, (first, last) in self._method_clauses(inst).items():
+                positions = methods.get((inst.parent, name), set())
+                by_class = positions is None or bool(positions & known)
+                calls = [] if by_class or not helped else [
+                    h for h in helpers if self._mentions_in_lines(inst.path, first, last, h)]
+                if not by_class and not calls:
+                    continue
+                why = (f"{inst.parent}'s {name} is declared with {d.name}" if by_class else
+                       f"it calls {calls[0]}, whose type mentions {d.name}")
+                yield _Candidate(inst.path, first, SiteFacts(
+                    EdgeKind.INSTANCE, True, detail=(
+                        f"{name} in {inst.signature or 'an instance'} relies on what {d.name} "
+                        f"stands for at this instance's types ({why})"), symbol=d.name),
+                                 inst.signature, end_line=last if last > first else None)
+
+    def _class_params(self, name: str) -> list[str]:
+        """A class's type parameters, in order (`class (Stream s) => MonadParsec e s m | m ->
+        e s` -> [e, s, m])."""
+        for c in self.index.definitions(name, (DefKind.CLASS,)):
+            _, head = _constraints((c.signature or "").split("|", 1)[0])
+            return [_type_text(p).split("::")[0].strip() for p in head[1:]]
+        return []
+
+    def _method_clauses(self, inst: Definition) -> dict[str, tuple[int, int]]:
+        """The lines of each method an instance implements (first clause to last line), read
+        from the instance's layout: a method starts at the body's indentation with its name."""
+        lines = self.context.lines(inst.path)
+        body = [i for i in range(inst.span.start_line + 1, min(inst.span.end_line,
+                                                                  len(lines)) + 1)
+                if lines[i - 1].strip() and not lines[i - 1].lstrip().startswith(("--", "{-"))]
+        if not body:
+            if inst.implemented and 0 < inst.span.start_line <= len(lines):
+                line = inst.span.start_line  # `instance C T where { f = ... }` on one line
+                return {m: (line, line) for m in inst.implemented}
+            return {}
+        indent = min(len(lines[i - 1]) - len(lines[i - 1].lstrip()) for i in body)
+        found: dict[str, tuple[int, int]] = {}
+        current: str | None = None
+        for i in body:
+            text = lines[i - 1]
+            if len(text) - len(text.lstrip()) == indent:
+                m = re.match(r"\s*(\([^)]*\)|[a-z_][\w']*)", text)
+                name = m.group(1).strip("()") if m else None
+                if name in inst.implemented:
+                    current = name
+                    first = found.get(name, (i, i))[0]
+                    found[name] = (first, i)
+                    continue
+                if not (m and name == current) and not text.lstrip().startswith("|"):
+                    current = None
+                    continue
+            if current is not None:
+                found[current] = (found[current][0], i)
+        return found
+
+    def _mentions_in_lines(self, path: str, first: int, last: int, name: str) -> bool:
+        word = re.compile(r"(?<![\w'.])" + re.escape(name) + r"(?![\w'])")
+        lines = self.context.lines(path)
+        return any(word.search(lines[i - 1]) for i in range(first, min(last, len(lines)) + 1))
+
+    def _signature_text(self, fn: Definition | None, ref: Reference) -> str:
+        if fn is not None and fn.signature:
+            return fn.signature
+        lines = self.context.lines(ref.path)
+        return lines[ref.line - 1] if 0 < ref.line <= len(lines) else ""
+
+    def _declaration_candidate(self, ref: Reference, fn: Definition | None,
+                               facts: SiteFacts) -> _Candidate:
+        """A node for a declaration whose signature the reference is in: from the signature
+        to the end of the definition it types (GHC reports in the body what the type makes
+        the code rely on)."""
+        end = None
+        if fn is not None and fn.span.end_line > ref.line:
+            end = fn.span.end_line
+        return _Candidate(ref.path, ref.line, facts, ref.enclosing, ref.col, end)
 
     def _synonym_change(self, syn: Definition) -> Iterator[_Candidate]:
-        yield from self._type_uses(syn, hop=1, risky=True)
+        """A synonym stands for another type: code relies on what it stood for where a value
+        typed with it is built or used as that type. That needs types to tell exactly; the
+        engine flags the definitions typed with it (signature to the end of the body, where
+        GHC reports), the instance methods a class declares with it, and the uses of record
+        fields of that type, as places to rework."""
+        for ref in self.references(syn.name):
+            if ref.role not in (Role.SIGNATURE, Role.TYPE) or not self._refers_to(ref, syn):
+                continue
+            fn = self._top_functions(ref.path).get(ref.enclosing or "")
+            if ref.role is Role.SIGNATURE and fn is not None:
+                yield self._declaration_candidate(ref, fn, SiteFacts(
+                    EdgeKind.SIGNATURE, True, detail=(
+                        f"{ref.enclosing} is typed with {syn.name}: its definition must agree "
+                        "with what the synonym now stands for"), symbol=syn.name))
+                continue
+            edge = EdgeKind.SIGNATURE if ref.role is Role.SIGNATURE else EdgeKind.TYPE_USE
+            yield _Candidate(ref.path, ref.line, SiteFacts(edge, False, detail=(
+                f"the type of {ref.enclosing or 'this declaration'} mentions {syn.name}: it "
+                "changes with the synonym, the code that uses it is what must agree"),
+                symbol=syn.name), ref.enclosing, ref.col)
+        yield from self._instance_methods_relying_on(syn)
+        for fdef in self.index.definitions_of_kind(DefKind.FIELD):
+            if syn.name not in fdef.mentions or not self._visible_in(fdef.path, syn):
+                continue
+            for ref in self.references(fdef.name):
+                if ref.role in (Role.TYPE, Role.SIGNATURE, Role.IMPORT, Role.EXPORT) \
+                        or not self._refers_to(ref, fdef):
+                    continue
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.FIELD_ACCESS, True, detail=(
+                        f"{ref.enclosing or 'this code'} uses the field {fdef.name}, whose type "
+                        f"mentions {syn.name}: the value must agree with the new type"),
+                    symbol=fdef.name), ref.enclosing, ref.col, ref.last_line)
 
     def _type_uses(self, d: Definition, *, hop: int,
                    risky: bool = False) -> Iterator[_Candidate]:
@@ -1221,6 +1385,46 @@ def _result_type(signature: str) -> tuple[list[list[str]], list[str]]:
     return context, _split_top(result, " ")
 
 
+def _applied_to_known_type(signature: str, family: str) -> bool:
+    """Does the signature apply ``family`` to a type that is not a type variable (so that an
+    equation reduces it)? `Token String -> Bool` yes; `Token s -> m (Token s)` no."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    for m in re.finditer(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(family) + r"(?![\w'])",
+                         text):
+        arg = _next_type_word(text, m.end())
+        if arg and not re.fullmatch(r"[a-z_][\w']*", _type_text(arg)):
+            return True
+    return False
+
+
+def _family_arguments(signature: str, family: str) -> list[str]:
+    """The first argument of each application of ``family`` in a signature (`Proxy s ->
+    NonEmpty (Token s) -> String` -> ["s"])."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    return [_type_text(arg) for m in re.finditer(
+        r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(family) + r"(?![\w'])", text)
+        if (arg := _next_type_word(text, m.end()))]
+
+
+def _next_type_word(text: str, at: int) -> str:
+    """The type word starting after ``at`` (spaces skipped): a name, or a bracketed group;
+    "" when an operator, a bracket closing or the end comes first."""
+    while at < len(text) and text[at].isspace():
+        at += 1
+    if at < len(text) and text[at] in "([":
+        depth = 0
+        for i in range(at, len(text)):
+            depth += text[i] in "(["
+            depth -= text[i] in ")]"
+            if depth == 0:
+                return text[at:i + 1]
+        return ""
+    m = re.match(r"[A-Za-z_][\w'.]*", text[at:])
+    return m.group(0) if m else ""
+
+
 def _split_arrows(text: str) -> list[str]:
     """A function type's parts at its top-level `->`."""
     out, depth, start, i = [], 0, 0, 0
@@ -1239,7 +1443,9 @@ def _split_arrows(text: str) -> list[str]:
     return [p.strip() for p in out]
 
 
-_PRAGMA_OR_COMMENT = re.compile(r"\{-.*?-\}|--.*$", re.S)
+# Pragmas and block comments; a line comment's marker only (the index keeps declarations on
+# one line, so where a `-- ^` comment ends is lost: its words stay, as noise between types)
+_PRAGMA_OR_COMMENT = re.compile(r"\{-.*?-\}|--+\s*[|^$*]?", re.S)
 
 
 def _constraints(head: str) -> tuple[list[list[str]], list[str]]:

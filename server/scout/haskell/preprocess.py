@@ -36,6 +36,8 @@ BASE_VERSION = (4, 15, 1, 0)
 BUILTIN_MACROS: dict[str, int] = {
     "__GLASGOW_HASKELL__": GHC_VERSION[0] * 100 + GHC_VERSION[1],
     "linux_HOST_OS": 1, "x86_64_HOST_ARCH": 1, "__LINE__": 0,
+    # GHC's MachDeps.h (`#include "MachDeps.h"`) on a 64-bit host
+    "WORD_SIZE_IN_BITS": 64, "SIZEOF_HSWORD": 8, "SIZEOF_HSINT": 8, "SIZEOF_HSPTR": 8,
 }
 # Traditional cpp (what GHC runs) sees a directive only with its `#` in the first column.
 _DIRECTIVE = re.compile(rb"^#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef|include|"

@@ -923,6 +923,14 @@ def change_type_family(fam: Definition, text: str, sources: dict[str, str]) -> M
                             "(their equations), not data instances")
     if fam.kind != DefKind.TYPE_FAMILY:
         raise MutationError(f"{fam.name} is a {fam.kind}, not a type family")
+    start, end = span_offsets(text, fam.span)
+    head = re.split(r"\bwhere\b", _strip_comments_keep_length(text[start:end]), maxsplit=1)[0]
+    if re.search(r"=\s*\(?\s*[a-z_][\w']*[^|=]*\|\s*[a-z_][\w']*(?:\s+[a-z_][\w']*)*\s*->",
+                 head):
+        raise MutationError(f"{fam.name} is an injective type family: an opaque stand-in for "
+                            "its equations would only violate the injectivity annotation (an "
+                            "error at every equation, hiding the code that uses it), so the "
+                            "oracle cannot model this change")
     name = re.escape(fam.name)
     edits: list[FileEdit] = []
     for path, body in sorted({**sources, fam.path: text}.items()):
