@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from scout.cancel import NEVER, CancelToken
 from scout.explore.context import ContextReader
@@ -941,19 +942,14 @@ class Explorer:
 
     def _instance_methods_relying_on(self, d: Definition) -> Iterator[_Candidate]:
         """The methods of instances for known types (not a bare type variable) whose class
-        declares them with a type mentioning ``d`` (a family or a synonym), or whose body
-        calls a function whose signature does: at the instance's types, the method's code
-        relies on what ``d`` stands for."""
-        family = d.kind in (DefKind.TYPE_FAMILY, DefKind.DATA_FAMILY)
+        declares them with a type applying the family ``d`` to the class's parameter at that
+        type, or whose body calls a function whose signature mentions it: at the instance's
+        types, the method's code relies on the family's equation."""
         # (class, method) -> the positions of the class's parameters the method's type
-        # applies ``d`` to (a family reduces when the instance's type there is known); for a
-        # synonym, every position
+        # applies ``d`` to (it reduces where the instance's type there is known)
         methods: dict[tuple[str, str], set[int] | None] = {}
         for m in self.index.definitions_of_kind(DefKind.METHOD):
             if d.name not in m.mentions or m.parent is None:
-                continue
-            if not family:
-                methods[(m.parent, m.name)] = None
                 continue
             params = self._class_params(m.parent)
             at = {params.index(a) for a in _family_arguments(m.signature or "", d.name)
@@ -991,6 +987,37 @@ class Explorer:
                         f"stands for at this instance's types ({why})"), symbol=d.name),
                                  inst.signature, end_line=last if last > first else None)
 
+    def _methods_returning(self, alias: Definition, info: _Synonym,
+                           what: str) -> Iterator[_Candidate]:
+        """The implementations (in instances, and a class's defaults) of the methods a class
+        declares as returning the synonym, whose body builds the value as the type the
+        synonym stood for (see ``_built_as_expansion``)."""
+        methods = {(m.parent, m.name) for m in self.index.definitions_of_kind(DefKind.METHOD)
+                   if alias.name in m.mentions and m.parent
+                   and _returns(m.signature or "", alias.name)}
+        if not methods:
+            return
+        owners = [d for kind in (DefKind.INSTANCE, DefKind.CLASS)
+                  for d in self.index.definitions_of_kind(kind)
+                  if (d.parent if kind is DefKind.INSTANCE else d.name) in {c for c, _ in methods}]
+        lines_of = self.context.lines
+        for owner in owners:
+            cls = owner.parent if owner.kind is DefKind.INSTANCE else owner.name
+            for name, (first, last) in self._method_clauses(owner).items():
+                if (cls, name) not in methods:
+                    continue
+                text = "\n".join(lines_of(owner.path)[first - 1:last])
+                built = self._built_as_expansion(owner.path, _first_body(text), info, text)
+                if built is False:
+                    continue
+                yield _Candidate(owner.path, first, SiteFacts(
+                    EdgeKind.INSTANCE, True, detail=(
+                        f"{name} in {owner.signature or cls} returns {what} and builds it as the "
+                        "type the synonym stood for: it must agree with the new type"),
+                    symbol=alias.name, assumption="" if built else (
+                        f"the body of {name} could not be read")), owner.signature,
+                                 end_line=last if last > first else None)
+
     def _class_params(self, name: str) -> list[str]:
         """A class's type parameters, in order (`class (Stream s) => MonadParsec e s m | m ->
         e s` -> [e, s, m])."""
@@ -1003,13 +1030,14 @@ class Explorer:
         """The lines of each method an instance implements (first clause to last line), read
         from the instance's layout: a method starts at the body's indentation with its name."""
         lines = self.context.lines(inst.path)
+        implemented = inst.implemented or inst.defaults  # an instance's, a class's defaults
         body = [i for i in range(inst.span.start_line + 1, min(inst.span.end_line,
                                                                   len(lines)) + 1)
                 if lines[i - 1].strip() and not lines[i - 1].lstrip().startswith(("--", "{-"))]
         if not body:
-            if inst.implemented and 0 < inst.span.start_line <= len(lines):
+            if implemented and 0 < inst.span.start_line <= len(lines):
                 line = inst.span.start_line  # `instance C T where { f = ... }` on one line
-                return {m: (line, line) for m in inst.implemented}
+                return {m: (line, line) for m in implemented}
             return {}
         indent = min(len(lines[i - 1]) - len(lines[i - 1].lstrip()) for i in body)
         found: dict[str, tuple[int, int]] = {}
@@ -1019,7 +1047,7 @@ class Explorer:
             if len(text) - len(text.lstrip()) == indent:
                 m = re.match(r"\s*(\([^)]*\)|[a-z_][\w']*)", text)
                 name = m.group(1).strip("()") if m else None
-                if name in inst.implemented:
+                if name in implemented:
                     current = name
                     first = found.get(name, (i, i))[0]
                     found[name] = (first, i)
@@ -1055,37 +1083,222 @@ class Explorer:
     def _synonym_change(self, syn: Definition) -> Iterator[_Candidate]:
         """A synonym stands for another type: code relies on what it stood for where a value
         typed with it is built or used as that type. That needs types to tell exactly; the
-        engine flags the definitions typed with it (signature to the end of the body, where
-        GHC reports), the instance methods a class declares with it, and the uses of record
-        fields of that type, as places to rework."""
-        for ref in self.references(syn.name):
-            if ref.role not in (Role.SIGNATURE, Role.TYPE) or not self._refers_to(ref, syn):
+        engine flags, for the synonym and the synonyms that are it under another name
+        (`type Sink i m r = Conduit i Void m r`): the definitions typed with it (signature to
+        the end of the body, where GHC reports), the instance methods a class declares with
+        it, the uses of fields and positional constructors holding it, and the calls of
+        functions that take it, as places to rework."""
+        aliases = self._aliases(syn)
+        rhs = (syn.signature or "").split("=", 1)[1] if "=" in (syn.signature or "") else ""
+        rhs = re.sub(r"^\s*forall\b[^.]*\.", "", rhs).rpartition("=>")[2]
+        words = _split_top(_type_text(rhs), " ")
+        info = _Synonym(frozenset(a.name for a in aliases),
+                        _bare_class(words[0]) if words else "", len(_split_arrows(rhs)) > 1)
+        for alias in aliases:
+            yield from self._synonym_uses(alias, syn, info)
+
+    def _aliases(self, syn: Definition) -> list[Definition]:
+        """The synonym and the synonyms whose right-hand side is it, applied (transitively):
+        a synonym that only mentions it inside another type (`type WindowSet = StackSet
+        WorkspaceId ...`) is not one."""
+        found = [syn]
+        names = {syn.name}
+        changed = True
+        while changed:
+            changed = False
+            for other in self.index.definitions_of_kind(DefKind.TYPE_SYNONYM):
+                if other.name in names or not other.signature or "=" not in other.signature:
+                    continue
+                rhs = re.sub(r"^\s*forall\b[^.]*\.", "", other.signature.split("=", 1)[1])
+                rhs = rhs.rpartition("=>")[2]
+                head = _split_top(rhs, " ")
+                if head and _bare_class(_type_text(head[0]).split(" ")[0]) in names:
+                    found.append(other)
+                    names.add(other.name)
+                    changed = True
+        return found
+
+    def _synonym_uses(self, alias: Definition, syn: Definition,
+                      info: _Synonym) -> Iterator[_Candidate]:
+        what = syn.name if alias is syn else f"{alias.name} (which is {syn.name})"
+        takers: list[Definition] = []
+        for ref in self.references(alias.name):
+            if ref.role not in (Role.SIGNATURE, Role.TYPE) or not self._refers_to(ref, alias):
                 continue
             fn = self._top_functions(ref.path).get(ref.enclosing or "")
             if ref.role is Role.SIGNATURE and fn is not None:
+                if fn.signature and _takes_argument_of(fn.signature, alias.name):
+                    takers.append(fn)
+                returns = bool(fn.signature) and _returns(fn.signature or "", alias.name)
+                text = self._declaration_text(fn)
+                built = self._built_as_expansion(fn.path, _first_body(text), info,
+                                                 text) if returns else False
+                if built is False and not returns:
+                    built = self._consumes(fn, text, alias, info)
                 yield self._declaration_candidate(ref, fn, SiteFacts(
-                    EdgeKind.SIGNATURE, True, detail=(
-                        f"{ref.enclosing} is typed with {syn.name}: its definition must agree "
-                        "with what the synonym now stands for"), symbol=syn.name))
+                    EdgeKind.SIGNATURE, built is not False, detail=(
+                        f"{ref.enclosing} returns {what} and builds it as the type the synonym "
+                        "stood for: its definition must agree with the new type"
+                        if built is not False else
+                        f"{ref.enclosing} is typed with {what} but only passes such values "
+                        "on: it follows the synonym"), symbol=syn.name, assumption=(
+                        f"{ref.enclosing}'s body could not be read" if built is None else "")))
                 continue
             edge = EdgeKind.SIGNATURE if ref.role is Role.SIGNATURE else EdgeKind.TYPE_USE
             yield _Candidate(ref.path, ref.line, SiteFacts(edge, False, detail=(
-                f"the type of {ref.enclosing or 'this declaration'} mentions {syn.name}: it "
+                f"the type of {ref.enclosing or 'this declaration'} mentions {what}: it "
                 "changes with the synonym, the code that uses it is what must agree"),
                 symbol=syn.name), ref.enclosing, ref.col)
-        yield from self._instance_methods_relying_on(syn)
+        yield from self._methods_returning(alias, info, what)
         for fdef in self.index.definitions_of_kind(DefKind.FIELD):
-            if syn.name not in fdef.mentions or not self._visible_in(fdef.path, syn):
+            if alias.name not in fdef.mentions or not self._visible_in(fdef.path, alias):
                 continue
             for ref in self.references(fdef.name):
-                if ref.role in (Role.TYPE, Role.SIGNATURE, Role.IMPORT, Role.EXPORT) \
-                        or not self._refers_to(ref, fdef):
+                if ref.role in (Role.TYPE, Role.SIGNATURE, Role.IMPORT, Role.EXPORT,
+                                Role.RECORD_PATTERN) or not self._refers_to(ref, fdef):
                     continue
+                if ref.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE):
+                    value = _field_value(self._text_between(ref.path, ref.line, ref.col,
+                                                            ref.line + 8))
+                    encl = self.context.enclosing(ref.path, ref.line)
+                    scope = self._declaration_text(encl) if encl is not None else ""
+                    if value is None or self._built_as_expansion(ref.path, value, info,
+                                                                 scope) is False:
+                        continue  # a value typed with the synonym: it follows it
                 yield _Candidate(ref.path, ref.line, SiteFacts(
                     EdgeKind.FIELD_ACCESS, True, detail=(
                         f"{ref.enclosing or 'this code'} uses the field {fdef.name}, whose type "
-                        f"mentions {syn.name}: the value must agree with the new type"),
+                        f"mentions {what}: the value must agree with the new type"),
                     symbol=fdef.name), ref.enclosing, ref.col, ref.last_line)
+        for con in self.index.definitions_of_kind(DefKind.CONSTRUCTOR):
+            if con.fields or alias.name not in con.mentions \
+                    or not self._visible_in(con.path, alias):
+                continue
+            positions = _field_positions(con.signature or "", con.name, alias.name)
+            for ref in self.references(con.name):
+                if ref.role is not Role.EXPRESSION or not ref.end_line \
+                        or not self._refers_to(ref, con):
+                    continue
+                args = _call_arguments(self._text_between(ref.path, ref.line, ref.col,
+                                                          ref.last_line), con.name)
+                caller = self.context.enclosing(ref.path, ref.line)
+                scope = self._declaration_text(caller) if caller is not None else ""
+                if not any(self._built_as_expansion(ref.path, args[i], info, scope) is True
+                           for i in positions if i < len(args)):
+                    continue
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                        f"{ref.enclosing or 'this code'} builds {con.name}, which holds {what}, "
+                        "from a value built as the type it stood for: it must agree with the "
+                        "new type"), symbol=con.name), ref.enclosing, ref.col, ref.last_line)
+        for fn in takers:
+            positions = _argument_positions(fn.signature or "", alias.name)
+            for ref in self.references(fn.name):
+                if ref.role is not Role.EXPRESSION or not ref.end_line \
+                        or not self._refers_to(ref, fn):
+                    continue
+                args = _call_arguments(self._text_between(ref.path, ref.line, ref.col,
+                                                          ref.last_line), fn.name)
+                given = [args[i] for i in positions if i < len(args)]
+                caller = self.context.enclosing(ref.path, ref.line)
+                scope = self._declaration_text(caller) if caller is not None else ""
+                verdicts = [self._built_as_expansion(ref.path, a, info, scope) for a in given]
+                if not any(v is True for v in verdicts):
+                    continue  # values typed with the synonym are passed on: they follow it
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.CALL_SITE, True, detail=(
+                        f"{ref.enclosing or 'this code'} calls {fn.name}, which takes {what}, "
+                        "with a value built as the type it stood for: it must agree with the "
+                        "new type"), symbol=fn.name), ref.enclosing, ref.col, ref.last_line)
+
+    def _consumes(self, fn: Definition, text: str, alias: Definition,
+                  info: _Synonym) -> bool:
+        """Does a definition taking the synonym hand a parameter of that type to a workspace
+        function expecting what the synonym stood for (`runParser' p = runIdentity .
+        runParserT' p`, where `runParserT'` takes a `ParsecT`)?"""
+        if not info.head or info.function:
+            return False
+        head = text.split("\n", 1)[0] if "::" not in text.split("\n", 1)[0] else \
+            next((ln for ln in text.split("\n")[1:] if ln.startswith(fn.name)), "")
+        params = _call_arguments(head.split("=", 1)[0], fn.name)
+        mine = {params[i] for i in _argument_positions(fn.signature or "", alias.name)
+                if i < len(params) and re.fullmatch(r"[a-z_][\w']*", params[i])}
+        if not mine:
+            return False
+        body = _first_body(text)
+        for m in re.finditer(r"(?<![\w'.])(?:[A-Z][\w']*\.)*([a-z_][\w']*)", body):
+            callee = m.group(1)
+            if callee in mine:
+                continue
+            args = _call_arguments(body[m.start():], m.group(0))
+            at = [i for i, a in enumerate(args) if a in mine]
+            if not at:
+                continue
+            for d in self.index.definitions(callee, (DefKind.FUNCTION, DefKind.METHOD)):
+                types = _parameter_types(d.signature or "")
+                if any(i < len(types) and _type_head(types[i]) == info.head
+                       and not _mentions_any(types[i], info.names) for i in at):
+                    return True
+        return False
+
+    def _declaration_text(self, fn: Definition) -> str:
+        lines = self.context.lines(fn.path)
+        return "\n".join(lines[fn.span.start_line - 1:fn.span.end_line])
+
+    def _text_between(self, path: str, line: int, col: int, last: int) -> str:
+        lines = self.context.lines(path)
+        if not 0 < line <= len(lines):
+            return ""
+        text = "\n".join(lines[line - 1:max(line, last)])
+        return text[col:]
+
+    def _built_as_expansion(self, path: str, expr: str, info: _Synonym,
+                            scope: str = "", depth: int = 0) -> bool | None:
+        """Is an expression's value built as the type a synonym stood for, rather than taken
+        from something typed with the synonym? Built: a lambda, a literal, a tuple, a do
+        block, a constructor, a library function, a workspace function whose declared result
+        is a concrete type other than the synonym. Taken: a function returning the synonym, a
+        parameter. Polymorphic plumbing (`return`, `const`, `$`, a workspace function whose
+        result is a type variable) is as its arguments are. ``scope``: the text of the
+        declaration the expression is in (a `where`/`let` name is read through its body).
+        None when it cannot be read."""
+        kind, head, args = _expression_head(expr)
+        if kind is None or depth > 4:
+            return None
+        if kind in ("lambda", "literal", "do"):
+            return True
+        if info.function:  # a composition, `const x`, `flip f` build a new function
+            bare_expr = _type_text(_PRAGMA_OR_COMMENT.sub(" ", expr))
+            if "." in _split_operators(bare_expr)[1::2] or head in ("const", "flip"):
+                return True
+        bare = head.rpartition(".")[2] if kind == "name" else head
+        if kind == "name" and bare[:1].isupper():
+            return True  # a constructor builds a value of its own type
+        if kind == "name" and "." not in head and scope:
+            body = _local_body(scope, bare)
+            if body is not None:
+                return self._built_as_expansion(path, body, info, scope, depth + 1)
+            if _binds(scope, bare):
+                return False  # a parameter or a bound result: typed as the code says
+
+        def through_arguments() -> bool | None:
+            found = [self._built_as_expansion(path, a, info, scope, depth + 1) for a in args]
+            if any(v is True for v in found):
+                return True
+            return False if found and all(v is False for v in found) else None
+
+        defs = self.index.definitions(bare, (DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD))
+        typed = [d for d in defs if d.signature]
+        if typed:
+            results = [_result_text(d.signature or "") for d in typed]
+            if any(_mentions_any(r, info.names) for r in results):
+                return False
+            if any(re.search(r"(?<![\w'.])[a-z_][\w']*", r) for r in results):
+                return through_arguments()  # polymorphic: what it is given decides
+            return True
+        if defs or self.index.definitions(bare):
+            return None
+        return through_arguments() if bare in _PLUMBING else True
 
     def _type_uses(self, d: Definition, *, hop: int,
                    risky: bool = False) -> Iterator[_Candidate]:
@@ -1396,6 +1609,271 @@ def _applied_to_known_type(signature: str, family: str) -> bool:
         if arg and not re.fullmatch(r"[a-z_][\w']*", _type_text(arg)):
             return True
     return False
+
+
+def _field_value(text: str) -> str | None:
+    """The value given to a field in record syntax (`name = value, ...` / `}`), from the
+    field's name on."""
+    m = re.match(r"[\w'.]+\s*=(?!=)", text)
+    if m is None:
+        return None
+    rest = text[m.end():]
+    depth = 0
+    for i, ch in enumerate(rest):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                return rest[:i].strip()
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return rest[:i].strip()
+    return rest.strip()
+
+
+def _local_body(scope: str, name: str) -> str | None:
+    """The right-hand side of a `where`/`let` binding of ``name`` in a declaration's text (its
+    first line and the lines indented past it), or None."""
+    lines = scope.split("\n")
+    for i, line in enumerate(lines[1:], start=1):
+        m = re.match(r"(\s*)(?:where\s+|let\s+)?" + re.escape(name)
+                     + r"\b[^=\n]*?(?<![=<>/])=(?![=>])(.*)", line)
+        if m is None:
+            continue
+        indent = len(m.group(1))
+        body = [m.group(2)]
+        for more in lines[i + 1:]:
+            if more.strip() and len(more) - len(more.lstrip()) <= indent:
+                break
+            body.append(more)
+        return "\n".join(body).strip()
+    return None
+
+
+def _binds(scope: str, name: str) -> bool:
+    """Does a declaration's text bind ``name`` as a parameter, a lambda's, a do block's or a
+    case alternative's variable?"""
+    word = r"(?<![\w'.])" + re.escape(name) + r"(?![\w'])"
+    # a clause's head: from a line at the declaration's own indentation to its `=` (which
+    # may sit on a later line); a `where`/`let` binding's, on its line
+    heads = [m.group(1) for m in re.finditer(r"^(\S[^=]*?)(?<![=<>/])=(?![=>])", scope, re.M)]
+    heads += [m.group(1) for m in re.finditer(r"^\s+([^=\n]*?)(?<![=<>/|])=(?![=>])", scope,
+                                              re.M)]
+    heads += [m.group(1) for m in re.finditer(r"^\s*([^=\n]+)\n\s*[=|](?![=>])", scope, re.M)]
+    return bool(any(re.search(word, h) and not re.match(r"\s*" + word, h) for h in heads)
+                or re.search(word + r"[\w\s,'()\[\]:@~!]*<-", scope)
+                or re.search(r"\\[^\n>]*" + word + r"[^\n>]*->", scope)
+                or re.search(r"^\s*(?:[A-Z(\[_]|" + word + r")[^\n=\\]*?" + word
+                             + r"[^\n=\\]*?->", scope, re.M))
+
+
+class _Synonym(NamedTuple):
+    """What the engine knows of a changed synonym: its names (with the synonyms that are it),
+    the head of the type it stood for (`ParsecT` for `Parsec e s = ParsecT e s Identity`), and
+    whether that type is a function's."""
+
+    names: frozenset[str]
+    head: str
+    function: bool
+
+
+# Library functions and operators that pass on what they are given (polymorphic plumbing)
+_PLUMBING = frozenset({"return", "pure", "const", "id", "fmap", "liftM", "liftIO", "io", "lift",
+                       "maybe", "fromMaybe", "flip", "seq", "fromJust", "head", "last", "fst",
+                       "snd", "<$>", "<$", "<>", "mappend", "<|>", "$!", "either", "foldr",
+                       "foldl", "asks", "gets"})
+
+
+def _result_text(signature: str) -> str:
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    parts = _split_arrows(text.rpartition("=>")[2])
+    return parts[-1] if parts else ""
+
+
+def _mentions_any(text: str, names: frozenset[str]) -> bool:
+    return any(re.search(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(n) + r"(?![\w'])", text)
+               for n in names)
+
+
+def _parameter_types(signature: str) -> list[str]:
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    return _split_arrows(text.rpartition("=>")[2])[:-1]
+
+
+def _type_head(t: str) -> str:
+    words = _split_top(_type_text(t), " ")
+    return _bare_class(words[0]) if words else ""
+
+
+def _field_positions(signature: str, constructor: str, name: str) -> list[int]:
+    """The positions of a positional constructor's fields whose type mentions ``name``
+    (`C (ConduitT i o m r) (StreamConduitT i o m r)`, or GADT `C :: A -> B -> T`)."""
+    if "::" in signature:
+        return _argument_positions(signature, name)
+    words = _split_top(_PRAGMA_OR_COMMENT.sub(" ", signature), " ")
+    at = next((i for i, w in enumerate(words) if w == constructor), -1)
+    fields = [w.lstrip("!~") for w in words[at + 1:]] if at >= 0 else []
+    return [i for i, f in enumerate(fields) if _mentions_any(f, frozenset({name}))]
+
+
+def _returns(signature: str, name: str) -> bool:
+    """Does a signature's final result mention ``name``?"""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    parts = _split_arrows(text.rpartition("=>")[2])
+    word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
+    return bool(parts) and bool(word.search(parts[-1]))
+
+
+def _argument_positions(signature: str, name: str) -> list[int]:
+    """The argument positions (0-based) whose type mentions ``name``."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
+    return [i for i, part in enumerate(_split_arrows(text.rpartition("=>")[2])[:-1])
+            if word.search(part)]
+
+
+_OPERATOR = re.compile(r"[!#$%&*+./<=>?@\\^|~:-]+|`[^`]+`")
+
+
+def _first_body(declaration: str) -> str:
+    """The right-hand side of a declaration's first clause (its first guard's), up to a
+    `where`."""
+    depth, i = 0, 0
+    while i < len(declaration):
+        ch = declaration[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == '"':
+            j = declaration.find('"', i + 1)
+            i = j if j > 0 else len(declaration)
+        elif depth == 0 and ch == "=" and declaration[i - 1:i] not in ("=", "<", ">", "/") \
+                and declaration[i + 1:i + 2] not in ("=", ">"):
+            rest = declaration[i + 1:]
+            rest = re.split(r"\n\s*(?:\||[a-z_][\w']*\s.*?=)", rest, maxsplit=1)[0]
+            return re.split(r"\bwhere\b", rest, maxsplit=1)[0].strip()
+        i += 1
+    return ""
+
+
+def _expression_head(expr: str) -> tuple[str | None, str, list[str]]:
+    """What builds an expression's value, and from what: ("lambda" | "literal" | "do", "",
+    []), ("operator", op, operands) for a top-level operator other than `$` and `.`,
+    ("name", f, arguments) for an application of f (through `$` and `.`: what follows is one
+    more argument), or (None, "", []) when unreadable."""
+    expr = _PRAGMA_OR_COMMENT.sub(" ", expr).strip()
+    for _ in range(8):
+        if not expr:
+            return None, "", []
+        if expr[0] == "\\":
+            return "lambda", "", []
+        if re.match(r"do\b", expr):
+            return "do", "", []
+        if re.match(r"(?:if|case|let)\b", expr):
+            return None, "", []
+        if expr[0] in "[\"'" or expr[0].isdigit():
+            return "literal", "", []
+        pieces = _split_operators(expr)
+        ops = [p for p in pieces[1::2] if p not in ("$", ".")]
+        if ops:
+            return "operator", ops[0].strip("`"), [p.strip() for p in pieces[0::2]]
+        first = pieces[0].strip()
+        if first.startswith("("):
+            inner = _next_type_word(first, 0)
+            if inner == first and _balanced(first[1:-1]) and len(pieces) == 1:
+                if len(_split_top(first[1:-1], ",")) > 1 or not first[1:-1].strip():
+                    return "literal", "", []
+                if _OPERATOR.fullmatch(first[1:-1].strip()):
+                    return "operator", first[1:-1].strip(), []
+                expr = first[1:-1].strip()
+                continue
+            return None, "", []
+        m = re.match(r"(?:[A-Z][\w']*\.)*[A-Za-z_][\w']*", first)
+        if m is None:
+            return None, "", []
+        args = _call_arguments(first, m.group(0))
+        if len(pieces) > 1:
+            args.append("".join(pieces[2:]).strip())
+        return "name", m.group(0), args
+    return None, "", []
+
+
+def _split_operators(expr: str) -> list[str]:
+    """An expression split at its top-level operators: [operand, op, operand, ...]."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(expr):
+        ch = expr[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == '"':
+            j = expr.find('"', i + 1)
+            i = j if j > 0 else len(expr)
+        elif depth == 0 and (m := _OPERATOR.match(expr, i)) \
+                and m.group(0) not in ("\\", "@", "~", "-", "=") \
+                and not _qualifier_dot(expr, i, m.group(0)):
+            out += [expr[start:i], m.group(0)]
+            i = start = m.end()
+            continue
+        i += 1
+    out.append(expr[start:])
+    return out
+
+
+def _qualifier_dot(expr: str, at: int, op: str) -> bool:
+    """Is the `.` at ``at`` the one of a qualified name (`W.float`), not composition?"""
+    if op != "." or at + 1 >= len(expr) or not (expr[at + 1].isalpha() or expr[at + 1] == "_"):
+        return False
+    word = re.search(r"[\w']+$", expr[:at])
+    return word is not None and word.group(0)[:1].isupper()
+
+
+def _call_arguments(text: str, name: str) -> list[str]:
+    """The arguments of an application of ``name`` at the start of ``text``: its words at
+    the top level, up to an operator or the end of the application."""
+    m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(name), text)
+    if m is None:
+        return []
+    rest = text[m.end():]
+    args, i = [], 0
+    while i < len(rest):
+        ch = rest[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in "([":
+            word = _next_type_word(rest, i)
+            if not word:
+                break
+            args.append(word)
+            i += len(word)
+            continue
+        if ch == '"':
+            j = rest.find('"', i + 1)
+            args.append(rest[i:j + 1] if j > 0 else rest[i:])
+            i = j + 1 if j > 0 else len(rest)
+            continue
+        w = re.match(r"(?:[A-Z][\w']*\.)*[A-Za-z_0-9][\w']*", rest[i:])
+        if w is None or w.group(0) in ("where", "in", "of", "then", "else", "do"):
+            break
+        args.append(w.group(0))
+        i += w.end()
+    return args
+
+
+def _takes_argument_of(signature: str, name: str) -> bool:
+    """Does a function's signature have ``name`` in an argument (not only its result)?"""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    text = text.rpartition("=>")[2]
+    word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
+    return any(word.search(part) for part in _split_arrows(text)[:-1])
 
 
 def _family_arguments(signature: str, family: str) -> list[str]:
