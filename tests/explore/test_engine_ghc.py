@@ -271,3 +271,43 @@ def test_a_name_no_longer_exported_breaks_its_re_exports_qualified_or_not():
         assert truth == sites
         nodes = explored("qualified", name, ChangeKind.REMOVE_EXPORT)
         assert compare(nodes, truth) == (set(), set())
+
+
+FAMILY = "src/Ty/Family.hs"
+SYN = "src/Ty/Syn.hs"
+_OPAQUE = "\ntype family ScoutOpaque a\n"
+
+
+def test_a_type_family_change_reaches_where_the_family_reduces():
+    # the oracle's mutation: every equation yields an opaque type of the same kind
+    truth = added_warning_sites(FIXTURES / "types", [
+        Mutation(FAMILY, "{-# LANGUAGE TypeFamilies, FlexibleContexts #-}",
+                 "{-# LANGUAGE TypeFamilies, FlexibleContexts, UndecidableInstances #-}"),
+        Mutation(FAMILY, "type Elem [a] = a", "type Elem [a] = ScoutOpaque a"),
+        Mutation(FAMILY, "type Elem IntBag = Int", "type Elem IntBag = ScoutOpaque Int"),
+        Mutation(FAMILY, "firstOf c = [c]\n", "firstOf c = [c]\n" + _OPAQUE)], flags=DEFER)
+    # `insert` of both instances (their types apply Elem to the instance's type) and a
+    # signature applying it to a known type; not `empty`/`size`, not the polymorphic insertAll
+    assert truth == {f"{FAMILY}:13", f"{FAMILY}:21", f"{FAMILY}:30"}
+    nodes = explored("types", "Elem", ChangeKind.CHANGE_TYPE_FAMILY)
+    assert compare(nodes, truth) == (set(), set())
+    by_loc = {n.location: n for n, _ in nodes}
+    assert by_loc[f"{FAMILY}:11"].facts.hop == 0  # an equation: the change itself
+    assert not by_loc[f"{FAMILY}:25"].facts.breaks  # applies Elem to a variable only
+
+
+def test_a_synonym_change_reaches_the_code_that_builds_what_it_stood_for():
+    truth = added_warning_sites(FIXTURES / "types", [
+        Mutation(SYN, "type Name = String", "type Name = ScoutOpaque String"),
+        Mutation(SYN, "module Ty.Syn where\n",
+                 "{-# LANGUAGE TypeFamilies #-}\nmodule Ty.Syn where\n" + _OPAQUE)],
+        flags=DEFER)
+    # a literal returned as a Name, given to a field of type Name and to a function taking
+    # one; the consumption in `greet` (`n ++ "!"` uses a Name as a String)
+    assert truth == {f"{SYN}:{n}" for n in (6, 17, 26, 32)}
+    nodes = explored("types", "Name", ChangeKind.CHANGE_TYPE_SYNONYM)
+    missed, false = compare(nodes, truth)
+    # values typed with Name only pass on (shout, defaultName, bob, register, dave): no
+    # alarm; a library function consuming the parameter (`++`) is beyond a reading without
+    # types: the one known miss
+    assert (missed, false) == ({f"{SYN}:32"}, set())

@@ -926,6 +926,19 @@ class Explorer:
                     f"{inst.signature or 'an equation of ' + tf.name}: an equation the change "
                     "rewrites"), symbol=tf.name, hop=0), tf.name)
         yield from self._instance_methods_relying_on(tf)
+        # a synonym that applies the family to a known type reduces it wherever it is used
+        reducing = [s for s in self.index.definitions_of_kind(DefKind.TYPE_SYNONYM)
+                    if tf.name in s.mentions and _applied_to_known_type(
+                        (s.signature or "").partition("=")[2], tf.name)]
+        for syn in reducing:
+            for ref in self.references(syn.name):
+                fn = self._top_functions(ref.path).get(ref.enclosing or "")
+                if ref.role is Role.SIGNATURE and fn is not None and self._refers_to(ref, syn):
+                    yield self._declaration_candidate(ref, fn, SiteFacts(
+                        EdgeKind.SIGNATURE, True, detail=(
+                            f"the type of {ref.enclosing} is {syn.name}, which applies "
+                            f"{tf.name} to a known type: its definition relies on the equation "
+                            "that changes"), symbol=tf.name, hop=2))
         for ref in self.references(tf.name):
             if ref.role is not Role.SIGNATURE or not self._refers_to(ref, tf):
                 continue
@@ -1171,10 +1184,15 @@ class Explorer:
                         f"mentions {what}: the value must agree with the new type"),
                     symbol=fdef.name), ref.enclosing, ref.col, ref.last_line)
         for con in self.index.definitions_of_kind(DefKind.CONSTRUCTOR):
-            if con.fields or alias.name not in con.mentions \
-                    or not self._visible_in(con.path, alias):
+            if alias.name not in con.mentions or not self._visible_in(con.path, alias):
                 continue
-            positions = _field_positions(con.signature or "", con.name, alias.name)
+            if con.fields:  # a record built positionally: the fields' own types say where
+                typed = {f.name for f in self.index.definitions_of_kind(DefKind.FIELD)
+                         if f.parent == con.name and f.module == con.module
+                         and alias.name in f.mentions}
+                positions = [i for i, f in enumerate(con.fields) if f in typed]
+            else:
+                positions = _field_positions(con.signature or "", con.name, alias.name)
             for ref in self.references(con.name):
                 if ref.role is not Role.EXPRESSION or not ref.end_line \
                         or not self._refers_to(ref, con):

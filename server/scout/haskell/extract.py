@@ -41,7 +41,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "7"
+EXTRACTOR_VERSION = "8"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 (_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
@@ -643,6 +643,11 @@ class _Extractor:
                 elif decl.type == "signature":  # InstanceSigs
                     for sn in self._signature_names(decl):
                         self.exclude(sn)
+                elif decl.type == "type_instance":  # an associated type's equation
+                    family = _ident(decl.child_by_field_name("name"))
+                    self.add(family, DefKind.TYPE_INSTANCE, decl, None, parent=family,
+                             signature=_one_line(_text(decl)),
+                             instance_types=_names_in(decl.child_by_field_name("patterns")))
         head = self._head_text(d, body)
         self.add(cls, DefKind.INSTANCE, d, None, parent=cls, instance_types=types,
                  signature=_one_line(head), implemented=tuple(implemented),
@@ -1372,6 +1377,11 @@ def extract_incremental(previous: FileIndex, old_source: bytes, source: bytes, t
     plan = _plan_contiguous(state, nodes, touched, edit, dbyte)
     if plan is None:
         plan = _plan_each(state, nodes, touched, edit, dbyte)
+    if plan and nodes and isinstance(plan[-1], int) and max(e for _, e in touched) > \
+            nodes[-1].end_byte:
+        # the last declaration's rows hold what follows it to the end of the file (a syntax
+        # error after the declarations): an edit there extracts it again
+        plan[-1] = nodes[-1]
     ex = _Extractor(previous.path, source, tree, header.module, dict(state.name_ids),
                     list(state.raw_names))
     width = RefsTable.WIDTH
