@@ -311,3 +311,26 @@ def test_a_synonym_change_reaches_the_code_that_builds_what_it_stood_for():
     # alarm; a library function consuming the parameter (`++`) is beyond a reading without
     # types: the one known miss
     assert (missed, false) == ({f"{SYN}:32"}, set())
+
+
+FLD_USE = "src/Fld/Use.hs"
+
+
+def test_a_field_type_change_reaches_values_built_with_the_old_type():
+    # the oracle's mutation: the field's type becomes opaque (its instances kept)
+    truth = added_warning_sites(FIXTURES / "fields", [
+        Mutation("src/Fld/Types.hs", "data Point = Point { line :: Pos, column :: Pos }",
+                 "data Point = Point { line :: ScoutOpaque Pos, column :: Pos }\n"
+                 "type family ScoutOpaque a"),
+        Mutation("src/Fld/Types.hs", "module Fld.Types where",
+                 "{-# LANGUAGE TypeFamilies #-}\nmodule Fld.Types where")], flags=DEFER)
+    # built with the old type: `Pos 1` (origin), `Pos (..)` in an update, `Pos n`
+    # positionally; used as the old type: `unPos (line p)`, `unPos l` after a pattern
+    assert truth == {"src/Fld/Types.hs:11", f"{FLD_USE}:7", f"{FLD_USE}:14", f"{FLD_USE}:20"}
+    nodes = explored("fields", "line", ChangeKind.CHANGE_FIELD_TYPE)
+    assert compare(nodes, truth) == (set(), set())
+    by_loc = {n.location: n for n, _ in nodes}
+    # `q { line = line p }` and `Point l c` rebuilt from the pattern keep the field's value
+    assert not by_loc[f"{FLD_USE}:10"].facts.breaks
+    assert f"{FLD_USE}:17" not in {n.location for n, r in nodes if r >= 4}
+    assert by_loc[f"{FLD_USE}:13"].end_line == 14  # the pattern, to where `l` is used

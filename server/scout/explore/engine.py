@@ -655,20 +655,32 @@ class Explorer:
                     Role.RECORD_PATTERN: EdgeKind.FIELD_PATTERN,
                     Role.IMPORT: EdgeKind.IMPORT, Role.EXPORT: EdgeKind.EXPORT,
                     }.get(ref.role, EdgeKind.FIELD_ACCESS)
-            breaks = True
-            if change is ChangeKind.CHANGE_FIELD_TYPE and ref.role in (Role.IMPORT, Role.EXPORT):
-                breaks = False
+            breaks, end = True, None
+            if change is ChangeKind.CHANGE_FIELD_TYPE:
+                breaks = self._takes_old_type(ref, f)
+                if ref.role is Role.RECORD_PATTERN:
+                    value = _field_value(self._text_between(ref.path, ref.line, ref.col,
+                                                            ref.line + 8))
+                    if value and not re.fullmatch(r"[a-z_][\w']*", value.strip()):
+                        breaks = value.strip() != "_"  # it matches the old type's shape
+                    else:
+                        end = self._pattern_uses(ref, f)
+                        breaks = end is not None
             yield _Candidate(ref.path, ref.line, SiteFacts(
                 edge, breaks, detail=(f"{ref.enclosing or 'this code'} uses field {f.name}, "
                                       f"which {verb}" + (": this no longer compiles"
                                                         if change is not
                                                         ChangeKind.CHANGE_FIELD_TYPE else
                                                         ": the value's type must match")),
-                symbol=f.name), ref.enclosing, ref.col)
-        if change is ChangeKind.REMOVE_FIELD:
-            for con in self.index.definitions(f.parent or "", (DefKind.CONSTRUCTOR,)):
-                if con.module != f.module:
-                    continue
+                symbol=f.name), ref.enclosing, ref.col, end)
+        cons = [c for c in self.index.definitions(f.parent or "", (DefKind.CONSTRUCTOR,))
+                if c.module == f.module]
+        # a newtype keeps its one field: removing its name leaves positional uses alone
+        newtype = any(t.kind is DefKind.NEWTYPE for c in cons
+                      for t in self.index.definitions(c.parent or "", (DefKind.NEWTYPE,))
+                      if t.module == c.module)
+        if change is ChangeKind.REMOVE_FIELD and not newtype:
+            for con in cons:
                 for ref in self.references(con.name):
                     if ref.role in (Role.EXPRESSION, Role.PATTERN) and self._refers_to(ref, con):
                         yield _Candidate(ref.path, ref.line, SiteFacts(
@@ -676,6 +688,102 @@ class Explorer:
                                 f"{ref.enclosing or 'this code'} uses {con.name} positionally: "
                                 "it has one argument fewer"), symbol=con.name),
                                          ref.enclosing, ref.col)
+        if change is ChangeKind.CHANGE_FIELD_TYPE:
+            for con in cons:
+                if f.name not in con.fields:
+                    continue
+                at = con.fields.index(f.name)
+                for ref in self.references(con.name):
+                    if ref.role is not Role.EXPRESSION or not ref.end_line \
+                            or not self._refers_to(ref, con):
+                        continue
+                    args = _call_arguments(self._text_between(ref.path, ref.line, ref.col,
+                                                              ref.last_line), con.name)
+                    if at >= len(args) or not self._old_type_value(ref, args[at], f,
+                                                                     (con.name, at)):
+                        continue
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                            f"{ref.enclosing or 'this code'} builds {con.name} positionally: its "
+                            f"argument for {f.name} has the old type"), symbol=con.name),
+                                     ref.enclosing, ref.col, ref.last_line)
+
+    def _takes_old_type(self, ref: Reference, f: Definition) -> bool:
+        """Does this use of a field whose type changes need the old type? A selector's use
+        and a value given in record syntax do (unless the value is the field's own, read
+        from another record); a record pattern only binds it (its uses are what must fit),
+        an import or export list only names it."""
+        if ref.role in (Role.IMPORT, Role.EXPORT):
+            return False
+        if ref.role is Role.RECORD_PATTERN:
+            return False  # see _pattern_uses: the bound value's uses are what must fit
+        if ref.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE):
+            value = _field_value(self._text_between(ref.path, ref.line, ref.col, ref.line + 8))
+            return value is None or self._old_type_value(ref, value, f)
+        lines = self.context.lines(ref.path)
+        before = lines[ref.line - 1][:ref.col] if 0 < ref.line <= len(lines) else ""
+        if re.search(r"(?<![\w'.])" + re.escape(f.name) + r"\s*=\s*\(?\s*$", before):
+            return False  # `r { f = f s }`: the field's own value, given back to it
+        consumer = re.search(r"([a-zA-Z_][\w'.]*)\s*(?:\$|\(|\.)\s*\(?\s*$", before)
+        if consumer and consumer.group(1).rpartition(".")[2] in _CLASS_CONSUMERS:
+            return False  # handed to a class method the new type is taken to have too
+        return True
+
+    def _old_type_value(self, ref: Reference, value: str, f: Definition,
+                        position: tuple[str, int] | None = None) -> bool:
+        """Is a value given to the field built with its old type, rather than read from the
+        field itself: `f r`, or a variable bound from the field (`C {f = v}`, a pun or a
+        wildcard, or the same position of a positional pattern, ``position``: (constructor,
+        index))?"""
+        kind, head, _ = _expression_head(value)
+        if kind == "name" and head.rpartition(".")[2] == f.name:
+            return False
+        var = value.strip()
+        if kind == "name" and re.fullmatch(r"[a-z_][\w']*", var):
+            if var == f.name:
+                return False  # a pun or a wildcard's variable: the field's own value
+            encl = self.context.enclosing(ref.path, ref.line)
+            scope = self._declaration_text(encl) if encl is not None else ""
+            if encl is not None and ref.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE):
+                # the use itself (`f = v` in this construction) binds nothing: blank it
+                lines = scope.split("\n")
+                k = ref.line - encl.span.start_line
+                if 0 <= k < len(lines):
+                    lines[k] = lines[k][:ref.col] + " " * len(f.name) + lines[k][
+                        ref.col + len(f.name):]
+                    scope = "\n".join(lines)
+            if re.search(r"(?<![\w'.])" + re.escape(f.name) + r"\s*=\s*" + re.escape(var)
+                         + r"(?![\w'])", scope):
+                return False
+            if position is not None:
+                con, at = position
+                if re.search(r"(?<![\w'.])" + re.escape(con) + r"\s+(?:\S+\s+){" + str(at)
+                             + r"}" + re.escape(var) + r"(?![\w'])", scope):
+                    return False
+        return True
+
+    def _pattern_uses(self, ref: Reference, f: Definition) -> int | None:
+        """For a record pattern binding the field (`C {f = v}`, `C {f}`): the last line where
+        the bound variable is used in the rest of the declaration, or None when unused."""
+        value = _field_value(self._text_between(ref.path, ref.line, ref.col, ref.line + 8))
+        var = value.strip() if value else f.name
+        if not re.fullmatch(r"[a-z_][\w']*", var):
+            return None
+        encl = self.context.enclosing(ref.path, ref.line)
+        if encl is None:
+            return None
+        lines = self.context.lines(ref.path)
+        word = re.compile(r"(?<![\w'.])" + re.escape(var) + r"(?![\w'])")
+        last = None
+        for i in range(ref.line, min(encl.span.end_line, ref.line + 40, len(lines)) + 1):
+            text = lines[i - 1]
+            if i == ref.line:
+                text = text[ref.col:].split("}", 1)[1] if "}" in text[ref.col:] else ""
+            elif re.match(r"\S", text):
+                break  # the next clause or declaration
+            if word.search(text):
+                last = i
+        return last
 
     # -- functions ---------------------------------------------------------------------
     def _function_change(self, fn: Definition) -> Iterator[_Candidate]:
@@ -1694,6 +1802,12 @@ class _Synonym(NamedTuple):
     head: str
     function: bool
 
+
+# Library functions that only need a class instance of what they are given (numbers,
+# text): a new type is taken to keep the old one's instances
+_CLASS_CONSUMERS = frozenset({"fromIntegral", "fi", "realToFrac", "toInteger", "show", "print",
+                              "shows", "toEnum", "fromEnum", "succ", "pred", "max", "min",
+                              "abs", "negate", "compare", "hash", "rnf", "seq"})
 
 # Library functions and operators that pass on what they are given (polymorphic plumbing)
 _PLUMBING = frozenset({"return", "pure", "const", "id", "fmap", "liftM", "liftIO", "io", "lift",
