@@ -687,7 +687,7 @@ class Explorer:
                             EdgeKind.CONSTRUCTOR_USE, True, detail=(
                                 f"{ref.enclosing or 'this code'} uses {con.name} positionally: "
                                 "it has one argument fewer"), symbol=con.name),
-                                         ref.enclosing, ref.col)
+                                         ref.enclosing, ref.col, ref.last_line)
         if change is ChangeKind.CHANGE_FIELD_TYPE:
             for con in cons:
                 if f.name not in con.fields:

@@ -491,7 +491,8 @@ def _field_of(target: Definition, members: Sequence[Definition],
 
 
 def rename_field(target: Definition, text: str, members: Sequence[Definition],
-                 subject: str | None) -> Mutation:
+                 subject: str | None,
+                 record_uses: Sequence[tuple[int, int]] = ()) -> Mutation:
     """Every use of the field's name breaks; positional uses of the constructor do not."""
     field_def = _field_of(target, members, subject)
     name = field_def.name
@@ -504,6 +505,7 @@ def rename_field(target: Definition, text: str, members: Sequence[Definition],
         phases.append(Phase((renamed,), flags=RENAMER_ERRORS, only_paths=(field_def.path,),
                             message_must_mention=_word(name), counts_coverage=False,
                             purpose="uses inside the defining module (rename errors)"))
+        phases += _field_expression_phase(text, field_def, record_uses)
     return Mutation(ChangeKind.RENAME_FIELD, target.name, name, field_def.path, tuple(phases),
                     f"rename field {name}", (name,))
 
@@ -520,7 +522,8 @@ def change_field_type(target: Definition, text: str, members: Sequence[Definitio
 
 
 def remove_field(target: Definition, text: str, members: Sequence[Definition],
-                 subject: str | None) -> Mutation:
+                 subject: str | None,
+                 record_uses: Sequence[tuple[int, int]] = ()) -> Mutation:
     field_def = _field_of(target, members, subject)
     subject = field_def.name
     outside = Phase((_deprecate(field_def.path, text, subject),), recheck_dependents=True,
@@ -547,8 +550,42 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
                             only_paths=(field_def.path,), message_must_mention=_word(subject),
                             counts_coverage=False,
                             purpose="uses inside the defining module (removal errors)"))
+        phases += _field_expression_phase(text, field_def, record_uses)
     return Mutation(ChangeKind.REMOVE_FIELD, target.name, subject, field_def.path, tuple(phases),
                     f"remove field {subject}", (subject,))
+
+
+def _field_expression_phase(text: str, field_def: Definition,
+                            record_uses: Sequence[tuple[int, int]]) -> list[Phase]:
+    """Inside the defining module, a renamed or removed field's record syntax is a renamer
+    error, and renamer errors stop GHC before it reports the names used as expressions (the
+    selector `f r`, a variable `RecordWildCards` brought): this phase renames the field where
+    it is declared and in its record syntax (``record_uses``: 1-based line, 0-based column in
+    ``text``; a pun `C {f}` becomes `C {new = f}`), so the rest type-checks and every
+    expression use of the old name is reported (deferred out-of-scope variables). Nothing
+    when the module has no record syntax to rename and no expression use."""
+    name = field_def.name
+    new = f"scoutRenamed_{name}"
+    edits = [_rename_at(text, field_def, new)]
+    for line, col in sorted(set(record_uses)):
+        try:
+            at = offset_of(text, line, col)
+        except MutationError:
+            continue
+        if text[at:at + len(name)] != name or re.match(r"[\w']", text[at + len(name):][:1]):
+            continue  # not the name here (a line the preprocessor rewrote): leave it
+        after = text[at + len(name):].lstrip(" \t")
+        pun = after[:1] in (",", "}")
+        edits.append(TextEdit(at, at + len(name), f"{new} = {name}" if pun else new))
+    try:
+        renamed = apply_edits(field_def.path, text, edits)
+    except MutationError:
+        return []
+    return [Phase((renamed,), flags=DEFER_TYPE_ERRORS, only_paths=(field_def.path,),
+                  message_must_mention=r"not in scope:\s*‘?" + re.escape(name) + r"’?(?![\w'])",
+                  counts_coverage=False,
+                  purpose="uses as a name (selector, wildcard variable) inside the defining "
+                          "module")]
 
 
 def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool = False,
@@ -1019,11 +1056,13 @@ def remove_export(target: Definition, text: str) -> Mutation:
 def plan_mutation(change: ChangeKind, target: Definition, text: str,
                   members: Sequence[Definition] = (), subject: str | None = None,
                   variant: str | None = None,
-                  sources: dict[str, str] | None = None) -> Mutation:
+                  sources: dict[str, str] | None = None,
+                  record_uses: Sequence[tuple[int, int]] = ()) -> Mutation:
     """The mutation for a change kind. ``members``: the target's constructors and fields (for
     types), as the index returns them; ``subject``: which constructor/field, when it matters;
     ``variant``: the reading of adding a method (``required`` or ``default``); ``sources``:
-    the other files a type family's instances may live in (path -> text)."""
+    the other files a type family's instances may live in (path -> text); ``record_uses``:
+    where the field's name is used in record syntax in its own file (line, column)."""
     if change == ChangeKind.ADD_CONSTRUCTOR:
         return add_constructor(target, text, members)
     if change in (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR):
@@ -1032,9 +1071,9 @@ def plan_mutation(change: ChangeKind, target: Definition, text: str,
     if change == ChangeKind.ADD_FIELD:
         return add_field(target, text, members)
     if change == ChangeKind.REMOVE_FIELD:
-        return remove_field(target, text, members, subject)
+        return remove_field(target, text, members, subject, record_uses)
     if change == ChangeKind.RENAME_FIELD:
-        return rename_field(target, text, members, subject)
+        return rename_field(target, text, members, subject, record_uses)
     if change == ChangeKind.CHANGE_FIELD_TYPE:
         return change_field_type(target, text, members, subject)
     if change == ChangeKind.CHANGE_ARITY:

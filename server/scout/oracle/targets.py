@@ -15,7 +15,7 @@ from scout.explore.model import ChangeKind, Question
 from scout.explore.resolve import ExploreError
 from scout.explore.resolve import resolve_target as resolve_definition
 from scout.haskell.index import WorkspaceIndex
-from scout.haskell.model import Definition, DefKind
+from scout.haskell.model import Definition, DefKind, Role
 from scout.oracle.mutate import SUPPORTED_CHANGES, Mutation, MutationError, plan_mutation
 
 
@@ -62,5 +62,14 @@ def mutation_for(index: WorkspaceIndex, name: str, change: ChangeKind,
                     sources[path] = (index.root / path).read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     continue  # a file GHC reads but we cannot: its instances stay unchanged
+    record_uses: list[tuple[int, int]] = []
+    if change in (ChangeKind.RENAME_FIELD, ChangeKind.REMOVE_FIELD):
+        field = next((m for m in resolved.members if m.kind is DefKind.FIELD
+                      and m.name == (subject or target.name)), None)
+        if field is not None:
+            record_uses = [(r.line, r.col) for r in
+                           index.files[field.path].references.lookup(field.name, field.path)
+                           if r.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE,
+                                         Role.RECORD_PATTERN)]
     return plan_mutation(change, target, resolved.text, resolved.members, subject, variant,
-                         sources)
+                         sources, record_uses)
