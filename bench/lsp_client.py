@@ -19,11 +19,34 @@ class LspError(RuntimeError):
     pass
 
 
+class _Streams:
+    """An in-process server's pipe ends, shaped like the bits of a Popen the client uses."""
+
+    def __init__(self, stdin: Any, stdout: Any) -> None:
+        self.stdin, self.stdout, self.pid, self.returncode = stdin, stdout, os.getpid(), None
+
+    def poll(self) -> int | None:
+        return None
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+    def kill(self) -> None:
+        return None
+
+
 class RawClient:
-    def __init__(self, env: dict[str, str], *, stderr: Any = subprocess.DEVNULL) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "scout", "serve"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=stderr, env={**os.environ, **env})
+    def __init__(self, env: dict[str, str] | None = None, *,
+                 stderr: Any = subprocess.DEVNULL, streams: tuple[Any, Any] | None = None
+                 ) -> None:
+        """Start `python -m scout serve` with ``env`` added to the environment, or talk over
+        ``streams`` (to the server's stdin, from its stdout) to a server run in-process."""
+        if streams is not None:
+            self.proc: Any = _Streams(*streams)
+        else:
+            self.proc = subprocess.Popen([sys.executable, "-m", "scout", "serve"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=stderr, env={**os.environ, **(env or {})})
         self.responses: dict[Any, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []
         self._ids = itertools.count(1)

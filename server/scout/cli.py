@@ -215,11 +215,12 @@ def cmd_query(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         elif not args.json and (line := format_log_outcome(result)):
             print(line)
-        if result.shadow.state == "pending":
+        if "pending" in (result.shadow.state, result.student.state):
             session.drain(timeout=session.settings.deadline)
-        if result.shadow.state in ("failed", "skipped") and result.shadow.error:
-            print(f"scout: warning: the {result.shadow.scorer} teacher: {result.shadow.error}",
-                  file=sys.stderr)
+        for role, state in (("teacher", result.shadow), ("student", result.student)):
+            if state.state in ("failed", "skipped") and state.error:
+                print(f"scout: warning: the {state.scorer} {role}: {state.error}",
+                      file=sys.stderr)
     finally:
         session.close()
     return 0

@@ -78,8 +78,15 @@ class QueryResult:
     # The affected files' lines as the answer saw them: lenses follow later edits from here.
     texts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     log: LogOutcome = field(default_factory=LogOutcome)
-    shadow: ShadowState = field(default_factory=ShadowState)
+    shadow: ShadowState = field(default_factory=ShadowState)  # the teacher (Haiku)
+    student: ShadowState = field(default_factory=ShadowState)  # a model not yet promoted
     logged: Future[LogOutcome] | None = None  # completes when logging finished (or failed)
+
+    def set_shadow(self, role: str, state: ShadowState) -> None:
+        if role == "student":
+            self.student = state
+        else:
+            self.shadow = state
 
     def primary(self, i: int) -> Scored:
         return self.scored[i][0]
@@ -156,7 +163,7 @@ class ScoutSession:
         self._pending_logs = 0
         self._scorers = scorers
         self._scorer_error: str | None = None
-        self._shadow: ShadowRunner | None = None
+        self._shadows: dict[str, ShadowRunner] = {}  # "teacher" (Haiku), "student" (model)
         self._answering: tuple[tuple, float, dict[str, Any]] | None = None
         self._closed = False
 
@@ -173,9 +180,9 @@ class ScoutSession:
             if _scorer_options(old) != _scorer_options(settings):
                 self._scorers = None
                 self._scorer_error = None
-                if self._shadow is not None:
-                    self._shadow.close(wait=False)
-                    self._shadow = None
+                for runner in self._shadows.values():
+                    runner.close(wait=False)
+                self._shadows = {}
 
     def scorers(self) -> tuple[Scorer, Scorer | None]:
         """The primary scorer and the shadowing teacher (None when shadowing is off or cannot
@@ -199,12 +206,18 @@ class ScoutSession:
 
                 # hybrid: the model answers first only once scout eval promoted it here
                 attach_gate(self._scorers[0], root=self.root, db=self._settings.db_path,
-                            thresholds=thresholds_from(self._settings))
+                            thresholds=thresholds_from(self._settings), shadow_model=False)
             return self._scorers
 
     @property
     def scorer_error(self) -> str | None:
         return self._scorer_error
+
+    def _promotion(self) -> Any:
+        """The promotion gate's decision for the hybrid's model (None: no gate)."""
+        primary = self.scorers()[0]
+        gate = _gate_of(primary)
+        return gate.decide(primary.model) if gate is not None else None  # type: ignore[attr-defined]
 
     def answering(self, *, max_age: float = 30.0) -> dict[str, Any]:
         """Who answers questions now, and why: the chosen scorer, or the heuristics when the
@@ -235,8 +248,11 @@ class ScoutSession:
             except ValueError as exc:
                 ok, message = False, str(exc)
                 ollama.update(reachable=False, message=message)
-            if ok:
-                who, why = "ollama", message
+            decision = self._promotion() if ok and s.scorer == "hybrid" else None
+            if decision is not None and decision.answering != "model":
+                who, why = "heuristic", f"the heuristics answer: {decision.why}"
+            elif ok:
+                who, why = "ollama", decision.why if decision is not None else message
             elif s.scorer == "hybrid":
                 who, why = "heuristic", f"the heuristics answer: {message}"
             else:
@@ -317,6 +333,10 @@ class ScoutSession:
         model_time = cancel.child(timeout=self._settings.deadline)
         scored = [[s] for s in primary.score(question, exploration.nodes, cancel=model_time)]
         cancel.check()
+        shadows: list[tuple[str, Scorer]] = [("teacher", teacher)] if teacher else []
+        student = _unpromoted_model(primary)
+        if student is not None:  # logged beside the heuristics' answer, in the background
+            shadows.append(("student", student))
         texts = {path: tuple(snapshot.source_lines(path))
                  for path in {n.path for n in exploration.nodes}}
         result = QueryResult(next(self._keys), exploration, scored,
@@ -326,66 +346,73 @@ class ScoutSession:
         logging_on = self._settings.log if log is None else log
         if self._scorer_error and teacher is None:
             result.shadow = ShadowState("failed", "haiku", self._scorer_error)
-        if logging_on or teacher is not None:
-            self._after_answer(result, teacher, logging_on)  # emits "answer" before the rest
+        if logging_on or shadows:
+            self._after_answer(result, shadows, logging_on)  # emits "answer" before the rest
         else:
             result.log = LogOutcome(skipped=True)
             self._emit(result.key, "answer")
         return result
 
     # -- background: log, then shadow ---------------------------------------------------------
-    def _after_answer(self, result: QueryResult, teacher: Scorer | None,
+    def _after_answer(self, result: QueryResult, shadows: list[tuple[str, Scorer]],
                       logging_on: bool) -> None:
-        if teacher is not None and result.exploration.nodes:
-            result.shadow = ShadowState("pending", teacher.name)
+        if result.exploration.nodes:
+            for role, scorer in shadows:
+                result.set_shadow(role, ShadowState("pending", scorer.name))
         result.log = LogOutcome(pending=logging_on, skipped=not logging_on)
         with self._lock:
             if self._pending_logs >= MAX_PENDING_LOGS:
                 result.log = LogOutcome(error=f"{MAX_PENDING_LOGS} answers are still waiting "
                                         "to be logged (is the database locked?); this one was "
                                         "not logged")
-                if teacher is not None:
-                    result.shadow = ShadowState("skipped", teacher.name, result.log.error)
+                for role, scorer in shadows:
+                    result.set_shadow(role, ShadowState("skipped", scorer.name,
+                                                        result.log.error))
                 self._emit(result.key, "answer")
                 return
             self._pending_logs += 1
         self._emit(result.key, "answer")  # listeners hear of the answer before its log
-        result.logged = self._recorder.submit(self._log_then_shadow, result, teacher,
+        result.logged = self._recorder.submit(self._log_then_shadow, result, shadows,
                                               logging_on)
 
-    def _log_then_shadow(self, result: QueryResult, teacher: Scorer | None,
+    def _log_then_shadow(self, result: QueryResult, shadows: list[tuple[str, Scorer]],
                          logging_on: bool) -> LogOutcome:
         try:
             if logging_on:
                 result.log = self._record(result)
                 self._emit(result.key, "logged")
-            if teacher is not None and result.exploration.nodes:
-                self._start_shadow(result, teacher)
+            if result.exploration.nodes:
+                for role, scorer in shadows:
+                    self._start_shadow(result, role, scorer)
             return result.log
         finally:
             with self._lock:
                 self._pending_logs -= 1
 
-    def _start_shadow(self, result: QueryResult, teacher: Scorer) -> None:
+    def _start_shadow(self, result: QueryResult, role: str, scorer: Scorer) -> None:
+        """Score the answer's nodes with a teacher (Haiku) or the not-yet-promoted student
+        model, in the background; their answers are logged beside the primary's."""
         with self._lock:
-            if self._shadow is None or self._shadow.teacher is not teacher:
-                self._shadow = ShadowRunner(teacher)
-            runner = self._shadow
+            runner = self._shadows.get(role)
+            if runner is None or runner.teacher is not scorer:
+                if runner is not None:
+                    runner.close(wait=False)
+                runner = self._shadows[role] = ShadowRunner(scorer)
         question = result.exploration.question
         deadline = self._settings.deadline
         cancel = CancelToken.with_deadline(deadline * 4 if deadline else None)
 
         def done(outcome: ShadowResult) -> None:
-            self._shadow_done(result, outcome)
+            self._shadow_done(result, role, outcome)
 
         submitted = runner.submit(question, result.exploration.nodes, done, cancel=cancel)
         if isinstance(submitted, str):
-            result.shadow = ShadowState("skipped", teacher.name, submitted)
+            result.set_shadow(role, ShadowState("skipped", scorer.name, submitted))
             self._emit(result.key, "shadow")
 
-    def _shadow_done(self, result: QueryResult, outcome: ShadowResult) -> None:
+    def _shadow_done(self, result: QueryResult, role: str, outcome: ShadowResult) -> None:
         if outcome.results is None:
-            result.shadow = ShadowState("failed", outcome.scorer, outcome.error)
+            result.set_shadow(role, ShadowState("failed", outcome.scorer, outcome.error))
             self._emit(result.key, "shadow")
             return
         failures = [s.error for s in outcome.results if s.rubric is None and s.error]
@@ -398,12 +425,13 @@ class ScoutSession:
                 ids = store.node_ids(result.log.query_id)
                 store.add_scored_many(list(zip(ids, outcome.results, strict=True)))
             except Exception as exc:  # the store's errors, or a closed session
-                error = f"the teacher's labels were not logged: {exc}"
+                error = f"the {role}'s labels were not logged: {exc}"
                 self._drop_store()
         if failures:
             error = (f"{len(failures)} of {len(outcome.results)} node(s) not scored by "
                      f"{outcome.scorer}: {failures[0]}") + (f"; {error}" if error else "")
-        result.shadow = ShadowState("failed" if error else "done", outcome.scorer, error)
+        result.set_shadow(role, ShadowState("failed" if error else "done", outcome.scorer,
+                                            error))
         self._emit(result.key, "shadow")
 
     def drain(self, timeout: float | None = None) -> None:
@@ -414,8 +442,9 @@ class ScoutSession:
         for result in results:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             result.wait_logged(left)
-        runner = self._shadow
-        if runner is not None:
+        with self._lock:
+            runners = list(self._shadows.values())
+        for runner in runners:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 runner.drain(left)
@@ -493,9 +522,25 @@ class ScoutSession:
             return
         self._closed = True
         self._recorder.shutdown(wait=wait, cancel_futures=not wait)
-        if self._shadow is not None:
-            self._shadow.close(wait=wait)
+        for runner in self._shadows.values():
+            runner.close(wait=wait)
         self._drop_store()
+
+
+def _gate_of(primary: Scorer) -> Any:
+    from scout.scoring.hybrid import HybridScorer
+
+    return primary.gate if isinstance(primary, HybridScorer) else None
+
+
+def _unpromoted_model(primary: Scorer) -> Scorer | None:
+    """The hybrid's model when its promotion gate just let the heuristics answer for it
+    (served, but not yet passed by `scout eval` here): it is shadow-logged, not waited for."""
+    gate = _gate_of(primary)
+    decision = gate.last if gate is not None else None
+    if decision is None or decision.answering == "model" or decision.digest is None:
+        return None
+    return primary.model  # type: ignore[attr-defined]
 
 
 def _scorer_options(s: Settings) -> tuple:

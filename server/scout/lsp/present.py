@@ -109,6 +109,8 @@ def result_json(result: QueryResult, root: Path, snapshot: IndexSnapshot | None,
                      "skipped": skipped, "partial": not result.index_complete},
         "shadow": {"state": result.shadow.state, "scorer": result.shadow.scorer,
                    "error": result.shadow.error},
+        "student": {"state": result.student.state, "scorer": result.student.scorer,
+                    "error": result.student.error},
         "log": {"queryId": result.log.query_id, "database": result.log.database,
                 "error": result.log.error, "pending": result.log.pending},
         "groups": [{"risk": risk, "files": [

@@ -68,6 +68,21 @@ class ScoutProtocol(LanguageServerProtocol):
                 return _Malformed(data["id"], data["method"], exc)
             raise
 
+    def _execute_handler(self, msg_id: Any, handler: Any, callback: Any,
+                         args: Any = None, kwargs: Any = None) -> None:
+        # pygls 2.1.1 files the future of every generator or async handler under an id, but
+        # removes it only for the request it answers: the futures of notifications (didOpen,
+        # didChange: one per keystroke) and of the handler a builtin generator delegates to
+        # (every workspace/executeCommand, holding its whole result) stay forever. Forget each
+        # one when it is done.
+        super()._execute_handler(msg_id, handler, callback, args=args, kwargs=kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            def forget(done: Any, msg_id: Any = msg_id) -> None:
+                if self._request_futures.get(msg_id) is done:
+                    self._request_futures.pop(msg_id, None)
+            future.add_done_callback(forget)
+
     def handle_message(self, message: Any) -> None:
         if isinstance(message, _Malformed):
             log.warning("malformed %s request answered with an error", message.method)
@@ -529,44 +544,71 @@ async def _pull_configuration(ls: ScoutServer, roots: Sequence[Path]) -> None:
         ls.editor_config[str(root)] = answer if isinstance(answer, dict) else {}
 
 
+class _IndexProgress:
+    """The indexing progress, driven from the owner thread. Everything runs on the event loop,
+    and nothing is reported or ended before the client has seen `begin` (a small workspace can
+    finish before the client acknowledged the token)."""
+
+    def __init__(self, ls: ScoutServer, folder: Folder) -> None:
+        self.ls = ls
+        self.folder = folder
+        self.token = str(uuid.uuid4()) if ls.supports_progress() else None
+        self.begun = False
+        self.ended: str | None = None
+        self.last_percent = -1
+
+    async def begin(self) -> None:
+        if self.token is None:
+            return
+        try:
+            await self.ls.work_done_progress.create_async(self.token)
+            cancelled = self.ls.work_done_progress.tokens.get(self.token)
+            if cancelled is not None:  # the user pressed Cancel on the progress
+                cancelled.add_done_callback(lambda f: f.cancelled() and self.folder.load_token
+                                            .cancel("indexing was cancelled by the user"))
+            self.ls.work_done_progress.begin(self.token, types.WorkDoneProgressBegin(
+                title="Semantic Scout: indexing", message=self.folder.root.name,
+                percentage=0, cancellable=True))
+            self.begun = True
+        except Exception as exc:  # progress is a courtesy; indexing goes on
+            log.info("progress not shown: %s", exc)
+            self.token = None
+        if self.ended is not None:
+            self._end(self.ended)
+
+    def report(self, done: int, total: int) -> None:  # any thread
+        percent = int(100 * done / total) if total else 100
+        if self.token is None or percent == self.last_percent:
+            return
+        self.last_percent = percent
+        self.ls.from_thread(lambda: self.begun and self.ended is None and _report(
+            self.ls, self.token, f"{done}/{total} files", percent))
+
+    def end(self, message: str) -> None:  # any thread
+        self.ls.from_thread(lambda: self._end(message))
+
+    def _end(self, message: str) -> None:
+        self.ended = message
+        if self.begun and self.token is not None:
+            _end(self.ls, self.token, message)
+            self.token = None
+
+
 def _open_folder(ls: ScoutServer, root: Path) -> None:
     folder = Folder(root, ls.settings_for(root), ls.on_session_event)
     ls.folders.add(folder)
-    token = str(uuid.uuid4()) if ls.supports_progress() else None
-    if token is not None:
-        async def begin() -> None:
-            try:
-                await ls.work_done_progress.create_async(token)
-                cancelled = ls.work_done_progress.tokens.get(token)
-                if cancelled is not None:  # the user pressed Cancel on the progress
-                    cancelled.add_done_callback(lambda f: f.cancelled() and folder.load_token
-                                                .cancel("indexing was cancelled by the user"))
-                ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-                    title="Semantic Scout: indexing", message=root.name, percentage=0,
-                    cancellable=True))
-            except Exception as exc:  # progress is a courtesy; indexing goes on
-                log.info("progress not shown: %s", exc)
-        assert ls.loop is not None
-        ls.loop.create_task(begin())
-    last = [-1]
-
-    def progress(done: int, total: int) -> None:
-        percent = int(100 * done / total) if total else 100
-        if token is None or percent == last[0]:
-            return
-        last[0] = percent
-        ls.from_thread(lambda: _report(ls, token, f"{done}/{total} files", percent))
+    progress = _IndexProgress(ls, folder)
+    assert ls.loop is not None
+    ls.loop.create_task(progress.begin())
 
     def finished(folder: Folder) -> None:
-        if token is not None:
-            message = folder.load_error or "ready"
-            ls.from_thread(lambda: _end(ls, token, message))
+        progress.end(folder.load_error or "ready")
         if folder.load_error:
             ls.show(f"Semantic Scout: {folder.load_error} ({folder.root})",
                     types.MessageType.Warning)
         ls.notify_safe("scout/statusChanged", {"index": _index_status(ls)})
         ls.refresh_lenses()
-    folder.start_loading(progress, finished)
+    folder.start_loading(progress.report, finished)
 
 
 def _report(ls: ScoutServer, token: str, message: str, percent: int) -> None:

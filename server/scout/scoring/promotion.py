@@ -279,14 +279,18 @@ class PromotionGate:
 
 
 def attach_gate(scorer: Scorer, *, root: Path, db: Path | None,
-                thresholds: Thresholds = Thresholds()) -> PromotionGate | None:
-    """Give a hybrid scorer (possibly inside a shadow wrapper) its promotion gate."""
+                thresholds: Thresholds = Thresholds(),
+                shadow_model: bool = True) -> PromotionGate | None:
+    """Give a hybrid scorer (possibly inside a shadow wrapper) its promotion gate.
+    ``shadow_model=False``: the caller shadow-logs the unpromoted model itself (the session
+    does it in the background, so nobody waits for it)."""
     from scout.scoring.hybrid import HybridScorer, ShadowScorer
 
     inner = scorer.primary if isinstance(scorer, ShadowScorer) else scorer
     if not isinstance(inner, HybridScorer):
         return None
-    inner.gate = PromotionGate(root=root, db=db, thresholds=thresholds)
+    inner.gate = PromotionGate(root=root, db=db, thresholds=thresholds,
+                               shadow_model=shadow_model)
     return inner.gate
 
 
