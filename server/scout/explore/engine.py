@@ -34,7 +34,7 @@ from scout.explore.model import (
     adds_method_with_default,
 )
 from scout.explore.question import refine_for_target
-from scout.explore.refine import refined, scrutinee_types
+from scout.explore.refine import refined, scrutinee_types, split_arrows
 from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's errors)
     AmbiguousTarget,
     ExploreError,
@@ -1214,7 +1214,7 @@ class Explorer:
         rhs = re.sub(r"^\s*forall\b[^.]*\.", "", rhs).rpartition("=>")[2]
         words = _split_top(_type_text(rhs), " ")
         info = _Synonym(frozenset(a.name for a in aliases),
-                        _bare_class(words[0]) if words else "", len(_split_arrows(rhs)) > 1)
+                        _bare_class(words[0]) if words else "", len(split_arrows(rhs)) > 1)
         for alias in aliases:
             yield from self._synonym_uses(alias, syn, info)
 
@@ -1719,7 +1719,7 @@ def _result_type(signature: str) -> tuple[list[list[str]], list[str]]:
         if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
             inner = inner[1:-1]
         context = [w for part in _split_top(inner, ",") if (w := _split_top(part, " "))]
-    parts = _split_arrows(rest if arrow else text)
+    parts = split_arrows(rest if arrow else text)
     result = _type_text(parts[-1]) if parts else ""
     return context, _split_top(result, " ")
 
@@ -1819,7 +1819,7 @@ _PLUMBING = frozenset({"return", "pure", "const", "id", "fmap", "liftM", "liftIO
 def _result_text(signature: str) -> str:
     text = _PRAGMA_OR_COMMENT.sub(" ", signature)
     text = text.split("::", 1)[1] if "::" in text else text
-    parts = _split_arrows(text.rpartition("=>")[2])
+    parts = split_arrows(text.rpartition("=>")[2])
     return parts[-1] if parts else ""
 
 
@@ -1831,7 +1831,7 @@ def _mentions_any(text: str, names: frozenset[str]) -> bool:
 def _parameter_types(signature: str) -> list[str]:
     text = _PRAGMA_OR_COMMENT.sub(" ", signature)
     text = text.split("::", 1)[1] if "::" in text else text
-    return _split_arrows(text.rpartition("=>")[2])[:-1]
+    return split_arrows(text.rpartition("=>")[2])[:-1]
 
 
 def _type_head(t: str) -> str:
@@ -1854,7 +1854,7 @@ def _returns(signature: str, name: str) -> bool:
     """Does a signature's final result mention ``name``?"""
     text = _PRAGMA_OR_COMMENT.sub(" ", signature)
     text = text.split("::", 1)[1] if "::" in text else text
-    parts = _split_arrows(text.rpartition("=>")[2])
+    parts = split_arrows(text.rpartition("=>")[2])
     word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
     return bool(parts) and bool(word.search(parts[-1]))
 
@@ -1864,7 +1864,7 @@ def _argument_positions(signature: str, name: str) -> list[int]:
     text = _PRAGMA_OR_COMMENT.sub(" ", signature)
     text = text.split("::", 1)[1] if "::" in text else text
     word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
-    return [i for i, part in enumerate(_split_arrows(text.rpartition("=>")[2])[:-1])
+    return [i for i, part in enumerate(split_arrows(text.rpartition("=>")[2])[:-1])
             if word.search(part)]
 
 
@@ -2005,7 +2005,7 @@ def _takes_argument_of(signature: str, name: str) -> bool:
     text = text.split("::", 1)[1] if "::" in text else text
     text = text.rpartition("=>")[2]
     word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
-    return any(word.search(part) for part in _split_arrows(text)[:-1])
+    return any(word.search(part) for part in split_arrows(text)[:-1])
 
 
 def _family_arguments(signature: str, family: str) -> list[str]:
@@ -2033,24 +2033,6 @@ def _next_type_word(text: str, at: int) -> str:
         return ""
     m = re.match(r"[A-Za-z_][\w'.]*", text[at:])
     return m.group(0) if m else ""
-
-
-def _split_arrows(text: str) -> list[str]:
-    """A function type's parts at its top-level `->`."""
-    out, depth, start, i = [], 0, 0, 0
-    while i < len(text):
-        ch = text[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and text.startswith("->", i):
-            out.append(text[start:i])
-            start = i + 2
-            i += 1
-        i += 1
-    out.append(text[start:])
-    return [p.strip() for p in out]
 
 
 # Pragmas and block comments; a line comment's marker only (the index keeps declarations on
