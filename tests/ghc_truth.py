@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-WARNING = re.compile(r"^(?P<path>[^\s:]+\.l?hs):(?P<line>\d+):(?P<col>\d+)(?:-\d+)?: warning:"
+WARNING = re.compile(r"^(?P<path>[^\s:]+\.l?hs):(?P<line>\d+):(?P<col>\d+)(?:-\d+)?: "
+                     r"(?P<kind>warning|error):"
                      r"(?: \[(?P<flag>-W[\w-]+)\])?", re.M)  # some warnings have no flag
 _LOCATION = re.compile(r"\.l?hs:\d+:\d+(?:-\d+)?|\(\d+,\d+\)-\(\d+,\d+\)")
 FLAGS = ["-fno-code", "-Wincomplete-patterns", "-Wincomplete-uni-patterns",
@@ -35,18 +36,19 @@ def ghc_available() -> bool:
     return shutil.which("ghc") is not None
 
 
-def _diagnostics(root: Path, src_dirs: tuple[str, ...], flags: Sequence[str]
-                 ) -> set[tuple[str, int, str, str]]:
+def _diagnostics(root: Path, src_dirs: tuple[str, ...], flags: Sequence[str],
+                 errors: bool = False) -> set[tuple[str, int, str, str]]:
     files = sorted(str(p.relative_to(root)) for d in src_dirs for p in (root / d).rglob("*.hs"))
     with tempfile.TemporaryDirectory() as out:
         proc = subprocess.run(
-            ["ghc", "--make", *FLAGS, *flags, *(f"-i{d}" for d in src_dirs), "-outputdir", out,
-             *files], cwd=root, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
+            ["ghc", "--make", *FLAGS, *flags, *(["-fkeep-going"] if errors else []),
+             *(f"-i{d}" for d in src_dirs), "-outputdir", out, *files], cwd=root,
+            capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0 and not errors:
         raise AssertionError(f"ghc failed:\n{proc.stdout}\n{proc.stderr}")
     text = proc.stderr
     found = set()
-    matches = list(WARNING.finditer(text))
+    matches = [m for m in WARNING.finditer(text) if errors or m["kind"] == "warning"]
     for m, nxt in zip(matches, [*matches[1:], None], strict=False):
         body = text[m.end():nxt.start() if nxt else len(text)]
         message = " ".join(ln.strip() for ln in body.splitlines()
@@ -69,20 +71,21 @@ def _apply(text: str, mutations: Sequence[Mutation]) -> tuple[str, list[int]]:
 
 def added_warning_sites(root: Path, mutation: Mutation | Sequence[Mutation],
                         src_dirs: tuple[str, ...] = ("src",),
-                        flags: Sequence[str] = ()) -> set[str]:
-    """``path:line`` of every warning the mutation(s) add, lines mapped back to the original."""
+                        flags: Sequence[str] = (), errors: bool = False) -> set[str]:
+    """``path:line`` of every warning the mutation(s) add, lines mapped back to the original;
+    with ``errors``, the errors they add too (GHC goes on past them: -fkeep-going)."""
     mutations = [mutation] if isinstance(mutation, Mutation) else list(mutation)
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "ws"
         shutil.copytree(root, copy)
-        before = _diagnostics(copy, src_dirs, flags)
+        before = _diagnostics(copy, src_dirs, flags, errors)
         origins: dict[str, list[int]] = {}
         for path in dict.fromkeys(m.path for m in mutations):
             target = copy / path
             text, origins[path] = _apply(target.read_text(encoding="latin-1"),
                                          [m for m in mutations if m.path == path])
             target.write_text(text, encoding="latin-1")
-        after = _diagnostics(copy, src_dirs, flags)
+        after = _diagnostics(copy, src_dirs, flags, errors)
     sites = set()
     for path, line, flag, message in after:
         if path in origins:

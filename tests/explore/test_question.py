@@ -387,3 +387,38 @@ def test_any_text_gives_a_question_or_a_clear_error(text: str) -> None:
     bare = q.target[q.target.index("(") + 1:-1] if q.target.endswith(")") else q.target
     assert all(part in q.text for part in bare.split("."))  # nothing invented
     assert q.tags and q.budget > 0
+
+
+# --- the reading of an added method (Question.variant) -----------------------------------------
+@pytest.mark.parametrize(("text", "variant"), [
+    ("What breaks if I add a method without a default implementation to Pretty?", "required"),
+    ("add a method to Pretty without a default", "required"),
+    ("add a method with no default to Pretty", "required"),
+    ("what if Pretty gets a required method", "required"),
+    ("What breaks if I add a method with a default implementation to Pretty?", "default"),
+    ("add a method to Pretty with default", "default"),
+    ("add an optional method to Pretty", "default"),
+    ("add a method to Pretty", None),  # not said: read as required by the engine and oracle
+])
+def test_the_text_states_the_reading_of_an_added_method(text: str, variant: str | None) -> None:
+    q = parse_question(text)
+    assert (q.change, q.target, q.variant) == (C.ADD_METHOD, "Pretty", variant)
+    assert q.reading is not None and q.reading.variant == variant
+    assert q.reading.as_dict()["variant"] == variant  # logged with the reading
+
+
+def test_variant_only_belongs_to_adding_a_method() -> None:
+    assert parse_question("rename the field name in Config with a default value").variant is None
+
+
+def test_structured_variant_is_carried_and_checked() -> None:
+    q = parse_question({"target": "Pretty", "change": "add_method", "variant": "default"})
+    assert (q.change, q.variant) == (C.ADD_METHOD, "default")
+    assert q.text == "What breaks if I add a method with a default implementation to `Pretty`?"
+    assert parse_question(q.text).variant == "default"  # the generated text reads back
+    q = parse_question({"query": "add a method without a default to Pretty"})
+    assert q.variant == "required"
+    with pytest.raises(QuestionError, match="variant"):
+        parse_question({"target": "Pretty", "change": "add_method", "variant": "sometimes"})
+    with pytest.raises(QuestionError, match="variant"):
+        parse_question({"target": "LLMKind", "change": "add_constructor", "variant": "default"})

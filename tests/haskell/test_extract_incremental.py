@@ -160,3 +160,10 @@ def test_incremental_extraction_reuses_the_declarations_an_edit_does_not_touch(m
     assert extracted == ["data_type"]
     extracted.clear()
     assert canonical(shifted) == canonical(extract(str(path), newer, tree))
+
+
+def test_an_edit_in_the_syntax_error_after_the_last_declaration_is_extracted_again():
+    # found by the property test: a line deleted in the last function (its `case` is then an
+    # error after the declarations), then a line typed into that error region
+    check_edits(REPO / "examples" / "llm-service" / "src" / "LLM" / "Report.hs",
+                [("delete line", 0.9375, 0.0, 0.0), ("insert line", 0.96875, 0.0, 0.0)])

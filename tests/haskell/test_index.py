@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from scout.haskell.discover import read_source
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.model import DefKind, MatchKind, PatKind, Role
 
@@ -244,6 +245,52 @@ def test_cpp_branches_are_selected_as_the_preprocessor_would(make_workspace):
              for s in fi.match_sites}
     assert sites == {"f": [(9, "X"), (11, "Y")], "g": [(13, None)],
                      "case": [(18, "X"), (22, None)]}
+
+
+def test_cpp_macros_of_the_file_and_its_local_headers_are_expanded_on_their_line(
+        make_workspace):
+    root = make_workspace({
+        "include/defs.h": textwrap.dedent("""\
+            #define OVERLAPS {-# OVERLAPPING #-}
+            #define SHOWN(ty,con)                \\
+            instance Shown (ty) where {           \\
+              shown (con x) = x                   \\
+            }
+            """),
+        "src/M.hs": textwrap.dedent("""\
+            {-# LANGUAGE CPP #-}
+            module M where
+            #include "defs.h"
+            #define TWICE(f, x) (f (f x))
+            class Shown a where
+              shown :: a -> Int
+            newtype A = A Int
+            newtype B = B Int
+            SHOWN(A, A)
+            SHOWN(
+              B,
+              B)
+            instance OVERLAPS
+                Shown [A] where
+              shown _ = 0
+            double :: Int -> Int
+            double n = TWICE(succ, n) + length "TWICE(x, y)" + TWICE_NOT
+            after :: Int
+            after = 1
+            """)})
+    index = WorkspaceIndex.build(root, use_cache=False)
+    fi = index.files["src/M.hs"]
+    assert fi.problems == []
+    instances = sorted((d.span.start_line, d.instance_types) for d in fi.definitions
+                       if d.kind is DefKind.INSTANCE)
+    # each expansion sits on its macro's line; an invocation over three lines keeps the lines
+    assert instances == [(9, ("A",)), (10, ("B",)), (13, ("A",))]
+    assert [d.span.start_line for d in fi.definitions if d.name == "after"
+            and d.kind is DefKind.FUNCTION] == [19]
+    # a call of a function-like macro is expanded; a string and a longer name are not
+    assert [r.line for r in fi.references.lookup("succ", "src/M.hs")] == [17, 17]
+    code = read_source(root, "src/M.hs").code.decode()
+    assert '"TWICE(x, y)"' in code and "TWICE_NOT" in code
 
 
 def test_hsc_files_are_indexed_with_hsc2hs_constructs_neutralised(make_workspace):

@@ -90,8 +90,26 @@ def test_remove_field_keeps_the_record_well_formed(tmp_path: Path, field: str, e
            "g :: R -> Int\ng r = a r + b r + length (c r)\n")
     idx = index_of(tmp_path, {"T.hs": src})
     m = mutation_for(idx, field, ChangeKind.REMOVE_FIELD)
-    removal = m.phases[-1].edits[0].mutated
+    removal = next(p for p in m.phases if "removal errors" in p.purpose).edits[0].mutated
     assert removal.splitlines()[1] == f"data R = R {expected}"
+    # then the uses as a name: the field renamed where declared, the selector uses stay
+    names = m.phases[-1]
+    assert "as a name" in names.purpose and names.only_paths == ("T.hs",)
+    assert f"scoutRenamed_{field}" in names.edits[0].mutated.splitlines()[1]
+    assert names.edits[0].mutated.splitlines()[4] == src.splitlines()[4]
+
+
+def test_a_renamed_field_keeps_its_record_syntax_so_its_uses_as_names_are_reported(
+        tmp_path: Path) -> None:
+    src = ("{-# LANGUAGE NamedFieldPuns #-}\nmodule T where\ndata R = R { size :: Int }\n"
+           "grow :: R -> R\ngrow r = r { size = size r + 1 }\n"
+           "get :: R -> Int\nget R { size } = size\n")
+    idx = index_of(tmp_path, {"T.hs": src})
+    m = mutation_for(idx, "size", ChangeKind.RENAME_FIELD)
+    names = m.phases[-1].edits[0].mutated.splitlines()
+    assert names[2] == "data R = R { scoutRenamed_size :: Int }"
+    assert names[4] == "grow r = r { scoutRenamed_size = size r + 1 }"  # the selector stays
+    assert names[6] == "get R { scoutRenamed_size = size } = size"  # a pun keeps its variable
 
 
 def test_add_field_record_and_positional(tmp_path: Path) -> None:
@@ -234,6 +252,20 @@ def test_type_synonym_and_family_right_hand_sides_become_opaque(tmp_path: Path) 
     assert "  type Key c\n" in assoc["T.hs"] if "T.hs" in assoc else True
 
 
+def test_an_injective_family_is_refused_with_the_reason(tmp_path: Path) -> None:
+    # an opaque right-hand side would only violate `| mv -> v` at every equation (a hard
+    # error hiding the code that uses the family): nothing the oracle could report is true
+    idx = index_of(tmp_path, {"T.hs": (
+        "{-# LANGUAGE TypeFamilies, TypeFamilyDependencies #-}\nmodule T where\n"
+        "type family Mutable (v :: * -> *) = (mv :: * -> * -> *) | mv -> v\n"
+        "type family Plain (v :: * -> *) :: * -> * -> *\n"
+        "data V a\ndata MV s a\ntype instance Mutable V = MV\ntype instance Plain V = MV\n")})
+    with pytest.raises(MutationError, match="injective"):
+        mutation_for(idx, "Mutable", ChangeKind.CHANGE_TYPE_FAMILY)
+    plain = _texts(mutation_for(idx, "Plain", ChangeKind.CHANGE_TYPE_FAMILY))["T.hs"]
+    assert "type instance Plain V = ScoutOracleHelpers.ScoutOpaque (MV)" in plain
+
+
 def test_renames_and_field_type_changes(tmp_path: Path) -> None:
     idx = index_of(tmp_path, {"R.hs": (
         "module R where\n\ndata R = R { size :: Int, name :: String } | Q\n\n"
@@ -242,7 +274,8 @@ def test_renames_and_field_type_changes(tmp_path: Path) -> None:
     ren = mutation_for(idx, "size", ChangeKind.RENAME_FIELD)
     assert [p.purpose for p in ren.phases] == [
         "uses outside the defining module (deprecation warnings)",
-        "uses inside the defining module (rename errors)"]
+        "uses inside the defining module (rename errors)",
+        "uses as a name (selector, wildcard variable) inside the defining module"]
     assert "data R = R { scoutRenamed_size :: Int, name :: String } | Q" in \
         ren.phases[1].edits[0].mutated
     con = mutation_for(idx, "Q", ChangeKind.RENAME_CONSTRUCTOR)

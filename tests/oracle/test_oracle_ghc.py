@@ -194,3 +194,24 @@ def test_an_edit_between_checks_gets_a_new_baseline(tmp_path: Path) -> None:
     second = oracle.check(mutation_for(index, "Shape", ChangeKind.ADD_CONSTRUCTOR))
     assert not second.baseline_cached
     assert "src/Shapes/Render.hs:19" in {s.location for s in second.sites}  # no catch-all now
+
+
+def test_a_renamed_or_removed_field_is_reported_where_its_module_uses_it_as_a_name(
+        tmp_path: Path, oracle_cache: Path) -> None:
+    """Record syntax naming the old field is a renamer error, which stops GHC before it
+    reports the field used as a name (a selector, a RecordWildCards variable): the follow-up
+    phase reports those too, in the defining module."""
+    from scout.haskell.index import WorkspaceIndex
+
+    (tmp_path / "R.hs").write_text(
+        "{-# LANGUAGE RecordWildCards #-}\nmodule R where\n\n"
+        "data R = R { size :: Int, name :: String }\n\n"
+        "grow :: R -> R\ngrow r = r { size = 2 }\n\n"
+        "sizeOf :: R -> Int\nsizeOf = size\n\n"
+        "render :: R -> String\nrender R {..} = name ++ show size\n")
+    index = WorkspaceIndex.build(tmp_path, use_cache=False)
+    for change in (ChangeKind.RENAME_FIELD, ChangeKind.REMOVE_FIELD):
+        result = Oracle(tmp_path, cache_dir=oracle_cache, index=index).check(
+            mutation_for(index, "size", change))
+        # the update (renamer error), the selector and the wildcard's variable
+        assert [s.location for s in result.sites] == ["R.hs:7", "R.hs:10", "R.hs:13"], change

@@ -169,3 +169,31 @@ def test_eval_goes_on_past_a_root_it_cannot_measure(tmp_path: Path,
     assert cli_main(["eval", "--root", str(FIXTURES / "broken"), "--mutations", str(mutations),
                      "--cache-dir", str(oracle_cache)]) == 2
     assert "does not type-check" in capsys.readouterr().err
+
+
+def test_one_node_reaches_every_site_its_lines_cover(tmp_path: Path) -> None:
+    """GHC reports each mismatching argument of a multi-line call; the engine gives the call
+    one node spanning its lines. Every site the node covers is reached (and flagged), not
+    only the first one its label names; a site no node covers is missed."""
+    from scout.explore.model import Question
+    from scout.haskell.index import WorkspaceIndex
+    from scout.oracle.evaluate import score_case
+    from scout.oracle.mutate import Mutation
+    from scout.oracle.oracle import BreakSite, OracleResult
+    from scout.scoring.heuristic import HeuristicScorer
+
+    (tmp_path / "M.hs").write_text("module M where\n\nf :: Int -> String -> Int\nf n _ = n\n\n"
+                                   "g = f 1\n      \"abc\"\n\nh = f 2 \"x\"\n")
+    index = WorkspaceIndex.build(tmp_path, use_cache=False)
+    sites = [BreakSite(f"M.hs:{line}", "M.hs", line, (line, line), "Couldn't match",
+                       "error", "Opt_WarnDeferredTypeErrors") for line in (6, 7, 9)]
+    result = OracleResult(sites, 1, (), 0.1)
+    call = Node("M.hs", 6, "g", "", SiteFacts(EdgeKind.CALL_SITE, True, detail="calls f",
+                                             symbol="f"), end_line=7)
+    question = Question("give f one more argument", "f", ChangeKind.CHANGE_ARITY, ())
+    mutation = Mutation(ChangeKind.CHANGE_ARITY, "f", None, "M.hs", (), "f arity", ("f",))
+    case = score_case(str(tmp_path), MutationSpec("f", ChangeKind.CHANGE_ARITY), mutation,
+                      result, [call], HeuristicScorer(), question, index)
+    assert (case.counts.sites, case.counts.sites_reached, case.counts.sites_flagged) == (3, 2, 2)
+    assert case.missed == ["M.hs:9"]
+    assert (case.counts.flagged, case.counts.flagged_true) == (1, 1)

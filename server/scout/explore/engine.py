@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from scout.cancel import NEVER, CancelToken
 from scout.explore.context import ContextReader
@@ -33,7 +34,7 @@ from scout.explore.model import (
     adds_method_with_default,
 )
 from scout.explore.question import refine_for_target
-from scout.explore.refine import refined, scrutinee_types
+from scout.explore.refine import refined, scrutinee_types, split_arrows
 from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's errors)
     AmbiguousTarget,
     ExploreError,
@@ -110,6 +111,7 @@ class Explorer:
         self._visible: dict[tuple[str, int], bool] = {}
         self._functions: dict[str, dict[str, Definition]] = {}
         self._refs: dict[str, list[Reference]] = {}
+        self._heads: dict[tuple[str, int, int, str], Reference | None] = {}
 
     # -- constructor sets for the exhaustiveness check --------------------------------
     def lookup_for(self, path: str) -> ConstructorLookup:
@@ -215,6 +217,10 @@ class Explorer:
             if verdict is None:
                 continue
             where = _site_name(site)
+            if site.kind is MatchKind.DO_BIND:
+                if verdict.decided and verdict.breaks:
+                    yield self._failable_bind(site, type_name)
+                continue
             if not verdict.decided:
                 yield from self._unmodelled_site(site, type_name, "; ".join(
                     verdict.assumptions[-1:]) or "the pattern check gave up")
@@ -315,6 +321,87 @@ class Explorer:
                 f"{phrase} names {type_name}'s constructors and has no catch-all: it probably "
                 "needs a case for the new one"), symbol=type_name, assumption=assumption),
                          site.enclosing, site.span.start_col)
+
+    def _failable_bind(self, site: MatchSite, type_name: str) -> _Candidate:
+        """A do-bind whose pattern can fail once the type has another constructor: it calls
+        the monad's ``fail``. That needs ``MonadFail``: where the monad has none (a
+        polymorphic ``m`` whose context does not give it, ``Either``, ``State``...), GHC
+        rejects the bind; where it has one (``IO``, ``Maybe``, parsers), the bind fails at
+        run time, silently. The monad is read from the enclosing declaration's signature."""
+        fn = self._top_functions(site.path).get(site.enclosing or "")
+        verdict, why = self._monad_fails(fn.signature if fn is not None else None)
+        what = f"the do-bind of {type_name} in {_site_name(site)}"
+        if verdict is False:
+            return _Candidate(site.path, site.span.start_line, SiteFacts(
+                EdgeKind.MATCH_SITE, True, detail=(
+                    f"{what} can fail once {type_name} has another constructor, and {why}: "
+                    "GHC rejects it (no MonadFail)"), symbol=type_name,
+                missing=(f"<new {type_name} constructor>",)), site.enclosing,
+                              site.span.start_col, site.span.end_line)
+        return _Candidate(site.path, site.span.start_line, SiteFacts(
+            EdgeKind.MATCH_SITE, False, silent=True, detail=(
+                f"{what} can fail once {type_name} has another constructor: {why}, so it "
+                "compiles and calls `fail` at run time on the new constructor"),
+            symbol=type_name, assumption="" if verdict else (
+                f"the monad of {what} could not be read from a signature; assumed it has "
+                "MonadFail")), site.enclosing, site.span.start_col, site.span.end_line)
+
+    def _monad_fails(self, signature: str | None) -> tuple[bool | None, str]:
+        """Does the monad a signature's result runs in have ``MonadFail``? (True, why) when
+        it does, (False, why) when it does not, (None, why) when it cannot be told."""
+        if not signature:
+            return None, "the declaration has no signature (GHC infers MonadFail)"
+        context, result = _result_type(signature)
+        head, args = (result[0], result[1:]) if result else ("", [])
+        for _ in range(4):  # through transformers and synonyms to the monad that decides
+            if not head:
+                return None, "its monad could not be read"
+            if head[0].islower():
+                given = self._gives_monad_fail(context, head)
+                return (True, f"its context gives MonadFail {head}") if given else (
+                    False, f"the monad `{head}` is polymorphic and its context has no "
+                           "MonadFail")
+            bare = "[]" if head.startswith("[") else _bare_class(head)
+            if bare in _FAIL_MONADS:
+                return True, f"{bare} has MonadFail"
+            if bare in _NO_FAIL_MONADS:
+                return False, f"{bare} has no MonadFail instance"
+            if bare in _TRANSFORMERS and len(args) >= 2:  # `ReaderT r m a`: m decides
+                inner = _split_top(args[-2], " ")
+                head, args = inner[0].strip("()"), inner[1:]
+                continue
+            if self._has_instance("MonadFail", bare):
+                return True, f"{bare} has a MonadFail instance"
+            synonym = next(iter(self.index.definitions(bare, (DefKind.TYPE_SYNONYM,))), None)
+            if synonym is not None and synonym.signature and "=" in synonym.signature:
+                rhs = _split_top(synonym.signature.split("=", 1)[1], " ")
+                head, args = (rhs[0].strip("()"), [*rhs[1:], *args]) if rhs else ("", [])
+                continue
+            if self.index.definitions(bare, (DefKind.DATA, DefKind.NEWTYPE)):
+                return False, f"{bare} has no MonadFail instance in the workspace"
+            return None, f"whether {bare} has MonadFail is not known"
+        return None, "its monad could not be read"
+
+    def _gives_monad_fail(self, context: list[list[str]], var: str) -> bool:
+        """Does a context give ``MonadFail var``, directly or through a workspace class's
+        superclasses?"""
+        todo = [c[0] for c in context if len(c) > 1 and _type_text(c[-1]) == var]
+        seen: set[str] = set()
+        while todo:
+            name = _bare_class(todo.pop())
+            if name == "MonadFail":
+                return True
+            if name in seen:
+                continue
+            seen.add(name)
+            for d in self.index.definitions(name, (DefKind.CLASS,)):
+                todo.extend(d.superclasses)
+        return False
+
+    def _has_instance(self, cls: str, type_name: str) -> bool:
+        return any(d.parent == cls and type_name in d.instance_types
+                   for kind in (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE)
+                   for d in self.index.definitions_of_kind(kind))
 
     def _fields_of(self, t: Definition) -> tuple[list[Definition], dict[str, Definition]]:
         """The type's constructors (in its module) and its record fields by name."""
@@ -568,27 +655,135 @@ class Explorer:
                     Role.RECORD_PATTERN: EdgeKind.FIELD_PATTERN,
                     Role.IMPORT: EdgeKind.IMPORT, Role.EXPORT: EdgeKind.EXPORT,
                     }.get(ref.role, EdgeKind.FIELD_ACCESS)
-            breaks = True
-            if change is ChangeKind.CHANGE_FIELD_TYPE and ref.role in (Role.IMPORT, Role.EXPORT):
-                breaks = False
+            breaks, end = True, None
+            if change is ChangeKind.CHANGE_FIELD_TYPE:
+                breaks = self._takes_old_type(ref, f)
+                if ref.role is Role.RECORD_PATTERN:
+                    value = _field_value(self._text_between(ref.path, ref.line, ref.col,
+                                                            ref.line + 8))
+                    if value and not re.fullmatch(r"[a-z_][\w']*", value.strip()):
+                        breaks = value.strip() != "_"  # it matches the old type's shape
+                    else:
+                        end = self._pattern_uses(ref, f)
+                        breaks = end is not None
             yield _Candidate(ref.path, ref.line, SiteFacts(
                 edge, breaks, detail=(f"{ref.enclosing or 'this code'} uses field {f.name}, "
                                       f"which {verb}" + (": this no longer compiles"
                                                         if change is not
                                                         ChangeKind.CHANGE_FIELD_TYPE else
                                                         ": the value's type must match")),
-                symbol=f.name), ref.enclosing, ref.col)
-        if change is ChangeKind.REMOVE_FIELD:
-            for con in self.index.definitions(f.parent or "", (DefKind.CONSTRUCTOR,)):
-                if con.module != f.module:
-                    continue
+                symbol=f.name), ref.enclosing, ref.col, end)
+        cons = [c for c in self.index.definitions(f.parent or "", (DefKind.CONSTRUCTOR,))
+                if c.module == f.module]
+        # a newtype keeps its one field: removing its name leaves positional uses alone
+        newtype = any(t.kind is DefKind.NEWTYPE for c in cons
+                      for t in self.index.definitions(c.parent or "", (DefKind.NEWTYPE,))
+                      if t.module == c.module)
+        if change is ChangeKind.REMOVE_FIELD and not newtype:
+            for con in cons:
                 for ref in self.references(con.name):
                     if ref.role in (Role.EXPRESSION, Role.PATTERN) and self._refers_to(ref, con):
                         yield _Candidate(ref.path, ref.line, SiteFacts(
                             EdgeKind.CONSTRUCTOR_USE, True, detail=(
                                 f"{ref.enclosing or 'this code'} uses {con.name} positionally: "
                                 "it has one argument fewer"), symbol=con.name),
-                                         ref.enclosing, ref.col)
+                                         ref.enclosing, ref.col, ref.last_line)
+        if change is ChangeKind.CHANGE_FIELD_TYPE:
+            for con in cons:
+                if f.name not in con.fields:
+                    continue
+                at = con.fields.index(f.name)
+                for ref in self.references(con.name):
+                    if ref.role is not Role.EXPRESSION or not ref.end_line \
+                            or not self._refers_to(ref, con):
+                        continue
+                    args = _call_arguments(self._text_between(ref.path, ref.line, ref.col,
+                                                              ref.last_line), con.name)
+                    if at >= len(args) or not self._old_type_value(ref, args[at], f,
+                                                                     (con.name, at)):
+                        continue
+                    yield _Candidate(ref.path, ref.line, SiteFacts(
+                        EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                            f"{ref.enclosing or 'this code'} builds {con.name} positionally: its "
+                            f"argument for {f.name} has the old type"), symbol=con.name),
+                                     ref.enclosing, ref.col, ref.last_line)
+
+    def _takes_old_type(self, ref: Reference, f: Definition) -> bool:
+        """Does this use of a field whose type changes need the old type? A selector's use
+        and a value given in record syntax do (unless the value is the field's own, read
+        from another record); a record pattern only binds it (its uses are what must fit),
+        an import or export list only names it."""
+        if ref.role in (Role.IMPORT, Role.EXPORT):
+            return False
+        if ref.role is Role.RECORD_PATTERN:
+            return False  # see _pattern_uses: the bound value's uses are what must fit
+        if ref.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE):
+            value = _field_value(self._text_between(ref.path, ref.line, ref.col, ref.line + 8))
+            return value is None or self._old_type_value(ref, value, f)
+        lines = self.context.lines(ref.path)
+        before = lines[ref.line - 1][:ref.col] if 0 < ref.line <= len(lines) else ""
+        if re.search(r"(?<![\w'.])" + re.escape(f.name) + r"\s*=\s*\(?\s*$", before):
+            return False  # `r { f = f s }`: the field's own value, given back to it
+        consumer = re.search(r"([a-zA-Z_][\w'.]*)\s*(?:\$|\(|\.)\s*\(?\s*$", before)
+        if consumer and consumer.group(1).rpartition(".")[2] in _CLASS_CONSUMERS:
+            return False  # handed to a class method the new type is taken to have too
+        return True
+
+    def _old_type_value(self, ref: Reference, value: str, f: Definition,
+                        position: tuple[str, int] | None = None) -> bool:
+        """Is a value given to the field built with its old type, rather than read from the
+        field itself: `f r`, or a variable bound from the field (`C {f = v}`, a pun or a
+        wildcard, or the same position of a positional pattern, ``position``: (constructor,
+        index))?"""
+        kind, head, _ = _expression_head(value)
+        if kind == "name" and head.rpartition(".")[2] == f.name:
+            return False
+        var = value.strip()
+        if kind == "name" and re.fullmatch(r"[a-z_][\w']*", var):
+            if var == f.name:
+                return False  # a pun or a wildcard's variable: the field's own value
+            encl = self.context.enclosing(ref.path, ref.line)
+            scope = self._declaration_text(encl) if encl is not None else ""
+            if encl is not None and ref.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE):
+                # the use itself (`f = v` in this construction) binds nothing: blank it
+                lines = scope.split("\n")
+                k = ref.line - encl.span.start_line
+                if 0 <= k < len(lines):
+                    lines[k] = lines[k][:ref.col] + " " * len(f.name) + lines[k][
+                        ref.col + len(f.name):]
+                    scope = "\n".join(lines)
+            if re.search(r"(?<![\w'.])" + re.escape(f.name) + r"\s*=\s*" + re.escape(var)
+                         + r"(?![\w'])", scope):
+                return False
+            if position is not None:
+                con, at = position
+                if re.search(r"(?<![\w'.])" + re.escape(con) + r"\s+(?:\S+\s+){" + str(at)
+                             + r"}" + re.escape(var) + r"(?![\w'])", scope):
+                    return False
+        return True
+
+    def _pattern_uses(self, ref: Reference, f: Definition) -> int | None:
+        """For a record pattern binding the field (`C {f = v}`, `C {f}`): the last line where
+        the bound variable is used in the rest of the declaration, or None when unused."""
+        value = _field_value(self._text_between(ref.path, ref.line, ref.col, ref.line + 8))
+        var = value.strip() if value else f.name
+        if not re.fullmatch(r"[a-z_][\w']*", var):
+            return None
+        encl = self.context.enclosing(ref.path, ref.line)
+        if encl is None:
+            return None
+        lines = self.context.lines(ref.path)
+        word = re.compile(r"(?<![\w'.])" + re.escape(var) + r"(?![\w'])")
+        last = None
+        for i in range(ref.line, min(encl.span.end_line, ref.line + 40, len(lines)) + 1):
+            text = lines[i - 1]
+            if i == ref.line:
+                text = text[ref.col:].split("}", 1)[1] if "}" in text[ref.col:] else ""
+            elif re.match(r"\S", text):
+                break  # the next clause or declaration
+            if word.search(text):
+                last = i
+        return last
 
     # -- functions ---------------------------------------------------------------------
     def _function_change(self, fn: Definition) -> Iterator[_Candidate]:
@@ -768,7 +963,7 @@ class Explorer:
                     # Whether GHC says so here depends on the MINIMAL pragma.
                     where = (f"line {cls.minimal_line}" if cls.minimal_line is not None
                              else f"{cls.name}'s declaration")
-                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                    yield self._instance_candidate(inst, SiteFacts(
                         EdgeKind.INSTANCE if kind is DefKind.INSTANCE
                         else EdgeKind.DERIVED_INSTANCE, True, detail=(
                             f"{head} does not define the new method, which has no default: "
@@ -781,11 +976,17 @@ class Explorer:
                     detail = (f"{head} must define the new method (no default): "
                               "-Wmissing-methods" if not anyclass else
                               f"{head} derives {cls.name}: the new method needs a default")
-                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                    yield self._instance_candidate(inst, SiteFacts(
                         EdgeKind.INSTANCE if not anyclass else EdgeKind.DERIVED_INSTANCE, True,
                         detail=detail, symbol=cls.name), head)
+                elif (given := self._provides_superclass(inst, cls)) is not None:
+                    yield self._instance_candidate(inst, SiteFacts(
+                        EdgeKind.INSTANCE, False, detail=(
+                            f"{head}: its context's {given} already provides the new "
+                            f"superclass (it has {cls.name} for the same type among its own "
+                            "superclasses)"), symbol=cls.name), head)
                 else:
-                    yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                    yield self._instance_candidate(inst, SiteFacts(
                         EdgeKind.INSTANCE, True, detail=(
                             f"{head} needs an instance of the new superclass for the same type"),
                         symbol=cls.name), head)
@@ -807,7 +1008,7 @@ class Explorer:
                 if inst.parent != cls.name or not self._instance_of(inst, cls):
                     continue
                 head = inst.signature or f"instance {cls.name}"
-                yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
+                yield self._instance_candidate(inst, SiteFacts(
                     EdgeKind.INSTANCE if kind is DefKind.INSTANCE else EdgeKind.DERIVED_INSTANCE,
                     False, silent=True, detail=(
                         f"{head} silently takes the new method's default implementation: "
@@ -821,15 +1022,409 @@ class Explorer:
 
     # -- type families and synonyms ----------------------------------------------------
     def _type_family_change(self, tf: Definition) -> Iterator[_Candidate]:
+        """A family's equations change: code relies on them where the family *reduces*, that
+        is, where it is applied to a known type: the methods of instances for such types
+        (`instance Stream [a]`: `take1_ :: s -> Maybe (Token s, s)` at `s = [a]`), and
+        signatures that apply it to one (`Token String`). A signature applying it to type
+        variables only (`satisfy :: (Token s -> Bool) -> m (Token s)`) never reduces it, so
+        an equation's change cannot reach it. The equations are where the change is made."""
         for inst in self.index.definitions(tf.name, (DefKind.TYPE_INSTANCE,)):
             yield _Candidate(inst.path, inst.span.start_line, SiteFacts(
-                EdgeKind.TYPE_FAMILY_INSTANCE, True, detail=(
-                    f"{inst.signature or 'an instance of ' + tf.name} must follow the family's "
-                    "new shape"), symbol=tf.name), tf.name)
-        yield from self._type_uses(tf, hop=1, risky=True)
+                EdgeKind.TYPE_FAMILY_INSTANCE, False, detail=(
+                    f"{inst.signature or 'an equation of ' + tf.name}: an equation the change "
+                    "rewrites"), symbol=tf.name, hop=0), tf.name)
+        yield from self._instance_methods_relying_on(tf)
+        # a synonym that applies the family to a known type reduces it wherever it is used
+        reducing = [s for s in self.index.definitions_of_kind(DefKind.TYPE_SYNONYM)
+                    if tf.name in s.mentions and _applied_to_known_type(
+                        (s.signature or "").partition("=")[2], tf.name)]
+        for syn in reducing:
+            for ref in self.references(syn.name):
+                fn = self._top_functions(ref.path).get(ref.enclosing or "")
+                if ref.role is Role.SIGNATURE and fn is not None and self._refers_to(ref, syn):
+                    yield self._declaration_candidate(ref, fn, SiteFacts(
+                        EdgeKind.SIGNATURE, True, detail=(
+                            f"the type of {ref.enclosing} is {syn.name}, which applies "
+                            f"{tf.name} to a known type: its definition relies on the equation "
+                            "that changes"), symbol=tf.name, hop=2))
+        for ref in self.references(tf.name):
+            if ref.role is not Role.SIGNATURE or not self._refers_to(ref, tf):
+                continue
+            fn = self._top_functions(ref.path).get(ref.enclosing or "")
+            reduces = fn is not None and _applied_to_known_type(
+                self._signature_text(fn, ref), tf.name)
+            yield self._declaration_candidate(ref, fn, SiteFacts(
+                EdgeKind.SIGNATURE, reduces, detail=(
+                    f"the type of {ref.enclosing or 'this declaration'} applies {tf.name} to a "
+                    "known type: its definition relies on the equation that changes"
+                    if reduces else
+                    f"the type of {ref.enclosing or 'this declaration'} applies {tf.name} to "
+                    "type variables only: no equation is used here"), symbol=tf.name))
+
+    def _instance_methods_relying_on(self, d: Definition) -> Iterator[_Candidate]:
+        """The methods of instances for known types (not a bare type variable) whose class
+        declares them with a type applying the family ``d`` to the class's parameter at that
+        type, or whose body calls a function whose signature mentions it: at the instance's
+        types, the method's code relies on the family's equation."""
+        # (class, method) -> the positions of the class's parameters the method's type
+        # applies ``d`` to (it reduces where the instance's type there is known)
+        methods: dict[tuple[str, str], set[int] | None] = {}
+        for m in self.index.definitions_of_kind(DefKind.METHOD):
+            if d.name not in m.mentions or m.parent is None:
+                continue
+            params = self._class_params(m.parent)
+            at = {params.index(a) for a in _family_arguments(m.signature or "", d.name)
+                  if a in params}
+            if at:
+                methods[(m.parent, m.name)] = at
+        helpers = {f.name for f in self.index.definitions_of_kind(DefKind.FUNCTION)
+                   if d.name in f.mentions}
+        classes = {c for c, _ in methods}
+        for inst in self.index.definitions_of_kind(DefKind.INSTANCE):
+            if inst.parent not in classes and not helpers:
+                continue
+            _, head = _constraints(inst.signature or "")
+            known = {i for i, a in enumerate(head[1:])
+                     if not re.fullmatch(r"[a-z_][\w']*", _type_text(a))}
+            if not known:
+                continue  # an instance for every type: nothing is known to reduce
+            # the class's own positions of the family's argument: where a helper the methods
+            # call could reduce it too (any known position when the class does not say)
+            about = set().union(*(p or set() for (c, _), p in methods.items()
+                                  if c == inst.parent))
+            helped = bool(helpers) and (not about or bool(about & known))
+            for name, (first, last) in self._method_clauses(inst).items():
+                positions = methods.get((inst.parent, name), set())
+                by_class = positions is None or bool(positions & known)
+                calls = [] if by_class or not helped else [
+                    h for h in helpers if self._mentions_in_lines(inst.path, first, last, h)]
+                if not by_class and not calls:
+                    continue
+                why = (f"{inst.parent}'s {name} is declared with {d.name}" if by_class else
+                       f"it calls {calls[0]}, whose type mentions {d.name}")
+                yield _Candidate(inst.path, first, SiteFacts(
+                    EdgeKind.INSTANCE, True, detail=(
+                        f"{name} in {inst.signature or 'an instance'} relies on what {d.name} "
+                        f"stands for at this instance's types ({why})"), symbol=d.name),
+                                 inst.signature, end_line=last if last > first else None)
+
+    def _methods_returning(self, alias: Definition, info: _Synonym,
+                           what: str) -> Iterator[_Candidate]:
+        """The implementations (in instances, and a class's defaults) of the methods a class
+        declares as returning the synonym, whose body builds the value as the type the
+        synonym stood for (see ``_built_as_expansion``)."""
+        methods = {(m.parent, m.name) for m in self.index.definitions_of_kind(DefKind.METHOD)
+                   if alias.name in m.mentions and m.parent
+                   and _returns(m.signature or "", alias.name)}
+        if not methods:
+            return
+        owners = [d for kind in (DefKind.INSTANCE, DefKind.CLASS)
+                  for d in self.index.definitions_of_kind(kind)
+                  if (d.parent if kind is DefKind.INSTANCE else d.name) in {c for c, _ in methods}]
+        lines_of = self.context.lines
+        for owner in owners:
+            cls = owner.parent if owner.kind is DefKind.INSTANCE else owner.name
+            for name, (first, last) in self._method_clauses(owner).items():
+                if (cls, name) not in methods:
+                    continue
+                text = "\n".join(lines_of(owner.path)[first - 1:last])
+                built = self._built_as_expansion(owner.path, _first_body(text), info, text)
+                if built is False:
+                    continue
+                yield _Candidate(owner.path, first, SiteFacts(
+                    EdgeKind.INSTANCE, True, detail=(
+                        f"{name} in {owner.signature or cls} returns {what} and builds it as the "
+                        "type the synonym stood for: it must agree with the new type"),
+                    symbol=alias.name, assumption="" if built else (
+                        f"the body of {name} could not be read")), owner.signature,
+                                 end_line=last if last > first else None)
+
+    def _class_params(self, name: str) -> list[str]:
+        """A class's type parameters, in order (`class (Stream s) => MonadParsec e s m | m ->
+        e s` -> [e, s, m])."""
+        for c in self.index.definitions(name, (DefKind.CLASS,)):
+            _, head = _constraints((c.signature or "").split("|", 1)[0])
+            return [_type_text(p).split("::")[0].strip() for p in head[1:]]
+        return []
+
+    def _method_clauses(self, inst: Definition) -> dict[str, tuple[int, int]]:
+        """The lines of each method an instance implements (first clause to last line), read
+        from the instance's layout: a method starts at the body's indentation with its name."""
+        lines = self.context.lines(inst.path)
+        implemented = inst.implemented or inst.defaults  # an instance's, a class's defaults
+        body = [i for i in range(inst.span.start_line + 1, min(inst.span.end_line,
+                                                                  len(lines)) + 1)
+                if lines[i - 1].strip() and not lines[i - 1].lstrip().startswith(("--", "{-"))]
+        if not body:
+            if implemented and 0 < inst.span.start_line <= len(lines):
+                line = inst.span.start_line  # `instance C T where { f = ... }` on one line
+                return {m: (line, line) for m in implemented}
+            return {}
+        indent = min(len(lines[i - 1]) - len(lines[i - 1].lstrip()) for i in body)
+        found: dict[str, tuple[int, int]] = {}
+        current: str | None = None
+        for i in body:
+            text = lines[i - 1]
+            if len(text) - len(text.lstrip()) == indent:
+                m = re.match(r"\s*(\([^)]*\)|[a-z_][\w']*)", text)
+                name = m.group(1).strip("()") if m else None
+                if name in implemented:
+                    current = name
+                    first = found.get(name, (i, i))[0]
+                    found[name] = (first, i)
+                    continue
+                if not (m and name == current) and not text.lstrip().startswith("|"):
+                    current = None
+                    continue
+            if current is not None:
+                found[current] = (found[current][0], i)
+        return found
+
+    def _mentions_in_lines(self, path: str, first: int, last: int, name: str) -> bool:
+        word = re.compile(r"(?<![\w'.])" + re.escape(name) + r"(?![\w'])")
+        lines = self.context.lines(path)
+        return any(word.search(lines[i - 1]) for i in range(first, min(last, len(lines)) + 1))
+
+    def _signature_text(self, fn: Definition | None, ref: Reference) -> str:
+        if fn is not None and fn.signature:
+            return fn.signature
+        lines = self.context.lines(ref.path)
+        return lines[ref.line - 1] if 0 < ref.line <= len(lines) else ""
+
+    def _declaration_candidate(self, ref: Reference, fn: Definition | None,
+                               facts: SiteFacts) -> _Candidate:
+        """A node for a declaration whose signature the reference is in: from the signature
+        to the end of the definition it types (GHC reports in the body what the type makes
+        the code rely on)."""
+        end = None
+        if fn is not None and fn.span.end_line > ref.line:
+            end = fn.span.end_line
+        return _Candidate(ref.path, ref.line, facts, ref.enclosing, ref.col, end)
 
     def _synonym_change(self, syn: Definition) -> Iterator[_Candidate]:
-        yield from self._type_uses(syn, hop=1, risky=True)
+        """A synonym stands for another type: code relies on what it stood for where a value
+        typed with it is built or used as that type. That needs types to tell exactly; the
+        engine flags, for the synonym and the synonyms that are it under another name
+        (`type Sink i m r = Conduit i Void m r`): the definitions typed with it (signature to
+        the end of the body, where GHC reports), the instance methods a class declares with
+        it, the uses of fields and positional constructors holding it, and the calls of
+        functions that take it, as places to rework."""
+        aliases = self._aliases(syn)
+        rhs = (syn.signature or "").split("=", 1)[1] if "=" in (syn.signature or "") else ""
+        rhs = re.sub(r"^\s*forall\b[^.]*\.", "", rhs).rpartition("=>")[2]
+        words = _split_top(_type_text(rhs), " ")
+        info = _Synonym(frozenset(a.name for a in aliases),
+                        _bare_class(words[0]) if words else "", len(split_arrows(rhs)) > 1)
+        for alias in aliases:
+            yield from self._synonym_uses(alias, syn, info)
+
+    def _aliases(self, syn: Definition) -> list[Definition]:
+        """The synonym and the synonyms whose right-hand side is it, applied (transitively):
+        a synonym that only mentions it inside another type (`type WindowSet = StackSet
+        WorkspaceId ...`) is not one."""
+        found = [syn]
+        names = {syn.name}
+        changed = True
+        while changed:
+            changed = False
+            for other in self.index.definitions_of_kind(DefKind.TYPE_SYNONYM):
+                if other.name in names or not other.signature or "=" not in other.signature:
+                    continue
+                rhs = re.sub(r"^\s*forall\b[^.]*\.", "", other.signature.split("=", 1)[1])
+                rhs = rhs.rpartition("=>")[2]
+                head = _split_top(rhs, " ")
+                if head and _bare_class(_type_text(head[0]).split(" ")[0]) in names:
+                    found.append(other)
+                    names.add(other.name)
+                    changed = True
+        return found
+
+    def _synonym_uses(self, alias: Definition, syn: Definition,
+                      info: _Synonym) -> Iterator[_Candidate]:
+        what = syn.name if alias is syn else f"{alias.name} (which is {syn.name})"
+        takers: list[Definition] = []
+        for ref in self.references(alias.name):
+            if ref.role not in (Role.SIGNATURE, Role.TYPE) or not self._refers_to(ref, alias):
+                continue
+            fn = self._top_functions(ref.path).get(ref.enclosing or "")
+            if ref.role is Role.SIGNATURE and fn is not None:
+                if fn.signature and _takes_argument_of(fn.signature, alias.name):
+                    takers.append(fn)
+                returns = bool(fn.signature) and _returns(fn.signature or "", alias.name)
+                text = self._declaration_text(fn)
+                built = self._built_as_expansion(fn.path, _first_body(text), info,
+                                                 text) if returns else False
+                if built is False and not returns:
+                    built = self._consumes(fn, text, alias, info)
+                yield self._declaration_candidate(ref, fn, SiteFacts(
+                    EdgeKind.SIGNATURE, built is not False, detail=(
+                        f"{ref.enclosing} returns {what} and builds it as the type the synonym "
+                        "stood for: its definition must agree with the new type"
+                        if built is not False else
+                        f"{ref.enclosing} is typed with {what} but only passes such values "
+                        "on: it follows the synonym"), symbol=syn.name, assumption=(
+                        f"{ref.enclosing}'s body could not be read" if built is None else "")))
+                continue
+            edge = EdgeKind.SIGNATURE if ref.role is Role.SIGNATURE else EdgeKind.TYPE_USE
+            yield _Candidate(ref.path, ref.line, SiteFacts(edge, False, detail=(
+                f"the type of {ref.enclosing or 'this declaration'} mentions {what}: it "
+                "changes with the synonym, the code that uses it is what must agree"),
+                symbol=syn.name), ref.enclosing, ref.col)
+        yield from self._methods_returning(alias, info, what)
+        for fdef in self.index.definitions_of_kind(DefKind.FIELD):
+            if alias.name not in fdef.mentions or not self._visible_in(fdef.path, alias):
+                continue
+            for ref in self.references(fdef.name):
+                if ref.role in (Role.TYPE, Role.SIGNATURE, Role.IMPORT, Role.EXPORT,
+                                Role.RECORD_PATTERN) or not self._refers_to(ref, fdef):
+                    continue
+                if ref.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE):
+                    value = _field_value(self._text_between(ref.path, ref.line, ref.col,
+                                                            ref.line + 8))
+                    encl = self.context.enclosing(ref.path, ref.line)
+                    scope = self._declaration_text(encl) if encl is not None else ""
+                    if value is None or self._built_as_expansion(ref.path, value, info,
+                                                                 scope) is False:
+                        continue  # a value typed with the synonym: it follows it
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.FIELD_ACCESS, True, detail=(
+                        f"{ref.enclosing or 'this code'} uses the field {fdef.name}, whose type "
+                        f"mentions {what}: the value must agree with the new type"),
+                    symbol=fdef.name), ref.enclosing, ref.col, ref.last_line)
+        for con in self.index.definitions_of_kind(DefKind.CONSTRUCTOR):
+            if alias.name not in con.mentions or not self._visible_in(con.path, alias):
+                continue
+            if con.fields:  # a record built positionally: the fields' own types say where
+                typed = {f.name for f in self.index.definitions_of_kind(DefKind.FIELD)
+                         if f.parent == con.name and f.module == con.module
+                         and alias.name in f.mentions}
+                positions = [i for i, f in enumerate(con.fields) if f in typed]
+            else:
+                positions = _field_positions(con.signature or "", con.name, alias.name)
+            for ref in self.references(con.name):
+                if ref.role is not Role.EXPRESSION or not ref.end_line \
+                        or not self._refers_to(ref, con):
+                    continue
+                args = _call_arguments(self._text_between(ref.path, ref.line, ref.col,
+                                                          ref.last_line), con.name)
+                caller = self.context.enclosing(ref.path, ref.line)
+                scope = self._declaration_text(caller) if caller is not None else ""
+                if not any(self._built_as_expansion(ref.path, args[i], info, scope) is True
+                           for i in positions if i < len(args)):
+                    continue
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                        f"{ref.enclosing or 'this code'} builds {con.name}, which holds {what}, "
+                        "from a value built as the type it stood for: it must agree with the "
+                        "new type"), symbol=con.name), ref.enclosing, ref.col, ref.last_line)
+        for fn in takers:
+            positions = _argument_positions(fn.signature or "", alias.name)
+            for ref in self.references(fn.name):
+                if ref.role is not Role.EXPRESSION or not ref.end_line \
+                        or not self._refers_to(ref, fn):
+                    continue
+                args = _call_arguments(self._text_between(ref.path, ref.line, ref.col,
+                                                          ref.last_line), fn.name)
+                given = [args[i] for i in positions if i < len(args)]
+                caller = self.context.enclosing(ref.path, ref.line)
+                scope = self._declaration_text(caller) if caller is not None else ""
+                verdicts = [self._built_as_expansion(ref.path, a, info, scope) for a in given]
+                if not any(v is True for v in verdicts):
+                    continue  # values typed with the synonym are passed on: they follow it
+                yield _Candidate(ref.path, ref.line, SiteFacts(
+                    EdgeKind.CALL_SITE, True, detail=(
+                        f"{ref.enclosing or 'this code'} calls {fn.name}, which takes {what}, "
+                        "with a value built as the type it stood for: it must agree with the "
+                        "new type"), symbol=fn.name), ref.enclosing, ref.col, ref.last_line)
+
+    def _consumes(self, fn: Definition, text: str, alias: Definition,
+                  info: _Synonym) -> bool:
+        """Does a definition taking the synonym hand a parameter of that type to a workspace
+        function expecting what the synonym stood for (`runParser' p = runIdentity .
+        runParserT' p`, where `runParserT'` takes a `ParsecT`)?"""
+        if not info.head or info.function:
+            return False
+        head = text.split("\n", 1)[0] if "::" not in text.split("\n", 1)[0] else \
+            next((ln for ln in text.split("\n")[1:] if ln.startswith(fn.name)), "")
+        params = _call_arguments(head.split("=", 1)[0], fn.name)
+        mine = {params[i] for i in _argument_positions(fn.signature or "", alias.name)
+                if i < len(params) and re.fullmatch(r"[a-z_][\w']*", params[i])}
+        if not mine:
+            return False
+        body = _first_body(text)
+        for m in re.finditer(r"(?<![\w'.])(?:[A-Z][\w']*\.)*([a-z_][\w']*)", body):
+            callee = m.group(1)
+            if callee in mine:
+                continue
+            args = _call_arguments(body[m.start():], m.group(0))
+            at = [i for i, a in enumerate(args) if a in mine]
+            if not at:
+                continue
+            for d in self.index.definitions(callee, (DefKind.FUNCTION, DefKind.METHOD)):
+                types = _parameter_types(d.signature or "")
+                if any(i < len(types) and _type_head(types[i]) == info.head
+                       and not _mentions_any(types[i], info.names) for i in at):
+                    return True
+        return False
+
+    def _declaration_text(self, fn: Definition) -> str:
+        lines = self.context.lines(fn.path)
+        return "\n".join(lines[fn.span.start_line - 1:fn.span.end_line])
+
+    def _text_between(self, path: str, line: int, col: int, last: int) -> str:
+        lines = self.context.lines(path)
+        if not 0 < line <= len(lines):
+            return ""
+        text = "\n".join(lines[line - 1:max(line, last)])
+        return text[col:]
+
+    def _built_as_expansion(self, path: str, expr: str, info: _Synonym,
+                            scope: str = "", depth: int = 0) -> bool | None:
+        """Is an expression's value built as the type a synonym stood for, rather than taken
+        from something typed with the synonym? Built: a lambda, a literal, a tuple, a do
+        block, a constructor, a library function, a workspace function whose declared result
+        is a concrete type other than the synonym. Taken: a function returning the synonym, a
+        parameter. Polymorphic plumbing (`return`, `const`, `$`, a workspace function whose
+        result is a type variable) is as its arguments are. ``scope``: the text of the
+        declaration the expression is in (a `where`/`let` name is read through its body).
+        None when it cannot be read."""
+        kind, head, args = _expression_head(expr)
+        if kind is None or depth > 4:
+            return None
+        if kind in ("lambda", "literal", "do"):
+            return True
+        if info.function:  # a composition, `const x`, `flip f` build a new function
+            bare_expr = _type_text(_PRAGMA_OR_COMMENT.sub(" ", expr))
+            if "." in _split_operators(bare_expr)[1::2] or head in ("const", "flip"):
+                return True
+        bare = head.rpartition(".")[2] if kind == "name" else head
+        if kind == "name" and bare[:1].isupper():
+            return True  # a constructor builds a value of its own type
+        if kind == "name" and "." not in head and scope:
+            body = _local_body(scope, bare)
+            if body is not None:
+                return self._built_as_expansion(path, body, info, scope, depth + 1)
+            if _binds(scope, bare):
+                return False  # a parameter or a bound result: typed as the code says
+
+        def through_arguments() -> bool | None:
+            found = [self._built_as_expansion(path, a, info, scope, depth + 1) for a in args]
+            if any(v is True for v in found):
+                return True
+            return False if found and all(v is False for v in found) else None
+
+        defs = self.index.definitions(bare, (DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD))
+        typed = [d for d in defs if d.signature]
+        if typed:
+            results = [_result_text(d.signature or "") for d in typed]
+            if any(_mentions_any(r, info.names) for r in results):
+                return False
+            if any(re.search(r"(?<![\w'.])[a-z_][\w']*", r) for r in results):
+                return through_arguments()  # polymorphic: what it is given decides
+            return True
+        if defs or self.index.definitions(bare):
+            return None
+        return through_arguments() if bare in _PLUMBING else True
 
     def _type_uses(self, d: Definition, *, hop: int,
                    risky: bool = False) -> Iterator[_Candidate]:
@@ -873,11 +1468,20 @@ class Explorer:
                 if imp.hiding and imp.names and d.name in imp.names:
                     continue
                 for ref in self.index.files[path].references.lookup(d.name, path):
-                    if ref.role in (Role.IMPORT, Role.EXPORT):
+                    if ref.role is Role.IMPORT:
                         continue
                     if ref.qualifier and ref.qualifier not in (imp.alias, imp.module):
                         continue
                     if not ref.qualifier and imp.qualified:
+                        continue
+                    if ref.role is Role.EXPORT:  # `module N (f)` / `(M.f)`: a re-export
+                        if d.name in self._own_bindings(path):
+                            continue  # the module exports its own `f`
+                        yield _Candidate(path, ref.line, SiteFacts(
+                            EdgeKind.EXPORT, True, detail=(
+                                f"{other.module} re-exports {d.name} imported from {module}: "
+                                "not in scope once it is no longer exported"),
+                            symbol=d.name), None, ref.col)
                         continue
                     yield _Candidate(path, ref.line, SiteFacts(
                         EdgeKind.CALL_SITE, True, detail=(
@@ -990,10 +1594,68 @@ class Explorer:
                    and _imports_name(imp, d, owners) for imp in fi.imports)
 
     def _instance_of(self, inst: Definition, d: Definition) -> bool:
-        """Is ``inst`` an instance of ``d``'s class? (Instance heads name the class unqualified
-        in practice; the index keeps no qualifier for them.)"""
-        return self._refers_to(Reference(d.name, None, inst.path, inst.span.start_line, 0,
+        """Is ``inst`` an instance of ``d``'s class? The class is named in the head as the
+        file's imports see it, qualified or not (`instance G.MVector MVector a`)."""
+        head = self._instance_head(inst)
+        qualifier = head.qualifier if head is not None else None
+        return self._refers_to(Reference(d.name, qualifier, inst.path, inst.span.start_line, 0,
                                          Role.INSTANCE_HEAD, None), d)
+
+    def _instance_head(self, inst: Definition) -> Reference | None:
+        """The use of the class's name in an instance's head (or deriving clause): its
+        qualifier, and its line, where GHC reports the instance (a head written over several
+        lines, `instance {-# OVERLAPS #-}\n  (C a) => C [a]`, ends there)."""
+        key = (inst.path, inst.span.start_line, inst.span.start_col, inst.parent or inst.name)
+        if key in self._heads:
+            return self._heads[key]
+        name = inst.parent or inst.name
+        fi = self.index.files.get(inst.path)
+        found = None
+        if fi is not None:
+            found = min((r for r in fi.references.lookup(name, inst.path)
+                         if r.role in (Role.INSTANCE_HEAD, Role.DERIVING)
+                         and inst.span.start_line <= r.line <= inst.span.end_line
+                         and (r.line, r.col) >= (inst.span.start_line, inst.span.start_col)),
+                        key=lambda r: (r.line, r.col), default=None)
+        self._heads[key] = found
+        return found
+
+    def _provides_superclass(self, inst: Definition, cls: Definition) -> str | None:
+        """The constraint of the instance's context that already gives it the superclass a
+        question adds to ``cls`` (which constrains the class's first parameter): one whose
+        class has ``cls`` at the instance's own first type among its superclasses, directly
+        or through theirs (`class (G.Vector Vector a) => Unbox a`, then `instance Unbox a =>
+        G.Vector Vector (Complex a)` is given the superclass of `G.Vector Vector`). None when
+        no constraint does, or the head cannot be read."""
+        context, head = _constraints(inst.signature or "")
+        if len(head) < 2:
+            return None
+        wanted = _type_text(head[1])
+        seen: set[tuple[str, tuple[str, ...]]] = set()
+        todo = [(c, c, 0) for c in context]
+        while todo:
+            constraint, given, depth = todo.pop()
+            name, args = _bare_class(constraint[0]), tuple(_type_text(a) for a in constraint[1:])
+            if (name, args) in seen or depth > 4:
+                continue
+            seen.add((name, args))
+            if name == cls.name and args and args[0] == wanted:
+                return " ".join(given)
+            for d in self.index.definitions(name, (DefKind.CLASS,)):
+                supers, own = _constraints(d.signature or "")
+                params = [_type_text(p).strip("()").split("::")[0].strip() for p in own[1:]]
+                binding = dict(zip(params, args, strict=False))
+                for sup in supers:
+                    todo.append(([sup[0], *(_substituted(a, binding) for a in sup[1:])],
+                                 given, depth + 1))
+        return None
+
+    def _instance_candidate(self, inst: Definition, facts: SiteFacts,
+                            enclosing: str | None) -> _Candidate:
+        """The node of an instance: from its first line to its head's, where GHC reports it."""
+        head = self._instance_head(inst)
+        end = head.line if head is not None and head.line > inst.span.start_line else None
+        return _Candidate(inst.path, inst.span.start_line, facts, enclosing, end_line=end)
 
     def _visible_in(self, path: str, d: Definition) -> bool:
         """Can code in ``path`` name ``d`` at all (qualified or not)?"""
@@ -1034,6 +1696,412 @@ _NOT_BINDINGS = (DefKind.INSTANCE, DefKind.DERIVED_INSTANCE, DefKind.TYPE_INSTAN
                  DefKind.MODULE)
 
 
+# Monads with a MonadFail instance in base and the common libraries, monads without one, and
+# transformers whose MonadFail is their inner monad's.
+_FAIL_MONADS = frozenset({"IO", "Maybe", "[]", "ReadP", "ReadPrec", "Q", "ParsecT", "Parsec",
+                          "MaybeT", "ListT", "Get", "Parser", "P", "ResourceT"})
+_NO_FAIL_MONADS = frozenset({"Identity", "State", "Reader", "Writer", "RWS", "ST", "Either",
+                             "Except", "Cont", "(->)"})
+_TRANSFORMERS = frozenset({"ReaderT", "StateT", "WriterT", "ExceptT", "RWST", "IdentityT",
+                           "ContT", "LoggingT", "NoLoggingT"})
+
+
+def _result_type(signature: str) -> tuple[list[list[str]], list[str]]:
+    """A signature's context and the type words of its final result: `f :: (Monad m) => a ->
+    m (Maybe b)` -> ([["Monad", "m"]], ["m", "(Maybe b)"])."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    text = re.sub(r"^\s*forall\b[^.]*\.", "", text)
+    context_text, arrow, rest = text.rpartition("=>")
+    context: list[list[str]] = []
+    if arrow:
+        inner = context_text.strip()
+        if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
+            inner = inner[1:-1]
+        context = [w for part in _split_top(inner, ",") if (w := _split_top(part, " "))]
+    parts = split_arrows(rest if arrow else text)
+    result = _type_text(parts[-1]) if parts else ""
+    return context, _split_top(result, " ")
+
+
+def _applied_to_known_type(signature: str, family: str) -> bool:
+    """Does the signature apply ``family`` to a type that is not a type variable (so that an
+    equation reduces it)? `Token String -> Bool` yes; `Token s -> m (Token s)` no."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    for m in re.finditer(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(family) + r"(?![\w'])",
+                         text):
+        arg = _next_type_word(text, m.end())
+        if arg and not re.fullmatch(r"[a-z_][\w']*", _type_text(arg)):
+            return True
+    return False
+
+
+def _field_value(text: str) -> str | None:
+    """The value given to a field in record syntax (`name = value, ...` / `}`), from the
+    field's name on."""
+    m = re.match(r"[\w'.]+\s*=(?!=)", text)
+    if m is None:
+        return None
+    rest = text[m.end():]
+    depth = 0
+    for i, ch in enumerate(rest):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                return rest[:i].strip()
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return rest[:i].strip()
+    return rest.strip()
+
+
+def _local_body(scope: str, name: str) -> str | None:
+    """The right-hand side of a `where`/`let` binding of ``name`` in a declaration's text (its
+    first line and the lines indented past it), or None."""
+    lines = scope.split("\n")
+    for i, line in enumerate(lines[1:], start=1):
+        m = re.match(r"(\s*)(?:where\s+|let\s+)?" + re.escape(name)
+                     + r"\b[^=\n]*?(?<![=<>/])=(?![=>])(.*)", line)
+        if m is None:
+            continue
+        indent = len(m.group(1))
+        body = [m.group(2)]
+        for more in lines[i + 1:]:
+            if more.strip() and len(more) - len(more.lstrip()) <= indent:
+                break
+            body.append(more)
+        return "\n".join(body).strip()
+    return None
+
+
+def _binds(scope: str, name: str) -> bool:
+    """Does a declaration's text bind ``name`` as a parameter, a lambda's, a do block's or a
+    case alternative's variable?"""
+    word = r"(?<![\w'.])" + re.escape(name) + r"(?![\w'])"
+    # a clause's head: from a line at the declaration's own indentation to its `=` (which
+    # may sit on a later line); a `where`/`let` binding's, on its line
+    heads = [m.group(1) for m in re.finditer(r"^(\S[^=]*?)(?<![=<>/])=(?![=>])", scope, re.M)]
+    heads += [m.group(1) for m in re.finditer(r"^\s+([^=\n]*?)(?<![=<>/|])=(?![=>])", scope,
+                                              re.M)]
+    heads += [m.group(1) for m in re.finditer(r"^\s*([^=\n]+)\n\s*[=|](?![=>])", scope, re.M)]
+    return bool(any(re.search(word, h) and not re.match(r"\s*" + word, h) for h in heads)
+                or re.search(word + r"[\w\s,'()\[\]:@~!]*<-", scope)
+                or re.search(r"\\[^\n>]*" + word + r"[^\n>]*->", scope)
+                or re.search(r"^\s*(?:[A-Z(\[_]|" + word + r")[^\n=\\]*?" + word
+                             + r"[^\n=\\]*?->", scope, re.M))
+
+
+class _Synonym(NamedTuple):
+    """What the engine knows of a changed synonym: its names (with the synonyms that are it),
+    the head of the type it stood for (`ParsecT` for `Parsec e s = ParsecT e s Identity`), and
+    whether that type is a function's."""
+
+    names: frozenset[str]
+    head: str
+    function: bool
+
+
+# Library functions that only need a class instance of what they are given (numbers,
+# text): a new type is taken to keep the old one's instances
+_CLASS_CONSUMERS = frozenset({"fromIntegral", "fi", "realToFrac", "toInteger", "show", "print",
+                              "shows", "toEnum", "fromEnum", "succ", "pred", "max", "min",
+                              "abs", "negate", "compare", "hash", "rnf", "seq"})
+
+# Library functions and operators that pass on what they are given (polymorphic plumbing)
+_PLUMBING = frozenset({"return", "pure", "const", "id", "fmap", "liftM", "liftIO", "io", "lift",
+                       "maybe", "fromMaybe", "flip", "seq", "fromJust", "head", "last", "fst",
+                       "snd", "<$>", "<$", "<>", "mappend", "<|>", "$!", "either", "foldr",
+                       "foldl", "asks", "gets"})
+
+
+def _result_text(signature: str) -> str:
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    parts = split_arrows(text.rpartition("=>")[2])
+    return parts[-1] if parts else ""
+
+
+def _mentions_any(text: str, names: frozenset[str]) -> bool:
+    return any(re.search(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(n) + r"(?![\w'])", text)
+               for n in names)
+
+
+def _parameter_types(signature: str) -> list[str]:
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    return split_arrows(text.rpartition("=>")[2])[:-1]
+
+
+def _type_head(t: str) -> str:
+    words = _split_top(_type_text(t), " ")
+    return _bare_class(words[0]) if words else ""
+
+
+def _field_positions(signature: str, constructor: str, name: str) -> list[int]:
+    """The positions of a positional constructor's fields whose type mentions ``name``
+    (`C (ConduitT i o m r) (StreamConduitT i o m r)`, or GADT `C :: A -> B -> T`)."""
+    if "::" in signature:
+        return _argument_positions(signature, name)
+    words = _split_top(_PRAGMA_OR_COMMENT.sub(" ", signature), " ")
+    at = next((i for i, w in enumerate(words) if w == constructor), -1)
+    fields = [w.lstrip("!~") for w in words[at + 1:]] if at >= 0 else []
+    return [i for i, f in enumerate(fields) if _mentions_any(f, frozenset({name}))]
+
+
+def _returns(signature: str, name: str) -> bool:
+    """Does a signature's final result mention ``name``?"""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    parts = split_arrows(text.rpartition("=>")[2])
+    word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
+    return bool(parts) and bool(word.search(parts[-1]))
+
+
+def _argument_positions(signature: str, name: str) -> list[int]:
+    """The argument positions (0-based) whose type mentions ``name``."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
+    return [i for i, part in enumerate(split_arrows(text.rpartition("=>")[2])[:-1])
+            if word.search(part)]
+
+
+_OPERATOR = re.compile(r"[!#$%&*+./<=>?@\\^|~:-]+|`[^`]+`")
+
+
+def _first_body(declaration: str) -> str:
+    """The right-hand side of a declaration's first clause (its first guard's), up to a
+    `where`."""
+    depth, i = 0, 0
+    while i < len(declaration):
+        ch = declaration[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == '"':
+            j = declaration.find('"', i + 1)
+            i = j if j > 0 else len(declaration)
+        elif depth == 0 and ch == "=" and declaration[i - 1:i] not in ("=", "<", ">", "/") \
+                and declaration[i + 1:i + 2] not in ("=", ">"):
+            rest = declaration[i + 1:]
+            rest = re.split(r"\n\s*(?:\||[a-z_][\w']*\s.*?=)", rest, maxsplit=1)[0]
+            return re.split(r"\bwhere\b", rest, maxsplit=1)[0].strip()
+        i += 1
+    return ""
+
+
+def _expression_head(expr: str) -> tuple[str | None, str, list[str]]:
+    """What builds an expression's value, and from what: ("lambda" | "literal" | "do", "",
+    []), ("operator", op, operands) for a top-level operator other than `$` and `.`,
+    ("name", f, arguments) for an application of f (through `$` and `.`: what follows is one
+    more argument), or (None, "", []) when unreadable."""
+    expr = _PRAGMA_OR_COMMENT.sub(" ", expr).strip()
+    for _ in range(8):
+        if not expr:
+            return None, "", []
+        if expr[0] == "\\":
+            return "lambda", "", []
+        if re.match(r"do\b", expr):
+            return "do", "", []
+        if re.match(r"(?:if|case|let)\b", expr):
+            return None, "", []
+        if expr[0] in "[\"'" or expr[0].isdigit():
+            return "literal", "", []
+        pieces = _split_operators(expr)
+        ops = [p for p in pieces[1::2] if p not in ("$", ".")]
+        if ops:
+            return "operator", ops[0].strip("`"), [p.strip() for p in pieces[0::2]]
+        first = pieces[0].strip()
+        if first.startswith("("):
+            inner = _next_type_word(first, 0)
+            if inner == first and _balanced(first[1:-1]) and len(pieces) == 1:
+                if len(_split_top(first[1:-1], ",")) > 1 or not first[1:-1].strip():
+                    return "literal", "", []
+                if _OPERATOR.fullmatch(first[1:-1].strip()):
+                    return "operator", first[1:-1].strip(), []
+                expr = first[1:-1].strip()
+                continue
+            return None, "", []
+        m = re.match(r"(?:[A-Z][\w']*\.)*[A-Za-z_][\w']*", first)
+        if m is None:
+            return None, "", []
+        args = _call_arguments(first, m.group(0))
+        if len(pieces) > 1:
+            args.append("".join(pieces[2:]).strip())
+        return "name", m.group(0), args
+    return None, "", []
+
+
+def _split_operators(expr: str) -> list[str]:
+    """An expression split at its top-level operators: [operand, op, operand, ...]."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(expr):
+        ch = expr[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == '"':
+            j = expr.find('"', i + 1)
+            i = j if j > 0 else len(expr)
+        elif depth == 0 and (m := _OPERATOR.match(expr, i)) \
+                and m.group(0) not in ("\\", "@", "~", "-", "=") \
+                and not _qualifier_dot(expr, i, m.group(0)):
+            out += [expr[start:i], m.group(0)]
+            i = start = m.end()
+            continue
+        i += 1
+    out.append(expr[start:])
+    return out
+
+
+def _qualifier_dot(expr: str, at: int, op: str) -> bool:
+    """Is the `.` at ``at`` the one of a qualified name (`W.float`), not composition?"""
+    if op != "." or at + 1 >= len(expr) or not (expr[at + 1].isalpha() or expr[at + 1] == "_"):
+        return False
+    word = re.search(r"[\w']+$", expr[:at])
+    return word is not None and word.group(0)[:1].isupper()
+
+
+def _call_arguments(text: str, name: str) -> list[str]:
+    """The arguments of an application of ``name`` at the start of ``text``: its words at
+    the top level, up to an operator or the end of the application."""
+    m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(name), text)
+    if m is None:
+        return []
+    rest = text[m.end():]
+    args, i = [], 0
+    while i < len(rest):
+        ch = rest[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in "([":
+            word = _next_type_word(rest, i)
+            if not word:
+                break
+            args.append(word)
+            i += len(word)
+            continue
+        if ch == '"':
+            j = rest.find('"', i + 1)
+            args.append(rest[i:j + 1] if j > 0 else rest[i:])
+            i = j + 1 if j > 0 else len(rest)
+            continue
+        w = re.match(r"(?:[A-Z][\w']*\.)*[A-Za-z_0-9][\w']*", rest[i:])
+        if w is None or w.group(0) in ("where", "in", "of", "then", "else", "do"):
+            break
+        args.append(w.group(0))
+        i += w.end()
+    return args
+
+
+def _takes_argument_of(signature: str, name: str) -> bool:
+    """Does a function's signature have ``name`` in an argument (not only its result)?"""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    text = text.rpartition("=>")[2]
+    word = re.compile(r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(name) + r"(?![\w'])")
+    return any(word.search(part) for part in split_arrows(text)[:-1])
+
+
+def _family_arguments(signature: str, family: str) -> list[str]:
+    """The first argument of each application of ``family`` in a signature (`Proxy s ->
+    NonEmpty (Token s) -> String` -> ["s"])."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
+    text = text.split("::", 1)[1] if "::" in text else text
+    return [_type_text(arg) for m in re.finditer(
+        r"(?<![\w'.])(?:[A-Z][\w']*\.)*" + re.escape(family) + r"(?![\w'])", text)
+        if (arg := _next_type_word(text, m.end()))]
+
+
+def _next_type_word(text: str, at: int) -> str:
+    """The type word starting after ``at`` (spaces skipped): a name, or a bracketed group;
+    "" when an operator, a bracket closing or the end comes first."""
+    while at < len(text) and text[at].isspace():
+        at += 1
+    if at < len(text) and text[at] in "([":
+        depth = 0
+        for i in range(at, len(text)):
+            depth += text[i] in "(["
+            depth -= text[i] in ")]"
+            if depth == 0:
+                return text[at:i + 1]
+        return ""
+    m = re.match(r"[A-Za-z_][\w'.]*", text[at:])
+    return m.group(0) if m else ""
+
+
+# Pragmas and block comments; a line comment's marker only (the index keeps declarations on
+# one line, so where a `-- ^` comment ends is lost: its words stay, as noise between types)
+_PRAGMA_OR_COMMENT = re.compile(r"\{-.*?-\}|--+\s*[|^$*]?", re.S)
+
+
+def _constraints(head: str) -> tuple[list[list[str]], list[str]]:
+    """A class or instance head's context and head as type words: `instance (Unbox a, Eq a)
+    => G.Vector Vector (Complex a) where ...` -> ([["Unbox", "a"], ["Eq", "a"]], ["G.Vector",
+    "Vector", "(Complex a)"])."""
+    text = _PRAGMA_OR_COMMENT.sub(" ", head)
+    text = re.sub(r"^\s*(?:class|instance)\b", "", text)
+    where = re.search(r"\bwhere\b", text)
+    if where:
+        text = text[:where.start()]
+    context_text, arrow, rest = text.rpartition("=>")
+    context: list[list[str]] = []
+    if arrow:
+        inner = context_text.strip()
+        if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
+            inner = inner[1:-1]
+        context = [words for part in _split_top(inner, ",") if (words := _split_top(part, " "))]
+    return context, _split_top(rest if arrow else text, " ")
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside brackets; empty pieces dropped."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and (ch == sep or (sep == " " and ch.isspace())):
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return [p.strip() for p in out if p.strip()]
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _type_text(t: str) -> str:
+    """A type written as one word, compared by text: spaces and outer parentheses normalised,
+    module qualifiers dropped (`(G.Complex  a)` -> `Complex a`)."""
+    t = " ".join(t.split())
+    while t.startswith("(") and t.endswith(")") and _balanced(t[1:-1]):
+        t = t[1:-1].strip()
+    return re.sub(r"\b(?:[A-Z][\w']*\.)+(?=[A-Za-z_])", "", t)
+
+
+def _bare_class(name: str) -> str:
+    return name.rpartition(".")[2]
+
+
+def _substituted(t: str, binding: dict[str, str]) -> str:
+    return re.sub(r"(?<![\w'.])[a-z_][\w']*", lambda m: (
+        f"({binding[m.group(0)]})" if m.group(0) in binding else m.group(0)), t)
+
+
 def _imports_name(imp: Import, d: Definition, owners: frozenset[str] = frozenset()) -> bool:
     """Does this import bring ``d``'s name into scope? `T(..)` brings T's members (``owners``:
     the type or class ``d`` belongs to, see ``Explorer._owners``)."""
@@ -1049,7 +2117,7 @@ def _site_phrase(site: MatchSite, type_name: str) -> str:
     if site.kind is MatchKind.FUNCTION:
         return f"the clauses of {where} on {type_name}"
     kind = {MatchKind.CASE: "case", MatchKind.LAMBDA_CASE: "\\case", MatchKind.LAMBDA: "lambda",
-            MatchKind.PATTERN_BINDING: "pattern binding",
+            MatchKind.PATTERN_BINDING: "pattern binding", MatchKind.DO_BIND: "do-bind",
             MatchKind.RECORD_UPDATE: "record update"}[site.kind]
     return f"{kind} on {type_name} in {where}"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -65,12 +64,13 @@ class Reading:
     new_name: str | None = None  # the member being added or the new name of a rename
     new_type: str | None = None  # Haskell type written in the question ("Maybe Day")
     lexicon: tuple[str, ...] = ()
+    variant: str | None = None  # add_method: "required" | "default" as the text says
 
     def as_dict(self) -> dict[str, object]:
         return {"asked": self.asked, "method": self.method, "how": self.how,
                 "kind": self.kind, "module": self.module, "context": list(self.context),
                 "new_name": self.new_name, "new_type": self.new_type,
-                "lexicon": list(self.lexicon)}
+                "lexicon": list(self.lexicon), "variant": self.variant}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +92,22 @@ class Question:
     subject: str | None = None
     # How free text was read (None for questions built in code); not part of equality.
     reading: Reading | None = field(default=None, compare=False)
+    # The reading of add_method: "required" (no default; it joins the MINIMAL formula: every
+    # instance must define it) or "default" (a default implementation every instance silently
+    # takes); None when the question does not say (read as required).
+    variant: str | None = None
 
 
-_WITH_DEFAULT = re.compile(r"\bwith(?:\s+an?)?\s+default", re.I)
+METHOD_REQUIRED = "required"
+METHOD_DEFAULT = "default"
+METHOD_VARIANTS = (METHOD_REQUIRED, METHOD_DEFAULT)
 
 
 def adds_method_with_default(question: Question) -> bool:
     """Does the question add a method *with* a default implementation ("add a method with a
-    default to C")? Then instances silently take the default and GHC reports nothing; any
-    other phrasing adds a method without one (every instance must define it)."""
-    return question.change is ChangeKind.ADD_METHOD and bool(_WITH_DEFAULT.search(question.text))
+    default to C", ``variant="default"``)? Then instances silently take the default and GHC
+    reports nothing; otherwise the method has none (every instance must define it)."""
+    return question.change is ChangeKind.ADD_METHOD and question.variant == METHOD_DEFAULT
 
 
 class EdgeKind(StrEnum):

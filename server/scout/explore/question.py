@@ -16,10 +16,14 @@ Two input forms (DESIGN.md section 4):
   place in the sentence and by the names around it. The best reading wins; two definitions of
   one name that read equally well are an ambiguity, reported with candidates, never guessed.
   Text may end with directives ``tags: a, b`` and ``budget: high``.
-- structured: ``{"target", "change", "tags", "budget", "subject", "query"|"text"}``; ``change``
-  takes the enum values (``add_constructor``), their names, or friendly aliases ("add variant",
-  "unexport"). A mapping with only ``query`` text is parsed like text, then overridden by the
-  other keys.
+- structured: ``{"target", "change", "tags", "budget", "subject", "variant", "query"|"text"}``;
+  ``change`` takes the enum values (``add_constructor``), their names, or friendly aliases ("add
+  variant", "unexport"); ``variant`` is the reading of add_method (``"required"``: no default,
+  every instance must define it; ``"default"``: instances silently take a default). A mapping
+  with only ``query`` text is parsed like text, then overridden by the other keys.
+
+The reading of an added method is read from the text too ("without a default implementation",
+"with a default"): ``Question.variant``, logged with the reading.
 
 Target and subject: the target is the definition the change is made to. An *added* member goes
 into a container: the type for a constructor or field, the class for a method or superclass
@@ -48,6 +52,9 @@ from typing import TYPE_CHECKING, Any
 
 from scout.explore.model import (
     DEFAULT_BUDGET,
+    METHOD_DEFAULT,
+    METHOD_REQUIRED,
+    METHOD_VARIANTS,
     ChangeKind,
     Question,
     Reading,
@@ -1786,7 +1793,8 @@ def _result(text: str, asked: str, toks: list[_Tok], syn: _Syntax, ev: _Evidence
         asked=asked, method="text" if lexicon.guessing else "text+lexicon", how=how,
         kind=sense.kind if sense.definition is not None else None,
         module=sense.module, context=context, new_name=new_name,
-        new_type=syn.new_type(toks), lexicon=_excerpt(toks, lexicon))
+        new_type=syn.new_type(toks), lexicon=_excerpt(toks, lexicon),
+        variant=method_variant(text, change))
     return _Understood(change, target, subject, reading, sense.kind)
 
 
@@ -1954,10 +1962,33 @@ def _parse_text(text: str, *, tags: str | Sequence[str] | None, budget: int | st
                                    _tags_for(got.change, got.target, got.kind))
     return Question(cleaned, got.target, got.change, chosen_tags,
                     parse_budget(budget if budget is not None else text_budget),
-                    got.subject, reading=got.reading)
+                    got.subject, reading=got.reading, variant=got.reading.variant)
 
 
-_KEYS = ("target", "change", "tags", "budget", "subject", "query", "text")
+# The two readings of adding a method: "without a default (implementation)", "no default",
+# "a required method" / "with a default", "an optional method". Checked in that order
+# ("without a default" contains no "with a default").
+_REQUIRED_METHOD = re.compile(r"\bwithout\s+(?:an?\s+|any\s+)?default|\bno\s+default"
+                              r"|\b(?:required|mandatory)\s+method|\bmust\s+(?:be\s+)?(?:"
+                              r"defined|implemented)", re.I)
+_DEFAULT_METHOD = re.compile(r"\bwith\s+(?:an?\s+)?default|\b(?:has|having|gets)\s+an?\s+"
+                             r"default|\b(?:optional|defaulted)\s+method", re.I)
+
+
+def method_variant(text: str, change: ChangeKind) -> str | None:
+    """The reading of an added method the text states: ``"required"`` ("without a default
+    implementation"), ``"default"`` ("with a default"), or None (it does not say; the engine
+    and the oracle then read it as required). None for other changes."""
+    if change is not ChangeKind.ADD_METHOD:
+        return None
+    if _REQUIRED_METHOD.search(text):
+        return METHOD_REQUIRED
+    if _DEFAULT_METHOD.search(text):
+        return METHOD_DEFAULT
+    return None
+
+
+_KEYS = ("target", "change", "tags", "budget", "subject", "variant", "query", "text")
 _NAME_SHAPE = re.compile(rf"^(?:[A-Z][\w']*\.)*(?:[A-Za-z_][\w']*|\((?:[{_OP_CHARS}]+|,+)\)"
                          rf"|[{_OP_CHARS}]+)$")
 
@@ -2011,6 +2042,13 @@ def _structured(q: Mapping[str, Any], *, tags: str | Sequence[str] | None,
         raise QuestionError("a structured question needs a \"target\" (or a \"query\" text): "
                             "e.g. {\"target\": \"LLMKind\", \"change\": \"add_constructor\"}")
     change = change_value or (parsed.change if parsed else C.CHANGE)
+    variant_value = q.get("variant")
+    if variant_value is not None and (variant_value not in METHOD_VARIANTS
+                                      or change is not C.ADD_METHOD):
+        raise QuestionError(f"variant {variant_value!r}: the reading of add_method, one of "
+                            f"{', '.join(map(repr, METHOD_VARIANTS))}")
+    variant = variant_value or (parsed.reading.variant if parsed and change is parsed.change
+                                else None) or method_variant(text or "", change)
     target = _clean(target_value.strip()) if target_value is not None else (
         parsed.target if parsed else None)
     if target is None:  # unreachable: a target or a parsable text was required above
@@ -2019,7 +2057,7 @@ def _structured(q: Mapping[str, Any], *, tags: str | Sequence[str] | None,
     subject = _clean(subject_value.strip()) if subject_value is not None else (
         parsed.subject if same_target and parsed else None)
     context: tuple[str, ...] = ()
-    generated = question_text(change, target, subject)
+    generated = question_text(change, target, subject, variant)
     if change in _MEMBER_CHANGES and subject and subject != target:
         # {"target": "LLMKind", "change": "remove_constructor", "subject": "Opus"}: the member
         # is what changes, its type is context
@@ -2038,8 +2076,10 @@ def _structured(q: Mapping[str, Any], *, tags: str | Sequence[str] | None,
     else:
         reading = Reading(asked=asked, method="structured",
                           how="given as target and change", context=context)
+    if reading.variant != variant:
+        reading = replace(reading, variant=variant)
     return Question(text or generated, target, change, chosen_tags, chosen_budget, subject,
-                    reading=reading)
+                    reading=reading, variant=variant)
 
 
 def parse_question(q: str | Mapping[str, Any], *, budget: int | str | None = None,
@@ -2103,7 +2143,8 @@ class Interpretation:
             q = self.question
             return {"status": "ok", "question": {
                 "query": q.text, "target": q.target, "change": q.change.value,
-                "tags": [t.value for t in q.tags], "budget": q.budget, "subject": q.subject},
+                "tags": [t.value for t in q.tags], "budget": q.budget, "subject": q.subject,
+                "variant": q.variant},
                 "target": candidate_json(self.definition)}
         out: dict[str, Any] = {"status": self.status, **{
             k: v for k, v in self.error_json().items() if k != "kind"}}
@@ -2186,10 +2227,20 @@ _TEMPLATES: dict[ChangeKind, tuple[str, str]] = {
 }
 
 
-def question_text(change: ChangeKind, target: str, subject: str | None = None) -> str:
+_VARIANT_TEMPLATES = {
+    METHOD_REQUIRED: ("add a method without a default implementation to {t}",
+                      "add the method {s} without a default implementation to {t}"),
+    METHOD_DEFAULT: ("add a method with a default implementation to {t}",
+                     "add the method {s} with a default implementation to {t}"),
+}
+
+
+def question_text(change: ChangeKind, target: str, subject: str | None = None,
+                  variant: str | None = None) -> str:
     """A natural question for a structured one (recorded as the query text in datasets);
-    ``parse_question`` reads it back to the same change, target and subject."""
-    plain, with_subject = _TEMPLATES[change]
+    ``parse_question`` reads it back to the same change, target, subject and variant."""
+    plain, with_subject = (_VARIANT_TEMPLATES[variant] if change is C.ADD_METHOD
+                           and variant in _VARIANT_TEMPLATES else _TEMPLATES[change])
     if subject and subject != target:
         body = with_subject.format(t=f"`{target}`", s=f"`{subject}`")
     else:

@@ -94,25 +94,31 @@ def parameter_types(signature: str | None) -> list[str]:
     ["A", "(B -> c)"]): its context and `forall` dropped, split at top-level arrows."""
     if not signature or "::" not in signature:
         return []
-    ty = signature.split("::", 1)[1]
-    ty = re.sub(r"^\s*forall\b[^.]*\.", "", ty)
-    depth, pieces, last = 0, [], 0
-    i = 0
-    while i < len(ty):
-        c = ty[i]
-        if c in "([":
+    ty = re.sub(r"^\s*forall\b[^.]*\.", "", signature.split("::", 1)[1])
+    parts = split_arrows(ty, contexts=True)
+    return parts[:-1]
+
+
+def split_arrows(text: str, *, contexts: bool = False) -> list[str]:
+    """A function type's parts at its top-level `->` (`A -> (B -> c) -> R` -> ["A", "(B ->
+    c)", "R"]); with ``contexts``, a top-level `C a =>` is dropped with what precedes it."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "([{":
             depth += 1
-        elif c in ")]":
+        elif ch in ")]}":
             depth -= 1
-        elif depth == 0 and ty.startswith("=>", i):
-            last, pieces = i + 2, []  # a context: what follows is the type
+        elif depth == 0 and contexts and text.startswith("=>", i):
+            out, start = [], i + 2  # a context: what follows is the type
             i += 1
-        elif depth == 0 and ty.startswith("->", i):
-            pieces.append(ty[last:i].strip())
-            last = i + 2
+        elif depth == 0 and text.startswith("->", i):
+            out.append(text[start:i])
+            start = i + 2
             i += 1
         i += 1
-    return pieces
+    out.append(text[start:])
+    return [p.strip() for p in out]
 
 
 def compatible(a: _Type | None, b: _Type | None, flexible: Callable[[str], bool]) -> bool:

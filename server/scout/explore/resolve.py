@@ -172,9 +172,7 @@ _NEEDS_CONSTRUCTOR = frozenset({ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME
 def parse_target_name(name: str) -> tuple[str | None, str]:
     """``Types.LLMKind`` -> ("Types", "LLMKind"); operators keep their dots (``Map.!``,
     ``Shop.Cart.(.+.)`` -> ("Shop.Cart", ".+.")."""
-    name = name.strip().strip("`\"")
-    if len(name) > 2 and name[0] == name[-1] == "'":
-        name = name[1:-1]  # 'quoted' (a trailing prime alone is part of the name: go')
+    name = _unquoted(name.strip())
     m = re.fullmatch(r"((?:[A-Z][\w']*\.)+)\((.+)\)", name)
     if m:
         return m.group(1)[:-1], m.group(2)
@@ -187,6 +185,17 @@ def parse_target_name(name: str) -> tuple[str | None, str]:
         if rest and all(p[:1].isupper() for p in prefix):
             return ".".join(prefix), rest
     return None, name
+
+
+_QUOTES = ("``", '""', "''")
+
+
+def _unquoted(name: str) -> str:
+    """``name`` without the quotes around it, only as matched pairs (`` `f` ``, ``"f"``,
+    ``'f'``): a prime that ends a name (``symbol'``, ``foldl'``) or starts none is kept."""
+    while len(name) > 2 and name[0] + name[-1] in _QUOTES:
+        name = name[1:-1].strip()
+    return name
 
 
 def _in_module(d: Definition, module: str) -> bool:
@@ -241,7 +250,8 @@ def _module_words_named(module: str, context: Collection[str]) -> bool:
 def _merge(defs: list[Definition], change: ChangeKind) -> list[Definition]:
     """One definition per thing: a type with its own same-named constructor is the type (the
     constructor when the change needs one); duplicates of one name, kind and module (an
-    ``.hs-boot`` declaration, CPP branches) are the one with the most detail."""
+    ``.hs-boot`` declaration, CPP branches, a function bound in a ``where``/``let`` beside the
+    top-level one) are the top-level one with the most detail."""
     by_key: dict[tuple[str, DefKind], Definition] = {}
     for d in defs:
         key = (d.module, d.kind)
@@ -256,8 +266,9 @@ def _merge(defs: list[Definition], change: ChangeKind) -> list[Definition]:
                                       and d.parent == d.name)]
 
 
-def _detail(d: Definition) -> tuple[int, int]:
-    return (not d.path.endswith(".hs-boot"),
+def _detail(d: Definition) -> tuple[bool, bool, int]:
+    top_level = d.kind is not DefKind.FUNCTION or d.parent is None  # not a where-bound local
+    return (not d.path.endswith(".hs-boot"), top_level,
             len(d.constructors) + len(d.fields) + len(d.methods) + (d.signature is not None))
 
 

@@ -106,7 +106,7 @@ class GhcLabels:
         oracle = self.oracle(ws.root)
         try:
             mutation = mutation_for(ws.index, reading.mutation_target, reading.change,
-                                    reading.subject)
+                                    reading.subject, question.variant)
             result = oracle.check(mutation)  # type: ignore[attr-defined]
         except (MutationError, OracleError) as exc:
             raise TeacherUnavailable(f"{type(exc).__name__}: {exc}") from exc

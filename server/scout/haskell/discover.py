@@ -12,7 +12,13 @@ from pathlib import Path
 import pathspec
 
 from scout.haskell.model import SkippedFile
-from scout.haskell.preprocess import neutralise_hsc, repair_utf8, select_branches, uses_cpp
+from scout.haskell.preprocess import (
+    header_reader,
+    neutralise_hsc,
+    repair_utf8,
+    select_branches,
+    uses_cpp,
+)
 
 HASKELL_SUFFIXES = (".hs", ".hs-boot", ".lhs", ".lhs-boot", ".hsc")
 SKIPPED_DIRS = frozenset({"dist-newstyle", "dist", ".stack-work", ".git", ".hg", ".svn",
@@ -225,5 +231,5 @@ def read_source(root: Path, rel: str, raw: bytes | None = None,
     else:
         language = "haskell"
     if uses_cpp(code):
-        code = select_branches(code)
+        code = select_branches(code, include=header_reader(root, rel))
     return SourceText(rel, raw, code, language)

@@ -41,7 +41,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "6"
+EXTRACTOR_VERSION = "8"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 (_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
@@ -93,6 +93,7 @@ REFERENCE_QUERY = r"""
 (exports) @r.export
 (record expression: (_)) @rec.expr
 (field_pattern field: (field_name) @rec.pattern)
+(field_pattern field: (qualified) @rec.pattern)
 (record constructor: (_) @rec.pattern)
 (projection field: (field_name) @rec.project)
 (field_name (variable) @skip.field)
@@ -101,6 +102,7 @@ REFERENCE_QUERY = r"""
 (signature name: (_) @skip.sig)
 (signature names: (binding_list (_) @skip.sig))
 (field_pattern !pattern field: (field_name (variable) @bind.pun))
+(field_pattern !pattern field: (qualified id: (field_name (variable) @bind.pun)))
 (function) @scope
 (bind match: (_)) @scope
 (lambda) @scope
@@ -641,6 +643,11 @@ class _Extractor:
                 elif decl.type == "signature":  # InstanceSigs
                     for sn in self._signature_names(decl):
                         self.exclude(sn)
+                elif decl.type == "type_instance":  # an associated type's equation
+                    family = _ident(decl.child_by_field_name("name"))
+                    self.add(family, DefKind.TYPE_INSTANCE, decl, None, parent=family,
+                             signature=_one_line(_text(decl)),
+                             instance_types=_names_in(decl.child_by_field_name("patterns")))
         head = self._head_text(d, body)
         self.add(cls, DefKind.INSTANCE, d, None, parent=cls, instance_types=types,
                  signature=_one_line(head), implemented=tuple(implemented),
@@ -873,17 +880,22 @@ class _Extractor:
             _lazy_sites(sites, n.start_byte, site, lazy, line)
         for n in caps.get("pattern_bind", ()):
             parent = n.parent
-            if parent is None or parent.type not in ("local_binds", "declarations"):
-                continue  # do-binds desugar to `fail`, not an incomplete-pattern warning
+            do_bind = parent is not None and parent.type == "do"
+            if parent is None or not do_bind and parent.type not in ("local_binds",
+                                                                     "declarations"):
+                continue
             pat = n.child_by_field_name("pattern")
             lazy = []
             p = pattern(pat, lazy)
             line = n.start_point[0] + 1
-            site = MatchSite(MatchKind.PATTERN_BINDING, self.path, _span(n),
+            # a do-bind desugars to `fail` (MonadFail), not an incomplete-pattern warning
+            site = MatchSite(MatchKind.DO_BIND if do_bind else MatchKind.PATTERN_BINDING,
+                             self.path, _span(pat) if do_bind else _span(n),
                              self._enclosing(n), None, (MatchRow((p,), False, line),))
             if p.kind is not PatKind.WILD:
                 sites.append((n.start_byte, site))
-            _lazy_sites(sites, n.start_byte, site, lazy, line)
+            if not do_bind:
+                _lazy_sites(sites, n.start_byte, site, lazy, line)
         for n in caps.get("rec.expr", ()):
             head = n.child_by_field_name("expression")
             if _constructs(head):
@@ -1365,6 +1377,11 @@ def extract_incremental(previous: FileIndex, old_source: bytes, source: bytes, t
     plan = _plan_contiguous(state, nodes, touched, edit, dbyte)
     if plan is None:
         plan = _plan_each(state, nodes, touched, edit, dbyte)
+    if plan and nodes and isinstance(plan[-1], int) and max(e for _, e in touched) > \
+            nodes[-1].end_byte:
+        # the last declaration's rows hold what follows it to the end of the file (a syntax
+        # error after the declarations): an edit there extracts it again
+        plan[-1] = nodes[-1]
     ex = _Extractor(previous.path, source, tree, header.module, dict(state.name_ids),
                     list(state.raw_names))
     width = RefsTable.WIDTH

@@ -161,6 +161,9 @@ class MatchKind(StrEnum):
     LAMBDA = "lambda"
     PATTERN_BINDING = "pattern_binding"  # `let (A x) = …` / `where Just y = …`, and `~p`
     RECORD_UPDATE = "record_update"  # `r { f = e }`: no rows; ``fields`` names the fields
+    # `C x <- e` in a do block: it fails through the monad's `fail` (MonadFail) when the
+    # pattern does not match, not with an incomplete-pattern warning
+    DO_BIND = "do_bind"
 
 
 class MatchRow(NamedTuple):  # NamedTuples: created, moved and unpickled by the thousand

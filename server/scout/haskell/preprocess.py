@@ -7,7 +7,15 @@
   (``__GLASGOW_HASKELL__``, ``MIN_VERSION_base``, the host OS and architecture) and the file's
   own `#define`s; ``MIN_VERSION_<package>`` of other packages are taken as true (a recent
   dependency). A condition this evaluator cannot read keeps its first branch, which is also what
-  tree-sitter-haskell does on its own. Macro expansion in code is not performed.
+  tree-sitter-haskell does on its own. `#include "file"` reads the file's `#define`s when an
+  ``include`` reader finds it (a local header: beside the file, up the tree, in an `include/`
+  folder); its text is not spliced in.
+- Macros the file (or a local header) defines are expanded in code, as cpp does: object-like
+  ones (`#define OVERLAPS {-# OVERLAPPING #-}`) and function-like ones
+  (`deriveNewtypeInstances(Unbox a, Sum a, ...)`, whose body may hold whole declarations). An
+  expansion sits on the line of the macro's name, followed by as many empty lines as its
+  arguments spanned, so later lines keep their numbers (GHC reports code from a macro at the
+  line of its use too). Nothing is expanded inside string literals.
 - hsc2hs: the `#{…}` / `#keyword …` constructs (`#const`, `#size`, `#peek`, `#type`, …) become
   `undefined` (a term and, lowercase, a type variable: both parse), directive lines are blanked.
 - A stray byte that is not UTF-8 (Latin-1 in a comment, which GHC accepts) becomes `?`, so byte
@@ -19,6 +27,8 @@ Every transformation keeps the number of lines; blanked lines become empty.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 # Which compiler the oracle and Debian provide (GHC 9.0.2, base 4.15.1.0).
 GHC_VERSION = (9, 0, 2, 0)
@@ -26,6 +36,8 @@ BASE_VERSION = (4, 15, 1, 0)
 BUILTIN_MACROS: dict[str, int] = {
     "__GLASGOW_HASKELL__": GHC_VERSION[0] * 100 + GHC_VERSION[1],
     "linux_HOST_OS": 1, "x86_64_HOST_ARCH": 1, "__LINE__": 0,
+    # GHC's MachDeps.h (`#include "MachDeps.h"`) on a 64-bit host
+    "WORD_SIZE_IN_BITS": 64, "SIZEOF_HSWORD": 8, "SIZEOF_HSINT": 8, "SIZEOF_HSPTR": 8,
 }
 # Traditional cpp (what GHC runs) sees a directive only with its `#` in the first column.
 _DIRECTIVE = re.compile(rb"^#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef|include|"
@@ -75,47 +87,102 @@ def _directive_starts(raw: bytes) -> list[int]:
     return out
 
 
-def select_branches(raw: bytes, *, defines: dict[str, int] | None = None) -> bytes:
+IncludeReader = Callable[[str], "bytes | None"]
+_MAX_INCLUDE_DEPTH = 8
+
+
+class _Macros:
+    """What the directives so far define: values for conditions, bodies for expansion."""
+
+    def __init__(self, defines: dict[str, int] | None) -> None:
+        self.values: dict[str, int] = dict(BUILTIN_MACROS)
+        self.values.update(defines or {})
+        # name -> (parameters or None for an object-like macro, body)
+        self.bodies: dict[str, tuple[tuple[str, ...] | None, bytes]] = {}
+        self._pattern: re.Pattern[bytes] | None = None
+
+    def define(self, rest: bytes) -> None:
+        m = re.match(rb"([A-Za-z_]\w*)(\(([^)]*)\))?", rest)
+        if m is None:
+            return
+        name = m.group(1).decode("latin-1")
+        # C comments go; `//` stays (a Haskell operator in a body: `v // updates`)
+        body = re.sub(rb"/\*.*?\*/", b" ", rest[m.end():]).strip()
+        params = None
+        if m.group(2) is not None:  # `NAME(` with no space: function-like
+            params = tuple(p.strip().decode("latin-1") for p in m.group(3).split(b",")
+                           if p.strip())
+        else:
+            self.values[name] = _evaluate(body or b"1", self.values, default=1)
+        self.bodies[name] = (params, body)
+        self._pattern = None
+
+    def undefine(self, name: str) -> None:
+        self.values.pop(name, None)
+        if self.bodies.pop(name, None) is not None:
+            self._pattern = None
+
+    def pattern(self) -> re.Pattern[bytes] | None:
+        if self._pattern is None and self.bodies:
+            names = sorted(self.bodies, key=len, reverse=True)
+            self._pattern = re.compile(rb"(?<![\w'])(" + b"|".join(
+                re.escape(n.encode("latin-1")) for n in names) + rb")(?![\w'])")
+        return self._pattern
+
+
+def select_branches(raw: bytes, *, defines: dict[str, int] | None = None,
+                    include: IncludeReader | None = None) -> bytes:
     """Blank the branches the C preprocessor would drop and every directive line (only the
-    directive lines are looked at: the text between them is copied or blanked whole)."""
+    directive lines are looked at: the text between them is copied or blanked whole), and
+    expand the macros defined so far in the code kept (see the module docstring).
+    ``include`` reads a `#include`d file by the name written, or returns None."""
+    macros = _Macros(defines)
+    return _run_directives(raw, macros, include, 0, keep_text=True)
+
+
+def _run_directives(raw: bytes, macros: _Macros, include: IncludeReader | None, depth: int,
+                    *, keep_text: bool) -> bytes:
     starts = _directive_starts(raw)
     if not starts:
-        return raw
-    macros: dict[str, int] = dict(BUILTIN_MACROS)
-    macros.update(defines or {})
+        return _expand(raw, macros) if keep_text else b""
     # a stack of (this branch is kept, some branch of the chain was taken, parent kept)
     stack: list[tuple[bool, bool, bool]] = []
     keep = True
     out: list[bytes] = []
     pos = 0  # everything before pos is in out
+
+    def text(segment: bytes) -> None:
+        if keep_text:
+            out.append(_expand(segment, macros) if keep else b"\n" * segment.count(b"\n"))
+
     for start in starts:
         if start < pos:
             continue  # inside the continuation lines of the previous directive
-        segment = raw[pos:start]
-        out.append(segment if keep else b"\n" * segment.count(b"\n"))
+        text(raw[pos:start])
         # the directive and its continuation lines
         end = raw.find(b"\n", start)
         while end != -1 and raw[end - 1:end] == b"\\":
             end = raw.find(b"\n", end + 1)
         end = len(raw) if end == -1 else end
-        text = raw[start:end].replace(b"\\\n", b" ")
-        out.append(b"\n" * raw.count(b"\n", start, end))
+        line = raw[start:end].replace(b"\\\n", b" ")
+        if keep_text:
+            out.append(b"\n" * raw.count(b"\n", start, end))
         pos = end
-        d = _DIRECTIVE.match(text)
+        d = _DIRECTIVE.match(line)
         if d is None:
             continue
         word, rest = d.group(1), _strip_comment(d.group(2)).strip()
         if word in (b"if", b"ifdef", b"ifndef"):
             if word == b"if":
-                value = bool(_evaluate(rest, macros))
+                value = bool(_evaluate(rest, macros.values))
             else:
                 name = rest.split()[0].decode("latin-1") if rest.split() else ""
-                value = (name in macros) == (word == b"ifdef")
+                value = (name in macros.values or name in macros.bodies) == (word == b"ifdef")
             stack.append((keep and value, value, keep))
             keep = keep and value
         elif word == b"elif" and stack:
             _, taken, parent = stack.pop()
-            value = not taken and bool(_evaluate(rest, macros))
+            value = not taken and bool(_evaluate(rest, macros.values))
             stack.append((parent and value, taken or value, parent))
             keep = parent and value
         elif word == b"else" and stack:
@@ -126,18 +193,128 @@ def select_branches(raw: bytes, *, defines: dict[str, int] | None = None) -> byt
             _, _, parent = stack.pop()
             keep = parent
         elif keep and word == b"define":
-            parts = rest.split(None, 1)
-            if parts:
-                name_m = re.match(rb"[A-Za-z_]\w*", parts[0])
-                if name_m:
-                    value_text = parts[1] if len(parts) > 1 else b"1"
-                    macros[name_m.group(0).decode("latin-1")] = _evaluate(value_text, macros,
-                                                                          default=1)
+            macros.define(d.group(2).strip())
         elif keep and word == b"undef":
-            macros.pop(rest.decode("latin-1").strip(), None)
-    segment = raw[pos:]
-    out.append(segment if keep else b"\n" * segment.count(b"\n"))
+            macros.undefine(rest.decode("latin-1").strip())
+        elif keep and word == b"include" and include is not None \
+                and depth < _MAX_INCLUDE_DEPTH:
+            m = re.match(rb'"([^"]+)"|<([^>]+)>', rest)
+            found = include((m.group(1) or m.group(2)).decode("latin-1")) if m else None
+            if found is not None:  # its definitions count from here on
+                _run_directives(repair_utf8(found)[0], macros, include, depth + 1,
+                                keep_text=False)
+    text(raw[pos:])
     return b"".join(out)
+
+
+def header_reader(root: Path, rel: str) -> IncludeReader:
+    """Reads `#include`d files of the workspace file ``rel`` as cpp would find them with the
+    include paths a Cabal package usually gives: the including file's folder, then each folder
+    up to the workspace root and its `include/` folder. Never outside the root; None when not
+    found."""
+    root = root.resolve()
+    start = (root / rel).parent
+
+    def read(name: str) -> bytes | None:
+        if name.startswith("/") or ".." in Path(name).parts:
+            return None
+        folder = start
+        while True:
+            for candidate in (folder / name, folder / "include" / name):
+                try:
+                    if candidate.is_file() and candidate.stat().st_size <= 1_000_000:
+                        return candidate.read_bytes()
+                except OSError:
+                    continue
+            if folder == root or root not in folder.parents:
+                return None
+            folder = folder.parent
+
+    return read
+
+
+# -- macro expansion ----------------------------------------------------------------------
+_MAX_EXPANSION_DEPTH = 16
+_MAX_ARGUMENT_LINES = 30
+
+
+def _expand(text: bytes, macros: _Macros, depth: int = 0,
+            hidden: frozenset[str] = frozenset()) -> bytes:
+    """``text`` with the defined macros expanded (lines kept: see the module docstring)."""
+    pattern = macros.pattern()
+    if pattern is None or depth > _MAX_EXPANSION_DEPTH:
+        return text
+    out: list[bytes] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        if m.start() < pos:
+            continue  # inside the arguments of a call just expanded
+        name = m.group(1).decode("latin-1")
+        if name in hidden or _in_string(text, m.start()):
+            continue
+        params, body = macros.bodies[name]
+        end = m.end()
+        if params is not None:
+            call = _arguments(text, m.end())
+            if call is None:
+                continue  # a function-like macro's name without arguments is left alone
+            args, end = call
+            body = _substitute(body, params, args)
+        expansion = _expand(body, macros, depth + 1, hidden | {name})
+        out.append(text[pos:m.start()])
+        out.append(expansion.replace(b"\n", b" "))
+        out.append(b"\n" * text.count(b"\n", m.end(), end))  # the lines the arguments took
+        pos = end
+    if not out:
+        return text
+    out.append(text[pos:])
+    return b"".join(out)
+
+
+def _in_string(text: bytes, at: int) -> bool:
+    """Is offset ``at`` inside a string literal on its line (an odd number of unescaped
+    double quotes before it)?"""
+    line_start = text.rfind(b"\n", 0, at) + 1
+    before = text[line_start:at].replace(b'\\\\', b"").replace(b'\\"', b"").replace(b"'\"'", b"")
+    return before.count(b'"') % 2 == 1
+
+
+def _arguments(text: bytes, at: int) -> tuple[list[bytes], int] | None:
+    """The arguments of a macro call whose `(` follows ``at`` (spaces allowed): split at
+    top-level commas, and the offset after the `)`. None without a `(` or a closing `)`
+    within a few lines."""
+    i = at
+    while i < len(text) and text[i] in b" \t":
+        i += 1
+    if i >= len(text) or text[i] != ord("("):
+        return None
+    depth, args, start, lines = 0, [], i + 1, 0
+    for j in range(i, len(text)):
+        ch = text[j]
+        if ch == ord("\n"):
+            lines += 1
+            if lines > _MAX_ARGUMENT_LINES:
+                return None
+        elif ch in b"([{":
+            depth += 1
+        elif ch in b")]}":
+            depth -= 1
+            if depth == 0:
+                args.append(text[start:j])
+                return [a.strip() for a in args], j + 1
+        elif ch == ord(",") and depth == 1:
+            args.append(text[start:j])
+            start = j + 1
+    return None
+
+
+def _substitute(body: bytes, params: tuple[str, ...], args: list[bytes]) -> bytes:
+    """The body with each parameter replaced by its argument (whole identifiers only)."""
+    if not params:
+        return body
+    values = {p.encode("latin-1"): (args[k] if k < len(args) else b"")
+              for k, p in enumerate(params)}
+    return re.sub(rb"[A-Za-z_]\w*", lambda m: values.get(m.group(0), m.group(0)), body)
 
 
 def _strip_comment(text: bytes) -> bytes:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -132,9 +131,11 @@ def _change(value: str) -> ChangeKind:
                             f"{', '.join(c.value for c in SUPPORTED_CHANGES)}") from None
 
 
-def _resolve_request(args: argparse.Namespace) -> tuple[str, ChangeKind, str | None]:
+def _resolve_request(args: argparse.Namespace) -> tuple[str, ChangeKind, str | None, str | None]:
+    """(target, change, subject, variant): from the flags, or read from the question (its
+    ``variant`` is the add_method reading: "with a default" / "without a default")."""
     if args.target and args.change:
-        return args.target, _change(args.change), args.subject
+        return args.target, _change(args.change), args.subject, args.variant
     if args.question:
         try:
             from scout.explore.question import QuestionError, parse_question
@@ -145,16 +146,9 @@ def _resolve_request(args: argparse.Namespace) -> tuple[str, ChangeKind, str | N
             q = parse_question(args.question)
         except QuestionError as exc:
             raise MutationError(str(exc)) from exc
-        return q.target, q.change, args.subject or q.subject
+        return q.target, q.change, args.subject or q.subject, args.variant or q.variant
     raise MutationError("say what to change: a question (\"What breaks if I add a constructor "
                         "to Shape?\") or --target NAME --change KIND")
-
-
-def _method_reading(question: str | None) -> str | None:
-    """"... with a default ..." reads as the optional method; anything else as required."""
-    if question and re.search(r"\bwith(?:\s+an?)?\s+default", question, re.I):
-        return "default"
-    return None
 
 
 def run_oracle(args: argparse.Namespace) -> int:
@@ -166,9 +160,7 @@ def run_oracle(args: argparse.Namespace) -> int:
         return _fail(f"workspace root {root} is not a directory: pass --root DIR")
     with _sigterm_as_interrupt():
         try:
-            target, change, subject = _resolve_request(args)
-            variant = args.variant or (_method_reading(args.question)
-                                       if change is ChangeKind.ADD_METHOD else None)
+            target, change, subject, variant = _resolve_request(args)
             index = WorkspaceIndex.build(root)
             mutation = mutation_for(index, target, change, subject, variant)
             oracle = Oracle(root, cache_dir=args.cache_dir, typecheck_cmd=args.typecheck_cmd,

@@ -40,7 +40,7 @@ from scout.oracle.mutate import (
 )
 from scout.oracle.oracle import BreakSite, Oracle, OracleError, OracleResult
 from scout.oracle.targets import mutation_for
-from scout.oracle.teacher import SILENT_RISK, GhcTeacher
+from scout.oracle.teacher import SILENT_RISK, GhcTeacher, stands_for
 from scout.scoring.model import Scorer
 
 FLAG_RISK = 4
@@ -105,8 +105,10 @@ class MutationSpec:
         if self.change in MEMBER_CHANGES and self.subject and \
                 self.target.rpartition(".")[2] != self.subject:
             target = self.subject  # asked about a type's member: explore from the member
+        variant = (self.variant or METHOD_REQUIRED) if self.change is ChangeKind.ADD_METHOD \
+            else None
         return Question(text, target, self.change, default_tags(self.change, target), budget,
-                        self.subject)
+                        self.subject, variant=variant)
 
 
 def load_mutations(path: Path) -> list[MutationSpec]:
@@ -389,7 +391,8 @@ def score_case(root: str, spec: MutationSpec, mutation: Mutation, result: Oracle
     case.sites = [s.location for s in sites]
     c.sites = len(sites)
     for site in sites:
-        at_site = [i for i, v in enumerate(verdicts) if v.site is site]
+        # every node that stands for the site reaches it (not only those it labels first)
+        at_site = [i for i, n in enumerate(nodes) if stands_for(n, site)]
         if at_site:
             c.sites_reached += 1
         if any((risks[i] or 0) >= FLAG_RISK for i in at_site):

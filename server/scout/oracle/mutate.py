@@ -37,7 +37,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scout.explore.model import ChangeKind
+from scout.explore.model import (  # noqa: F401  (the readings are re-exported)
+    METHOD_DEFAULT,
+    METHOD_REQUIRED,
+    METHOD_VARIANTS,
+    ChangeKind,
+)
 from scout.haskell.model import Definition, DefKind, Span
 
 DEFER_TYPE_ERRORS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
@@ -52,10 +57,9 @@ SUPPORTED_CHANGES = (
     ChangeKind.ADD_METHOD, ChangeKind.ADD_SUPERCLASS, ChangeKind.CHANGE_TYPE_FAMILY,
     ChangeKind.CHANGE_TYPE_SYNONYM, ChangeKind.REMOVE_EXPORT,
 )
-# The two readings of "add a method" (``variant``): GHC's answer depends on which one is meant.
-METHOD_REQUIRED = "required"  # no default; joins the MINIMAL formula when there is one
-METHOD_DEFAULT = "default"  # optional: a default implementation, nothing warns
-METHOD_VARIANTS = (METHOD_REQUIRED, METHOD_DEFAULT)
+# The two readings of "add a method" (``Question.variant``), defined with the question:
+# required (no default; joins the MINIMAL formula when there is one) or default (optional: a
+# default implementation, nothing warns). GHC's answer depends on which one is meant.
 HELPER_MODULE = "ScoutOracleHelpers"
 HELPER_SOURCE = (
     "{-# LANGUAGE PolyKinds, KindSignatures, TypeFamilies #-}\n"
@@ -487,7 +491,8 @@ def _field_of(target: Definition, members: Sequence[Definition],
 
 
 def rename_field(target: Definition, text: str, members: Sequence[Definition],
-                 subject: str | None) -> Mutation:
+                 subject: str | None,
+                 record_uses: Sequence[tuple[int, int]] = ()) -> Mutation:
     """Every use of the field's name breaks; positional uses of the constructor do not."""
     field_def = _field_of(target, members, subject)
     name = field_def.name
@@ -500,6 +505,7 @@ def rename_field(target: Definition, text: str, members: Sequence[Definition],
         phases.append(Phase((renamed,), flags=RENAMER_ERRORS, only_paths=(field_def.path,),
                             message_must_mention=_word(name), counts_coverage=False,
                             purpose="uses inside the defining module (rename errors)"))
+        phases += _field_expression_phase(text, field_def, record_uses)
     return Mutation(ChangeKind.RENAME_FIELD, target.name, name, field_def.path, tuple(phases),
                     f"rename field {name}", (name,))
 
@@ -516,7 +522,8 @@ def change_field_type(target: Definition, text: str, members: Sequence[Definitio
 
 
 def remove_field(target: Definition, text: str, members: Sequence[Definition],
-                 subject: str | None) -> Mutation:
+                 subject: str | None,
+                 record_uses: Sequence[tuple[int, int]] = ()) -> Mutation:
     field_def = _field_of(target, members, subject)
     subject = field_def.name
     outside = Phase((_deprecate(field_def.path, text, subject),), recheck_dependents=True,
@@ -543,8 +550,42 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
                             only_paths=(field_def.path,), message_must_mention=_word(subject),
                             counts_coverage=False,
                             purpose="uses inside the defining module (removal errors)"))
+        phases += _field_expression_phase(text, field_def, record_uses)
     return Mutation(ChangeKind.REMOVE_FIELD, target.name, subject, field_def.path, tuple(phases),
                     f"remove field {subject}", (subject,))
+
+
+def _field_expression_phase(text: str, field_def: Definition,
+                            record_uses: Sequence[tuple[int, int]]) -> list[Phase]:
+    """Inside the defining module, a renamed or removed field's record syntax is a renamer
+    error, and renamer errors stop GHC before it reports the names used as expressions (the
+    selector `f r`, a variable `RecordWildCards` brought): this phase renames the field where
+    it is declared and in its record syntax (``record_uses``: 1-based line, 0-based column in
+    ``text``; a pun `C {f}` becomes `C {new = f}`), so the rest type-checks and every
+    expression use of the old name is reported (deferred out-of-scope variables). Nothing
+    when the module has no record syntax to rename and no expression use."""
+    name = field_def.name
+    new = f"scoutRenamed_{name}"
+    edits = [_rename_at(text, field_def, new)]
+    for line, col in sorted(set(record_uses)):
+        try:
+            at = offset_of(text, line, col)
+        except MutationError:
+            continue
+        if text[at:at + len(name)] != name or re.match(r"[\w']", text[at + len(name):][:1]):
+            continue  # not the name here (a line the preprocessor rewrote): leave it
+        after = text[at + len(name):].lstrip(" \t")
+        pun = after[:1] in (",", "}")
+        edits.append(TextEdit(at, at + len(name), f"{new} = {name}" if pun else new))
+    try:
+        renamed = apply_edits(field_def.path, text, edits)
+    except MutationError:
+        return []
+    return [Phase((renamed,), flags=DEFER_TYPE_ERRORS, only_paths=(field_def.path,),
+                  message_must_mention=r"not in scope:\s*‘?" + re.escape(name) + r"’?(?![\w'])",
+                  counts_coverage=False,
+                  purpose="uses as a name (selector, wildcard variable) inside the defining "
+                          "module")]
 
 
 def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool = False,
@@ -919,6 +960,14 @@ def change_type_family(fam: Definition, text: str, sources: dict[str, str]) -> M
                             "(their equations), not data instances")
     if fam.kind != DefKind.TYPE_FAMILY:
         raise MutationError(f"{fam.name} is a {fam.kind}, not a type family")
+    start, end = span_offsets(text, fam.span)
+    head = re.split(r"\bwhere\b", _strip_comments_keep_length(text[start:end]), maxsplit=1)[0]
+    if re.search(r"=\s*\(?\s*[a-z_][\w']*[^|=]*\|\s*[a-z_][\w']*(?:\s+[a-z_][\w']*)*\s*->",
+                 head):
+        raise MutationError(f"{fam.name} is an injective type family: an opaque stand-in for "
+                            "its equations would only violate the injectivity annotation (an "
+                            "error at every equation, hiding the code that uses it), so the "
+                            "oracle cannot model this change")
     name = re.escape(fam.name)
     edits: list[FileEdit] = []
     for path, body in sorted({**sources, fam.path: text}.items()):
@@ -1007,11 +1056,13 @@ def remove_export(target: Definition, text: str) -> Mutation:
 def plan_mutation(change: ChangeKind, target: Definition, text: str,
                   members: Sequence[Definition] = (), subject: str | None = None,
                   variant: str | None = None,
-                  sources: dict[str, str] | None = None) -> Mutation:
+                  sources: dict[str, str] | None = None,
+                  record_uses: Sequence[tuple[int, int]] = ()) -> Mutation:
     """The mutation for a change kind. ``members``: the target's constructors and fields (for
     types), as the index returns them; ``subject``: which constructor/field, when it matters;
     ``variant``: the reading of adding a method (``required`` or ``default``); ``sources``:
-    the other files a type family's instances may live in (path -> text)."""
+    the other files a type family's instances may live in (path -> text); ``record_uses``:
+    where the field's name is used in record syntax in its own file (line, column)."""
     if change == ChangeKind.ADD_CONSTRUCTOR:
         return add_constructor(target, text, members)
     if change in (ChangeKind.REMOVE_CONSTRUCTOR, ChangeKind.RENAME_CONSTRUCTOR):
@@ -1020,9 +1071,9 @@ def plan_mutation(change: ChangeKind, target: Definition, text: str,
     if change == ChangeKind.ADD_FIELD:
         return add_field(target, text, members)
     if change == ChangeKind.REMOVE_FIELD:
-        return remove_field(target, text, members, subject)
+        return remove_field(target, text, members, subject, record_uses)
     if change == ChangeKind.RENAME_FIELD:
-        return rename_field(target, text, members, subject)
+        return rename_field(target, text, members, subject, record_uses)
     if change == ChangeKind.CHANGE_FIELD_TYPE:
         return change_field_type(target, text, members, subject)
     if change == ChangeKind.CHANGE_ARITY:

@@ -15,7 +15,7 @@ from scout.explore.model import ChangeKind, Question
 from scout.explore.resolve import ExploreError
 from scout.explore.resolve import resolve_target as resolve_definition
 from scout.haskell.index import WorkspaceIndex
-from scout.haskell.model import Definition, DefKind
+from scout.haskell.model import Definition, DefKind, Role
 from scout.oracle.mutate import SUPPORTED_CHANGES, Mutation, MutationError, plan_mutation
 
 
@@ -41,7 +41,6 @@ def resolve_target(index: WorkspaceIndex, name: str, change: ChangeKind,
         target = resolve_definition(index, question)
     except ExploreError as exc:
         raise TargetError(str(exc)) from exc
-    target = _top_level(index, target)
     fi = index.files[target.path]
     members = tuple(d for d in fi.definitions if d.kind in (DefKind.CONSTRUCTOR, DefKind.FIELD))
     try:
@@ -49,16 +48,6 @@ def resolve_target(index: WorkspaceIndex, name: str, change: ChangeKind,
     except (OSError, UnicodeDecodeError) as exc:
         raise TargetError(f"cannot read {target.path}: {exc}") from exc
     return ResolvedTarget(target, members, text)
-
-
-def _top_level(index: WorkspaceIndex, target: Definition) -> Definition:
-    """A function the resolver found in a ``where``/``let`` of the same module stands for the
-    top-level definition of that name when there is one (a mutation edits top-level code)."""
-    if target.kind is not DefKind.FUNCTION or target.parent is None:
-        return target
-    top = [d for d in index.definitions(target.name, (DefKind.FUNCTION,))
-           if d.parent is None and d.module == target.module]
-    return top[0] if top else target
 
 
 def mutation_for(index: WorkspaceIndex, name: str, change: ChangeKind,
@@ -73,5 +62,14 @@ def mutation_for(index: WorkspaceIndex, name: str, change: ChangeKind,
                     sources[path] = (index.root / path).read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     continue  # a file GHC reads but we cannot: its instances stay unchanged
+    record_uses: list[tuple[int, int]] = []
+    if change in (ChangeKind.RENAME_FIELD, ChangeKind.REMOVE_FIELD):
+        field = next((m for m in resolved.members if m.kind is DefKind.FIELD
+                      and m.name == (subject or target.name)), None)
+        if field is not None:
+            record_uses = [(r.line, r.col) for r in
+                           index.files[field.path].references.lookup(field.name, field.path)
+                           if r.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE,
+                                         Role.RECORD_PATTERN)]
     return plan_mutation(change, target, resolved.text, resolved.members, subject, variant,
-                         sources)
+                         sources, record_uses)

@@ -32,13 +32,18 @@ class TeacherVerdict:
     rule: str  # "ghc", "silent", "definition", "unchecked", "no-break", "compiles"
 
 
+def stands_for(node: Node, site: BreakSite) -> bool:
+    """Does the node stand for the break site: same file, and the node's lines (an
+    application or declaration spanning several: ``end_line``) overlap the site's span? One
+    node may stand for several sites (GHC reports each mismatching argument of a multi-line
+    call), and a site for several nodes."""
+    return (site.path == node.path and site.span[0] <= (node.end_line or node.line)
+            and node.line <= site.span[1])
+
+
 def site_for(node: Node, sites: Sequence[BreakSite]) -> BreakSite | None:
-    """The break site at a node: same file, and the node's lines overlap the site's span."""
-    last = node.end_line or node.line
-    for site in sites:
-        if site.path == node.path and site.span[0] <= last and node.line <= site.span[1]:
-            return site
-    return None
+    """The first break site at a node (the one whose message labels it), if any."""
+    return next((site for site in sites if stands_for(node, site)), None)
 
 
 _INTERNAL_NAMES = (  # names the mutations invent, as a reader of the label should see them
