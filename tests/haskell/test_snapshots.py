@@ -41,6 +41,9 @@ def test_readers_never_see_an_index_changing_under_them(tmp_path: Path) -> None:
             index.update_file(f"src/Extra{(i + 3) % 7}.hs", None)
             index.update_file("src/LLM/Types.hs", types + f"\nextra{i} :: Int\nextra{i} = 1\n"
                               .encode())
+            # An editor's pace, not a spin: a writer that never lets go of the GIL makes each
+            # file the reader opens wait a switch interval per system call (minutes in all).
+            stop.wait(0.001)
 
     question = parse_question("What breaks if I add a variant to LLMKind?")
     thread = threading.Thread(target=writer)

@@ -26,9 +26,22 @@ def test_edits_and_questions_leave_nothing_behind(monkeypatch) -> None:
     server = make_server()
     to_server, from_client = os.pipe()
     to_client, from_server = os.pipe()
-    threading.Thread(target=server.start_io, daemon=True, args=(
-        os.fdopen(to_server, "rb"), os.fdopen(from_server, "wb"))).start()
-    client = RawClient(streams=(os.fdopen(from_client, "wb"), os.fdopen(to_client, "rb")))
+    serving = threading.Thread(target=server.start_io, daemon=True, args=(
+        os.fdopen(to_server, "rb"), os.fdopen(from_server, "wb")))
+    serving.start()
+    client_out = os.fdopen(from_client, "wb")
+    client = RawClient(streams=(client_out, os.fdopen(to_client, "rb")))
+    try:
+        _long_session(client, server, root)
+    finally:
+        # End of input ends the server: pygls reads stdin in a thread pool worker, which the
+        # interpreter joins at exit (a pipe left open kept pytest from ever exiting).
+        client_out.close()
+        serving.join(timeout=30)
+    assert not serving.is_alive()
+
+
+def _long_session(client: RawClient, server, root: Path) -> None:
     client.initialize(root)
     client.wait_indexed()
     path = root / "src" / "LLM" / "Router.hs"
