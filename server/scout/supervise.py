@@ -95,7 +95,17 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _running(pid: int) -> bool:
+def _clear(path: Path) -> bool:
+    """Stops the processes working in ``path`` and removes it: is it gone?"""
+    for pid in _processes_in(path):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(path, ignore_errors=True)
+    return not path.exists()
+
+
+def running(pid: int) -> bool:
+    """Is process ``pid`` alive (one we may not signal counts as alive)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -118,7 +128,7 @@ def _owner_alive(directory: Path) -> bool | None:
         pid = int(pid_text)
     except (OSError, ValueError):
         return None
-    if not _running(pid):
+    if not running(pid):
         return False
     now = _start_time(pid)
     return started == "-" or now is None or now == started
@@ -158,11 +168,7 @@ def remove_stale(parent: Path, prefix: str) -> list[Path]:
                     continue
         elif alive:
             continue
-        for pid in _processes_in(path):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(path, ignore_errors=True)
-        if not path.exists():
+        if _clear(path):
             removed.append(path)
     return removed
 
@@ -192,11 +198,7 @@ def remove_unlocked(parent: Path) -> list[Path]:
             except OSError:
                 continue  # in use by a live run
             try:
-                for pid in _processes_in(work):
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
-                shutil.rmtree(work, ignore_errors=True)
-                if not work.exists():
+                if _clear(work):
                     removed.append(work)
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)

@@ -52,6 +52,7 @@ from scout.haskell.model import (
     Reference,
     SkippedFile,
 )
+from scout.supervise import running
 
 log = logging.getLogger(__name__)
 
@@ -825,7 +826,7 @@ def _worker_init(owner: int) -> None:
         with contextlib.suppress(Exception):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if not _alive(owner) or os.getppid() != parent:
+    if not running(owner) or os.getppid() != parent:
         os._exit(1)  # the owner died before the death signal was armed
     threading.Thread(target=_watch_owner, args=(owner, parent), daemon=True,
                      name="scout-owner-watch").start()
@@ -834,18 +835,8 @@ def _worker_init(owner: int) -> None:
 def _watch_owner(owner: int, parent: int) -> None:
     while True:
         time.sleep(0.5)
-        if os.getppid() != parent or not _alive(owner):
+        if os.getppid() != parent or not running(owner):
             os._exit(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _worker_context() -> Any:
