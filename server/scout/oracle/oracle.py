@@ -405,6 +405,14 @@ class Oracle:
                 if follow_up is not None:
                     padded += 1
                     queue.insert(0, follow_up)
+            if phase.partial_on_error and run.errors:
+                for path in phase.only_paths or ():
+                    module = layout.module_of_path(path)
+                    if module is not None:
+                        partial_modules.setdefault(module, (
+                            f"the check of {phase.purpose or 'this module'} stopped at a hard "
+                            f"error ({run.errors[0].message.splitlines()[0][:120]}): more "
+                            "sites in it may be hidden"))
             if phase.counts_coverage:
                 failed = sorted({m for d in run.errors
                                  if (m := layout.module_of_path(d.path)) is not None})
