@@ -141,8 +141,9 @@ class Phase:
     # again, so the modules behind them are checked too (``with_padded_patterns``).
     pad_constructor: str | None = None
     pad_first: bool = False  # the extra slot is the first field (records), else the last
-    # A hard error in this phase means the uses it is there to show were never checked (an
-    # `.hs-boot` whose roles no longer match, say): the modules of ``only_paths`` are then
+    # A hard error in this phase that is no site (not about the changed name: an `.hs-boot`
+    # whose roles no longer match, say) means the uses it is there to show were never
+    # checked: the modules of ``only_paths`` are then
     # reported as partly checked, so what GHC did not say there is not taken as "no break".
     partial_on_error: bool = False
     purpose: str = ""
