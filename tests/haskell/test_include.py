@@ -140,3 +140,19 @@ def test_the_cache_does_not_keep_included_entries(make_workspace, tmp_path):
     assert second.cached_files == 1
     assert functions(second, "internal/instances") == functions(first, "internal/instances")
     assert read_source(root, "src/Inst.hs").includes[0][0] == "internal/instances"
+
+
+def test_an_edit_that_keeps_the_included_code_does_not_rebuild_its_entry(make_workspace):
+    root = workspace(make_workspace)
+    index = WorkspaceIndex.build(root, use_cache=False)
+    # the first edit learns the code it keeps
+    index.update_file("src/Inst.hs", INCLUDER.replace("after = LIMIT", "after = 5").encode())
+    entry = index.files["internal/instances"]
+    index.update_file("src/Inst.hs", INCLUDER.replace("after = LIMIT", "after = 4").encode())
+    assert index.files["internal/instances"] is entry
+    # a new import of the includer is the included code's too
+    index.update_file("src/Inst.hs", INCLUDER.replace(
+        "import Data.Char (toUpper)", "import Data.Char (toUpper)\nimport Data.List (sort)"
+    ).encode())
+    assert [i.module for i in index.summaries["internal/instances"].imports] == [
+        "Data.Char", "Data.List"]

@@ -493,6 +493,9 @@ class WorkspaceIndex:
         self._stat: dict[str, tuple[int, int]] = {}  # files whose index matches the disk
         # pickled summaries as they came from a worker or the cache: saving reuses the bytes
         self._summary_blobs: dict[str, bytes] = {}
+        # (includer, included file) -> digest of the code the includer's cpp kept of it at its
+        # last edit: an edit that keeps the same code does not rebuild the included entry
+        self._spliced: dict[tuple[str, str], str] = {}
         self._decoded = _DecodedBodies(self.DECODED_LIMIT)
         self._current = IndexSnapshot(self.root, 0, summaries={}, bodies={}, skipped={},
                                       texts={}, decoded=self._decoded, complete=False)
@@ -743,16 +746,29 @@ class WorkspaceIndex:
             summary = FileSummary.of(fi)
             kept = None if from_disk else text
             self._publish(rel, summary=summary, body=fi, skipped=None, text=kept,
-                          more=self._includes_after(rel, summary, kept))
+                          more=self._includes_after(rel, summary, kept, src.includes))
             return fi
 
-    def _includes_after(self, rel: str, summary: FileSummary | None, text: bytes | None
+    def _includes_after(self, rel: str, summary: FileSummary | None, text: bytes | None,
+                        spliced: tuple[tuple[str, bytes], ...] = ()
                         ) -> dict[str, FileIndex | None]:
         """The entries of the files ``rel`` `#include`s (before or after its change) as they
-        are once ``rel`` has ``summary`` (None: gone) and the editor's ``text``."""
+        are once ``rel`` has ``summary`` (None: gone), the editor's ``text`` and keeps
+        ``spliced`` of them; an entry whose code from ``rel`` is the same is not rebuilt."""
         current = self._current
-        before = current.summaries.get(rel)
-        wanted = set(before.includes if before else ()) | set(summary.includes if summary else ())
+        before = set(current.summaries[rel].includes) if rel in current.summaries else set()
+        now = {path: digest(code) for path, code in spliced}
+        wanted = before ^ set(now)
+        old = current.summaries.get(rel)
+        context_changed = old is None or summary is None or (
+            (old.module, old.imports, old.exports)
+            != (summary.module, summary.imports, summary.exports))
+        for path, code_digest in now.items():
+            if context_changed or self._spliced.get((rel, path)) != code_digest:
+                wanted.add(path)
+        for path in before - set(now):
+            self._spliced.pop((rel, path), None)
+        self._spliced.update(((rel, path), d) for path, d in now.items())
         if not wanted:
             return {}
         summaries = dict(current.summaries)
