@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-WARNING = re.compile(r"^(?P<path>[^\s:]+\.l?hs):(?P<line>\d+):(?P<col>\d+)(?:-\d+)?: "
+# any path: code an `#include` brings is reported at the included file's own path and lines
+WARNING = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+):(?P<col>\d+)(?:-\d+)?: "
                      r"(?P<kind>warning|error):"
                      r"(?: \[(?P<flag>-W[\w-]+)\])?", re.M)  # some warnings have no flag
 _LOCATION = re.compile(r"\.l?hs:\d+:\d+(?:-\d+)?|\(\d+,\d+\)-\(\d+,\d+\)")

@@ -334,3 +334,38 @@ def test_a_field_type_change_reaches_values_built_with_the_old_type():
     assert not by_loc[f"{FLD_USE}:10"].facts.breaks
     assert f"{FLD_USE}:17" not in {n.location for n, r in nodes if r >= 4}
     assert by_loc[f"{FLD_USE}:13"].end_line == 14  # the pattern, to where `l` is used
+
+
+INCLUDED = "internal/instances"  # no .hs: found through the .cabal's include-dirs
+INCLUDER = "src/Shape/Inst.hs"
+
+
+def _include_truth(old: str, new: str) -> set[str]:
+    return added_warning_sites(FIXTURES / "include", Mutation("src/Shape/Class.hs", old, new),
+                               flags=["-Iinternal"])
+
+
+def test_code_an_include_brings_is_seen_at_the_included_files_own_lines():
+    # two modules include the same file, each keeping its own part (a #define picks it);
+    # GHC reports that code at the included file's lines, and the includer's own lines after
+    # the include keep their numbers
+    truth = _include_truth("  describe :: a -> String\n",
+                           "  describe :: a -> String\n  scoutNew :: a -> ()\n")
+    assert truth == {f"{INCLUDED}:3", f"{INCLUDED}:6", f"{INCLUDED}:14", f"{INCLUDER}:9"}
+    nodes = explored("include", "Describe", ChangeKind.ADD_METHOD)
+    assert compare(nodes, truth) == (set(), set())
+
+
+@pytest.mark.parametrize("change", [ChangeKind.ADD_CONSTRUCTOR, ChangeKind.REMOVE_CONSTRUCTOR])
+def test_matches_in_included_code_break_where_ghc_says(change):
+    if change is ChangeKind.ADD_CONSTRUCTOR:
+        truth = _include_truth("data Colour = Red | Green | Blue\n",
+                               "data Colour = Red | Green | Blue | ScoutNew\n")
+        assert truth == {f"{INCLUDED}:7", f"{INCLUDER}:13"}
+        nodes = explored("include", "Colour", change)
+    else:  # a removal, as the oracle measures it: every use of the deprecated constructor
+        truth = _include_truth("data Colour = Red | Green | Blue\n",
+                               "data Colour = Red | Green | Blue\n{-# DEPRECATED Green \"x\" #-}\n")
+        assert truth == {f"{INCLUDED}:9", f"{INCLUDER}:15"}
+        nodes = explored("include", "Green", change)
+    assert compare(nodes, truth) == (set(), set())

@@ -263,3 +263,40 @@ def test_patterns_behind_a_rejected_positional_pattern_are_found(tmp_path: Path)
     result = Oracle(root, cache_dir=tmp_path / "cache", index=index, build="ghc").check(
         mutation_for(index, "py", ChangeKind.REMOVE_FIELD))
     assert {"src/A.hs:6", "src/B.hs:5", "src/C.hs:6"} <= {s.location for s in result.sites}
+
+
+@needs_cabal
+def test_an_in_module_removal_stopped_by_a_boot_file_leaves_the_module_partly_checked(
+        tmp_path: Path) -> None:
+    """Removing the only constructor that uses a type parameter changes its role, so the
+    `.hs-boot` file no longer matches: a hard error that stops the check of the uses in
+    expressions (megaparsec's FancyError). The module is then partly checked: its silence at
+    line 9 is not "no break"."""
+    root = tmp_path / "ws"
+    (root / "src").mkdir(parents=True)
+    (root / "bt.cabal").write_text(
+        "cabal-version: 2.4\nname: bt\nversion: 0.1\nlibrary\n  exposed-modules: Err, Use\n"
+        "  hs-source-dirs: src\n  build-depends: base\n  default-language: Haskell2010\n")
+    (root / "src" / "Err.hs").write_text(
+        "{-# LANGUAGE TypeFamilies #-}\n"
+        "module Err (Err (..), F, merge) where\n"
+        "type family F a\n"
+        "data Err a e = Triv (F a) | Fancy Int (F e)\n"
+        "merge :: Err a e -> Err a e -> Err a e\n"
+        "merge e1 e2 = case (e1, e2) of\n"
+        "  (Fancy {}, Triv {}) -> e1\n"
+        "  (Fancy n x, Fancy _ _) ->\n"
+        "    Fancy n x\n"
+        "  _ -> e2\n")
+    (root / "src" / "Err.hs-boot").write_text(
+        "{-# LANGUAGE RoleAnnotations #-}\nmodule Err (Err) where\n"
+        "type role Err nominal nominal\ndata Err a e\n")
+    (root / "src" / "Use.hs").write_text(
+        "module Use (count) where\nimport {-# SOURCE #-} Err (Err)\n"
+        "count :: Err a e -> Int\ncount _ = 0\n")
+    index = WorkspaceIndex.build(root, use_cache=False)
+    oracle = Oracle(root, cache_dir=tmp_path / "cache", index=index, build="cabal")
+    result = oracle.check(mutation_for(index, "Fancy", ChangeKind.REMOVE_CONSTRUCTOR, "Fancy"))
+    assert {f"{s.path}:{s.line}" for s in result.sites} == {"src/Err.hs:7", "src/Err.hs:8"}
+    assert "src/Err.hs" in result.unchecked_paths  # line 9 was never checked
+    assert "conflicting definitions" in result.unchecked_paths["src/Err.hs"]

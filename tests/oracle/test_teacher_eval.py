@@ -197,3 +197,27 @@ def test_one_node_reaches_every_site_its_lines_cover(tmp_path: Path) -> None:
     assert (case.counts.sites, case.counts.sites_reached, case.counts.sites_flagged) == (3, 2, 2)
     assert case.missed == ["M.hs:9"]
     assert (case.counts.flagged, case.counts.flagged_true) == (1, 1)
+
+
+@pytest.mark.ghc
+@needs_ghc()
+def test_a_budget_smaller_than_the_break_sites_is_not_scored_as_missing_them(
+        oracle_cache: Path) -> None:
+    """The budget is how much an answer shows: the eval measures every node the engine found
+    (a removal with more uses than the budget once counted the uses cut as missed)."""
+    from scout.oracle.evaluate import evaluate
+    from scout.scoring.heuristic import HeuristicScorer
+
+    spec = MutationSpec("Shape", ChangeKind.ADD_CONSTRUCTOR)
+    asked: list[int] = []
+
+    def explore_fn(index, question):
+        from scout.explore.engine import explore
+        asked.append(question.budget)
+        return explore(index, question)
+
+    report = evaluate([FIXTURES / "shapes"], HeuristicScorer(), mutations=[spec], budget=1,
+                      cache_dir=oracle_cache, explore_fn=explore_fn)
+    case = report.cases[0]
+    assert case.error is None and len(case.sites) == 3
+    assert case.missed == [] and asked[0] == 1 and asked[-1] > 3

@@ -1443,11 +1443,16 @@ class Explorer:
     # -- exports -----------------------------------------------------------------------
     def _remove_export(self, d: Definition) -> Iterator[_Candidate]:
         module = d.module
+        home = d.path
         fi = self.index.summaries.get(d.path)
+        if fi and fi.included_by:  # code an `#include` brings: the includer exports it
+            home = next((p for p in fi.included_by
+                         if self.index.module_of(p) == module), fi.included_by[0])
+            fi = self.index.summaries.get(home)
         if fi and fi.exports:
             for ex in fi.exports:
                 if ex.name == d.name or d.name in ex.children:
-                    yield _Candidate(d.path, ex.line, SiteFacts(
+                    yield _Candidate(home, ex.line, SiteFacts(
                         EdgeKind.EXPORT, False, detail=(
                             f"the export of {d.name} from {module}, which is removed"),
                         symbol=d.name, hop=0), None)
@@ -1459,7 +1464,9 @@ class Explorer:
                 if imp.module not in exporters:
                     continue
                 if imp.names is not None and not imp.hiding:
-                    if d.name in imp.names:
+                    # line 0: an included file's entry inherits the import (its includer has
+                    # the line, and the site)
+                    if d.name in imp.names and imp.line:
                         yield _Candidate(path, imp.line, SiteFacts(
                             EdgeKind.IMPORT, True, detail=(
                                 f"{other.module} imports {d.name} from {module} by name: the "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class SourceText:
     raw: bytes  # the bytes on disk (the cache key is their digest)
     code: bytes  # what gets parsed
     language: str  # "haskell" | "literate" | "hsc"
+    # code of `#include`d files (not headers of `#define`s only), by workspace-relative path:
+    # what cpp keeps of it at the include point, at the included file's own lines
+    includes: tuple[tuple[str, bytes], ...] = ()
 
 
 def is_haskell(path: str) -> bool:
@@ -213,7 +217,10 @@ def classify(raw: bytes, max_bytes: int | None = None) -> str | None:
 
 
 def read_source(root: Path, rel: str, raw: bytes | None = None,
-                max_bytes: int | None = None) -> SourceText | SkippedFile:
+                max_bytes: int | None = None, texts: Mapping[str, bytes] | None = None
+                ) -> SourceText | SkippedFile:
+    """The file ``rel`` as GHC's front end sees it (``raw``: its bytes when known, an
+    editor's; ``texts``: editors' texts of other files, for the headers it includes)."""
     if raw is None:
         data = read_regular(root / rel, MAX_FILE_BYTES if max_bytes is None else max_bytes)
         if isinstance(data, str):
@@ -230,6 +237,9 @@ def read_source(root: Path, rel: str, raw: bytes | None = None,
         return SourceText(rel, raw, neutralise_hsc(code), "hsc")
     else:
         language = "haskell"
+    includes: dict[str, bytes] = {}
     if uses_cpp(code):
-        code = select_branches(code, include=header_reader(root, rel))
-    return SourceText(rel, raw, code, language)
+        code = select_branches(code, include=header_reader(root, rel, texts),
+                               spliced=includes)
+        includes.pop(rel, None)  # a file including itself: its code is indexed once
+    return SourceText(rel, raw, code, language, tuple(sorted(includes.items())))

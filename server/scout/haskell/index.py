@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -40,7 +40,7 @@ from tree_sitter import Point, Tree
 
 from scout.cancel import NEVER, CancelToken
 from scout.haskell import parser as ts
-from scout.haskell.discover import SourceText, discover, read_source
+from scout.haskell.discover import SourceText, discover, is_haskell, read_source
 from scout.haskell.extract import EXTRACTOR_VERSION, Edit, digest, extract, extract_incremental
 from scout.haskell.model import (
     Definition,
@@ -56,7 +56,7 @@ from scout.supervise import running
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = f"scout-index/4/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
+CACHE_FORMAT = f"scout-index/5/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
 # Below this many files, process start-up costs more than it saves.
 PARALLEL_THRESHOLD = 64
 
@@ -72,7 +72,84 @@ def index_source(src: SourceText) -> FileIndex:
     tree = ts.parser().parse(src.code)
     fi = extract(src.path, src.code, tree, language=src.language)
     fi.digest = digest(src.raw)
+    fi.includes = tuple(path for path, _ in src.includes)
     return fi
+
+
+def index_included(root: Path, path: str, includers: Sequence[FileSummary],
+                   texts: Mapping[str, bytes] | None = None) -> FileIndex | None:
+    """The entry of a file whose code other files `#include` (CPP), or None when none of them
+    keeps any of it. Each includer's cpp keeps some of its lines (its branches are selected
+    with the macros of the include point); a line any includer keeps is kept (the one that
+    keeps most lines first, then path order), at its own line number, and the whole is parsed
+    once. The code is the includers' module's: it has their imports (besides its own;
+    inherited ones have line 0, they are not in this file), the module and exports of the
+    includer that keeps most of it, and each definition belongs to the module of the includer
+    that kept its line. ``texts``: editors' texts by path."""
+    texts = texts or {}
+    pieces: list[tuple[FileSummary, list[bytes]]] = []
+    for summary in includers:
+        src = read_source(root, summary.path, raw=texts.get(summary.path), texts=texts)
+        if isinstance(src, SkippedFile):
+            continue
+        code = dict(src.includes).get(path)
+        if code is not None:
+            pieces.append((summary, code.split(b"\n")))
+    if not pieces:
+        return None
+    # the includer that keeps most of it first: its module is the entry's
+    pieces.sort(key=lambda p: -sum(1 for line in p[1] if line.strip()))
+    merged: list[bytes] = []
+    owner: list[int] = []
+    for i in range(max(len(lines) for _, lines in pieces)):
+        for k, (_, lines) in enumerate(pieces):
+            if i < len(lines) and lines[i].strip():
+                merged.append(lines[i])
+                owner.append(k)
+                break
+        else:
+            merged.append(b"")
+            owner.append(0)
+    code = b"\n".join(merged)
+    fi = extract(path, code, ts.parser().parse(code), language="haskell")
+    first = pieces[0][0]
+    fi.module = first.module
+    own = list(fi.imports)
+    inherited = {imp._replace(line=0) for s, _ in pieces for imp in s.imports}
+    fi.imports = own + sorted(inherited, key=lambda i: (i.module, i.alias or "", i.qualified))
+    fi.exports = first.exports
+    for d in fi.definitions:
+        line = d.span.start_line
+        d.module = pieces[owner[line - 1]][0].module if 0 < line <= len(owner) else first.module
+    fi.digest = digest(code)
+    fi.included_by = tuple(s.path for s, _ in pieces)
+    fi.incremental = None
+    return fi
+
+
+def _included_entries(root: Path, summaries: Mapping[str, FileSummary],
+                      texts: Mapping[str, bytes], wanted: Iterable[str] | None = None
+                      ) -> dict[str, FileIndex | None]:
+    """The entries of the `#include`d files ``wanted`` (all when None) from their includers in
+    ``summaries``: None for one nobody includes any more. A file indexed as itself (an
+    `#include`d `.hs` module) keeps its own entry: nothing is indexed twice."""
+    by: dict[str, list[FileSummary]] = {}
+    for rel in sorted(summaries):
+        summary = summaries[rel]
+        if not summary.included_by:
+            for inc in summary.includes:
+                by.setdefault(inc, []).append(summary)
+    out: dict[str, FileIndex | None] = {}
+    for inc in sorted(by if wanted is None else set(wanted)):
+        known = summaries.get(inc)
+        if known is not None and not known.included_by:
+            continue
+        try:
+            out[inc] = index_included(root, inc, by.get(inc, ()), texts)
+        except Exception:  # an extractor bug must cost one file, never the index
+            log.exception("indexing the included file %s failed", inc)
+            out[inc] = None
+    return out
 
 
 def _body_blob(fi: FileIndex) -> bytes:
@@ -417,6 +494,9 @@ class WorkspaceIndex:
         self._stat: dict[str, tuple[int, int]] = {}  # files whose index matches the disk
         # pickled summaries as they came from a worker or the cache: saving reuses the bytes
         self._summary_blobs: dict[str, bytes] = {}
+        # (includer, included file) -> digest of the code the includer's cpp kept of it at its
+        # last edit: an edit that keeps the same code does not rebuild the included entry
+        self._spliced: dict[tuple[str, str], str] = {}
         self._decoded = _DecodedBodies(self.DECODED_LIMIT)
         self._current = IndexSnapshot(self.root, 0, summaries={}, bodies={}, skipped={},
                                       texts={}, decoded=self._decoded, complete=False)
@@ -532,8 +612,13 @@ class WorkspaceIndex:
                     if time.monotonic() - last_publish >= publish_every:
                         publish(False, len(paths))
                         last_publish = time.monotonic()
+            for inc, fi in _included_entries(self.root, summaries, {}).items():
+                if fi is not None:
+                    summaries[inc] = FileSummary.of(fi)
+                    bodies[inc] = fi
             publish(True, len(paths))
-            if cache_file and (todo or len(cached) != len(summaries)):
+            own = sum(1 for s in summaries.values() if not s.included_by)
+            if cache_file and (todo or len(cached) != own):
                 self.save_cache(cache_file)
 
     def _cache_file(self, cache_dir: Path | None) -> Path:
@@ -546,7 +631,8 @@ class WorkspaceIndex:
         entries = {}
         for rel, summary in snap.summaries.items():
             if rel not in self._stat:
-                continue  # edited in this session: the disk no longer matches it
+                continue  # edited in this session (the disk no longer matches it), or the
+                # entry of an included file (rebuilt from its includers at each load)
             blob = self._summary_blobs.get(rel)
             if blob is None:
                 blob = pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)
@@ -570,10 +656,13 @@ class WorkspaceIndex:
     # -- incremental updates (the owner's side) -----------------------------------------
     def _publish(self, changed: str, *, summary: FileSummary | None,
                  body: FileIndex | None, skipped: SkippedFile | None,
-                 text: bytes | None) -> IndexSnapshot:
+                 text: bytes | None, more: Mapping[str, FileIndex | None] | None = None
+                 ) -> IndexSnapshot:
         """Make the next revision: ``changed`` gets ``summary``/``body`` (or is removed), is
-        skipped for a reason, and holds the editor's ``text`` (None: the disk's)."""
+        skipped for a reason, and holds the editor's ``text`` (None: the disk's); in the same
+        revision, the entries of included files in ``more`` are replaced (None: removed)."""
         old = self._current
+        more = {} if more is None else more
         summaries = dict(old.summaries)
         bodies = dict(old._bodies)
         skips = dict(old.skipped)
@@ -590,10 +679,16 @@ class WorkspaceIndex:
             skips[changed] = skipped
         if text is not None:
             texts[changed] = text
+        for inc, fi in more.items():
+            summaries.pop(inc, None)
+            bodies.pop(inc, None)
+            if fi is not None:
+                summaries[inc] = FileSummary.of(fi)
+                bodies[inc] = fi
         if old._defs is not None:
-            base, pending = old, frozenset({changed})
+            base, pending = old, frozenset({changed, *more})
         elif old._base is not None:  # lookups not built since the last edit: accumulate
-            base, pending = old._base, old._changed | {changed}
+            base, pending = old._base, old._changed | {changed, *more}
         else:
             base, pending = None, frozenset()
         self._current = IndexSnapshot(
@@ -613,14 +708,18 @@ class WorkspaceIndex:
         an incremental reparse (tree.edit + parse(new, old_tree)) rather than a full parse."""
         with self._lock:
             self._stat.pop(rel, None)
+            if _is_included(self._current, rel):
+                return self._update_included(rel, text, from_disk=from_disk)
             if text is None:
                 self._trees.pop(rel, None)
-                self._publish(rel, summary=None, body=None, skipped=None, text=None)
+                self._publish(rel, summary=None, body=None, skipped=None, text=None,
+                              more=self._includes_after(rel, None, None))
                 return None
-            src = read_source(self.root, rel, raw=text)
+            src = read_source(self.root, rel, raw=text, texts=self._current._texts)
             if isinstance(src, SkippedFile):
                 self._trees.pop(rel, None)
-                self._publish(rel, summary=None, body=None, skipped=src, text=None)
+                self._publish(rel, summary=None, body=None, skipped=src, text=None,
+                              more=self._includes_after(rel, None, None))
                 return src
             raw_digest = digest(src.raw)
             current = self._current
@@ -644,9 +743,59 @@ class WorkspaceIndex:
             while len(self._trees) > self.TREE_LIMIT:
                 self._trees.popitem(last=False)
             fi.digest = raw_digest
-            self._publish(rel, summary=FileSummary.of(fi), body=fi, skipped=None,
-                          text=None if from_disk else text)
+            fi.includes = tuple(path for path, _ in src.includes)
+            summary = FileSummary.of(fi)
+            kept = None if from_disk else text
+            self._publish(rel, summary=summary, body=fi, skipped=None, text=kept,
+                          more=self._includes_after(rel, summary, kept, src.includes))
             return fi
+
+    def _includes_after(self, rel: str, summary: FileSummary | None, text: bytes | None,
+                        spliced: tuple[tuple[str, bytes], ...] = ()
+                        ) -> dict[str, FileIndex | None]:
+        """The entries of the files ``rel`` `#include`s (before or after its change) as they
+        are once ``rel`` has ``summary`` (None: gone), the editor's ``text`` and keeps
+        ``spliced`` of them; an entry whose code from ``rel`` is the same is not rebuilt."""
+        current = self._current
+        before = set(current.summaries[rel].includes) if rel in current.summaries else set()
+        now = {path: digest(code) for path, code in spliced}
+        wanted = before ^ set(now)
+        old = current.summaries.get(rel)
+        context_changed = old is None or summary is None or (
+            (old.module, old.imports, old.exports)
+            != (summary.module, summary.imports, summary.exports))
+        for path, code_digest in now.items():
+            if context_changed or self._spliced.get((rel, path)) != code_digest:
+                wanted.add(path)
+        for path in before - set(now):
+            self._spliced.pop((rel, path), None)
+        self._spliced.update(((rel, path), d) for path, d in now.items())
+        if not wanted:
+            return {}
+        summaries = dict(current.summaries)
+        texts = dict(current._texts)
+        summaries.pop(rel, None)
+        texts.pop(rel, None)
+        if summary is not None:
+            summaries[rel] = summary
+        if text is not None:
+            texts[rel] = text
+        return _included_entries(self.root, summaries, texts, wanted)
+
+    def _update_included(self, rel: str, text: bytes | None, *, from_disk: bool
+                         ) -> FileIndex | None:
+        """An `#include`d file changed: its entry is rebuilt from its includers, which read
+        the new text."""
+        current = self._current
+        texts = dict(current._texts)
+        texts.pop(rel, None)
+        kept = None if from_disk or text is None else text
+        if kept is not None:
+            texts[rel] = kept
+        entry = _included_entries(self.root, current.summaries, texts, {rel}).get(rel)
+        self._publish(rel, summary=None, body=None, skipped=None, text=kept,
+                      more={rel: entry})
+        return entry
 
     @staticmethod
     def _extract(rel: str, src: SourceText, parser: Any, old: tuple[bytes, Tree] | None,
@@ -873,6 +1022,17 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _is_included(snapshot: IndexSnapshot, rel: str) -> bool:
+    """Is ``rel`` a file whose code others `#include` (and not indexed as itself: the walker
+    indexes every Haskell source as itself)?"""
+    if is_haskell(rel):
+        return False
+    summary = snapshot.summaries.get(rel)
+    if summary is not None:
+        return bool(summary.included_by)
+    return any(rel in s.includes for s in snapshot.summaries.values())
 
 
 def _point(data: bytes, offset: int) -> Point:

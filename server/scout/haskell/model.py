@@ -305,6 +305,11 @@ class FileIndex:
     exports: list[Export] | None = None  # None: no export list (everything exported)
     problems: list[ParseProblem] = field(default_factory=list)
     language: str = "haskell"  # "haskell", "literate" or "hsc"
+    # Files whose code this file `#include`s (CPP): each is indexed as its own entry
+    includes: tuple[str, ...] = ()
+    # Set on the entry of an `#include`d file: the files that include it, whose module,
+    # imports and exports its code has (its lines are its own)
+    included_by: tuple[str, ...] = ()
     # What an incremental re-extraction of this file needs (extract.py's private state); only
     # set by the extractor in this process, never pickled with the body or the summary.
     incremental: object | None = field(default=None, repr=False, compare=False)
@@ -328,18 +333,21 @@ class FileSummary:
     ref_names: list[str]
     reference_count: int
     match_site_count: int
+    includes: tuple[str, ...] = ()
+    included_by: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, fi: FileIndex) -> FileSummary:
         return cls(fi.path, fi.module, fi.digest, fi.lines, fi.language, fi.definitions,
                    fi.imports, fi.exports, fi.problems, fi.references.names,
-                   len(fi.references), len(fi.match_sites))
+                   len(fi.references), len(fi.match_sites), fi.includes, fi.included_by)
 
     def with_body(self, references: RefsTable, match_sites: list[MatchSite]) -> FileIndex:
         return FileIndex(path=self.path, module=self.module, digest=self.digest,
                          lines=self.lines, definitions=self.definitions, references=references,
                          match_sites=match_sites, imports=self.imports, exports=self.exports,
-                         problems=self.problems, language=self.language)
+                         problems=self.problems, language=self.language,
+                         includes=self.includes, included_by=self.included_by)
 
 
 @dataclass(frozen=True, slots=True)

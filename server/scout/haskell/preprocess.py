@@ -9,7 +9,13 @@
   dependency). A condition this evaluator cannot read keeps its first branch, which is also what
   tree-sitter-haskell does on its own. `#include "file"` reads the file's `#define`s when an
   ``include`` reader finds it (a local header: beside the file, up the tree, in an `include/`
-  folder); its text is not spliced in.
+  folder or a folder the package's `.cabal` names in `include-dirs`). Its text is not spliced
+  into the including file (that would move every line after it): when what cpp would keep of
+  it is code, not only directives, that code (branches selected with the macros of the include
+  point, expanded, its own lines kept) is handed to ``spliced`` under the included file's path,
+  which the index reads as the including module's code at the included file's own lines (GHC
+  reports it there too, through cpp's line markers). An include already being read (a cycle)
+  is skipped, nesting stops at 8 levels, and a header over 1 MB is not read.
 - Macros the file (or a local header) defines are expanded in code, as cpp does: object-like
   ones (`#define OVERLAPS {-# OVERLAPPING #-}`) and function-like ones
   (`deriveNewtypeInstances(Unbox a, Sum a, ...)`, whose body may hold whole declarations). An
@@ -27,7 +33,7 @@ Every transformation keeps the number of lines; blanked lines become empty.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 # Which compiler the oracle and Debian provide (GHC 9.0.2, base 4.15.1.0).
@@ -87,7 +93,9 @@ def _directive_starts(raw: bytes) -> list[int]:
     return out
 
 
-IncludeReader = Callable[[str], "bytes | None"]
+# An include reader: the file cpp finds for the name written, as (workspace-relative path,
+# bytes), or only its bytes, or None when not found.
+IncludeReader = Callable[[str], "tuple[str, bytes] | bytes | None"]
 _MAX_INCLUDE_DEPTH = 8
 
 
@@ -131,17 +139,33 @@ class _Macros:
 
 
 def select_branches(raw: bytes, *, defines: dict[str, int] | None = None,
-                    include: IncludeReader | None = None) -> bytes:
+                    include: IncludeReader | None = None,
+                    spliced: dict[str, bytes] | None = None) -> bytes:
     """Blank the branches the C preprocessor would drop and every directive line (only the
     directive lines are looked at: the text between them is copied or blanked whole), and
     expand the macros defined so far in the code kept (see the module docstring).
-    ``include`` reads a `#include`d file by the name written, or returns None."""
+    ``include`` reads a `#include`d file by the name written, or returns None; ``spliced``
+    receives, by path, the code of included files that hold code (first include wins)."""
     macros = _Macros(defines)
-    return _run_directives(raw, macros, include, 0, keep_text=True)
+    return _run_directives(raw, macros, include, 0, keep_text=True, spliced=spliced,
+                           reading=())
+
+
+def _blank_c_comments(text: bytes) -> bytes:
+    """``text`` with C comments (a header's licence: cpp removes them) blanked, lines and
+    columns kept."""
+    return re.sub(rb"/\*.*?\*/", lambda m: re.sub(rb"[^\n]", b" ", m.group(0)), text,
+                  flags=re.S)
+
+
+def _has_code(text: bytes) -> bool:
+    """Is there anything but white space and C comments (a header's licence) in ``text``?"""
+    return bool(re.sub(rb"/\*.*?\*/", b"", text, flags=re.S).strip())
 
 
 def _run_directives(raw: bytes, macros: _Macros, include: IncludeReader | None, depth: int,
-                    *, keep_text: bool) -> bytes:
+                    *, keep_text: bool, spliced: dict[str, bytes] | None = None,
+                    reading: tuple[str, ...] = ()) -> bytes:
     starts = _directive_starts(raw)
     if not starts:
         return _expand(raw, macros) if keep_text else b""
@@ -199,36 +223,101 @@ def _run_directives(raw: bytes, macros: _Macros, include: IncludeReader | None, 
         elif keep and word == b"include" and include is not None \
                 and depth < _MAX_INCLUDE_DEPTH:
             m = re.match(rb'"([^"]+)"|<([^>]+)>', rest)
-            found = include((m.group(1) or m.group(2)).decode("latin-1")) if m else None
-            if found is not None:  # its definitions count from here on
-                _run_directives(repair_utf8(found)[0], macros, include, depth + 1,
-                                keep_text=False)
+            name = (m.group(1) or m.group(2)).decode("latin-1") if m else ""
+            found = include(name) if m else None
+            path, data = found if isinstance(found, tuple) else (name, found)
+            if data is not None and path not in reading:  # its definitions count from here on
+                text_kept = _run_directives(
+                    repair_utf8(data)[0], macros, include, depth + 1,
+                    keep_text=spliced is not None, spliced=spliced, reading=(*reading, path))
+                if spliced is not None and path not in spliced and _has_code(text_kept):
+                    spliced[path] = _blank_c_comments(text_kept)
     text(raw[pos:])
     return b"".join(out)
 
 
-def header_reader(root: Path, rel: str) -> IncludeReader:
+MAX_HEADER_BYTES = 1_000_000
+_MAX_CABAL_BYTES = 1_000_000
+_INCLUDE_DIRS = re.compile(r"^[ \t]*include-dirs[ \t]*:(.*(?:\n[ \t]+[^:\n]*(?=\n|$))*)",
+                           re.M | re.I)
+
+
+def cabal_include_dirs(root: Path, folder: Path) -> list[Path]:
+    """The `include-dirs` (every stanza's) of the `.cabal` file(s) in the nearest folder from
+    ``folder`` up to ``root`` that has one, as folders inside ``root``."""
+    while True:
+        try:
+            cabals = sorted(p for p in folder.glob("*.cabal") if p.is_file())
+        except OSError:
+            cabals = []
+        if cabals:
+            break
+        if folder == root or root not in folder.parents:
+            return []
+        folder = folder.parent
+    out: list[Path] = []
+    for cabal in cabals:
+        try:
+            if cabal.stat().st_size > _MAX_CABAL_BYTES:
+                continue
+            text = cabal.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for m in _INCLUDE_DIRS.finditer(text):
+            for d in re.split(r"[\s,]+", re.sub(r"--[^\n]*", "", m.group(1))):
+                d = d.strip().strip('"')
+                if d and not d.startswith("/") and ".." not in Path(d).parts \
+                        and folder / d not in out:
+                    out.append(folder / d)
+    return out
+
+
+def header_reader(root: Path, rel: str, texts: Mapping[str, bytes] | None = None
+                  ) -> IncludeReader:
     """Reads `#include`d files of the workspace file ``rel`` as cpp would find them with the
-    include paths a Cabal package usually gives: the including file's folder, then each folder
-    up to the workspace root and its `include/` folder. Never outside the root; None when not
-    found."""
+    include paths a Cabal package gives: the including file's folder, then each folder up to
+    the workspace root and its `include/` folder, then the package's `include-dirs` (from the
+    nearest `.cabal` file). Answers (workspace-relative path, bytes), the bytes from ``texts``
+    (editors' texts by path) when it holds the file; never outside the root (symlinks
+    resolved); None when not found or over ``MAX_HEADER_BYTES``."""
     root = root.resolve()
     start = (root / rel).parent
+    cabal_dirs: list[Path] | None = None
 
-    def read(name: str) -> bytes | None:
+    def found(candidate: Path) -> tuple[str, bytes] | None:
+        try:
+            if not candidate.is_file() or candidate.stat().st_size > MAX_HEADER_BYTES:
+                return None
+            real = candidate.resolve()
+            if root not in real.parents:
+                return None
+            path = real.relative_to(root).as_posix()
+            if texts and path in texts:
+                return path, texts[path]
+            return path, real.read_bytes()
+        except (OSError, ValueError):
+            return None
+
+    def read(name: str) -> tuple[str, bytes] | None:
+        nonlocal cabal_dirs
         if name.startswith("/") or ".." in Path(name).parts:
             return None
         folder = start
         while True:
             for candidate in (folder / name, folder / "include" / name):
-                try:
-                    if candidate.is_file() and candidate.stat().st_size <= 1_000_000:
-                        return candidate.read_bytes()
-                except OSError:
-                    continue
+                hit = found(candidate)
+                if hit is not None:
+                    return hit
             if folder == root or root not in folder.parents:
-                return None
+                break
             folder = folder.parent
+        if cabal_dirs is None:
+            cabal_dirs = cabal_include_dirs(root, start)
+        for folder in cabal_dirs:
+            hit = found(folder / name)
+            if hit is not None:
+                return hit
+        return None
 
     return read
 

@@ -5,7 +5,8 @@ functions) the oracle says which places break; the engine explores the same ques
 under test and the ``ghc`` teacher score the engine's nodes. Per change kind:
 
 - recall of risk >= 4: break sites GHC reports that the scorer flags with risk >= 4 (a site the
-  engine never reached counts as missed);
+  engine never reached counts as missed; when the engine finds more nodes than the budget
+  keeps, the question is asked again with a budget that keeps them all);
 - precision of risk >= 4: nodes flagged >= 4 that GHC reports (nodes in modules GHC could not
   check, and the definition itself, where the change is made, are left out);
 - silent-site recall: nodes the teacher calls silent (compile, behaviour changes) that the
@@ -483,6 +484,14 @@ def evaluate(roots: Sequence[Path], scorer: Scorer, *,
                                         spec.variant)
                 result = oracle.check(mutation, cancel)
                 exploration = explore_fn(index, question)
+                coverage = getattr(exploration, "coverage", None)
+                found = getattr(coverage, "nodes_found", 0)
+                if found > getattr(coverage, "nodes_kept", found):
+                    # The budget is how much an answer shows, not how far the engine reaches:
+                    # measured with every node it found, a change with more break sites than
+                    # the budget is not scored as missing the ones cut.
+                    question = spec.question(found)
+                    exploration = explore_fn(index, question)
             except (MutationError, OracleError, ExploreError) as exc:  # recorded, shown
                 case = CaseResult(str(root), spec, error=f"{type(exc).__name__}: {exc}")
                 case.counts.mutations = 1

@@ -141,6 +141,11 @@ class Phase:
     # again, so the modules behind them are checked too (``with_padded_patterns``).
     pad_constructor: str | None = None
     pad_first: bool = False  # the extra slot is the first field (records), else the last
+    # A hard error in this phase that is no site (not about the changed name: an `.hs-boot`
+    # whose roles no longer match, say) means the uses it is there to show were never
+    # checked: the modules of ``only_paths`` are then
+    # reported as partly checked, so what GHC did not say there is not taken as "no break".
+    partial_on_error: bool = False
     purpose: str = ""
 
 
@@ -378,6 +383,7 @@ def without_pattern_uses(phase: Phase, spans: Sequence[tuple[int, int, int, int]
     follow = FileEdit(edit.path, edit.original, mutated, edit.line_map)
     return Phase((follow,), flags=DEFER_TYPE_ERRORS, only_paths=phase.only_paths,
                  message_must_mention=phase.message_must_mention, counts_coverage=False,
+                 partial_on_error=True,
                  purpose="uses in expressions inside the defining module")
 
 

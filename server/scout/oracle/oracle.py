@@ -405,6 +405,17 @@ class Oracle:
                 if follow_up is not None:
                     padded += 1
                     queue.insert(0, follow_up)
+            stopped = [d for d in run.errors if phase.partial_on_error and not (
+                phase.message_must_mention and re.search(phase.message_must_mention,
+                                                         d.message))]
+            if stopped:  # a hard error that is no site (those are what the phase reports)
+                for path in phase.only_paths or ():
+                    module = layout.module_of_path(path)
+                    if module is not None:
+                        partial_modules.setdefault(module, (
+                            f"the check of {phase.purpose or 'this module'} stopped at a hard "
+                            f"error ({stopped[0].message.splitlines()[0][:120]}): more "
+                            "sites in it may be hidden"))
             if phase.counts_coverage:
                 failed = sorted({m for d in run.errors
                                  if (m := layout.module_of_path(d.path)) is not None})

@@ -270,7 +270,8 @@ def scan_project(root: Path, index: WorkspaceIndex) -> ProjectLayout:
     skipped: list[SkippedModule] = []
     headers: dict[str, str | None] = {}
     imports_of: dict[str, set[str]] = {}
-    sources = sorted(rel for rel in (*index.summaries, *index.skipped) if is_module_source(rel))
+    sources = sorted(rel for rel in (*index.summaries, *index.skipped) if is_module_source(rel)
+                     and not getattr(index.summaries.get(rel), "included_by", ()))  # #include'd
     unread = [rel for rel in sources if rel not in index.summaries]
     for rel in sources:
         summary = index.summaries.get(rel)
