@@ -326,7 +326,11 @@ def test_a_field_type_change_reaches_values_built_with_the_old_type():
                  "{-# LANGUAGE TypeFamilies #-}\nmodule Fld.Types where")], flags=DEFER)
     # built with the old type: `Pos 1` (origin), `Pos (..)` in an update, `Pos n`
     # positionally; used as the old type: `unPos (line p)`, `unPos l` after a pattern
-    assert truth == {"src/Fld/Types.hs:11", f"{FLD_USE}:7", f"{FLD_USE}:14", f"{FLD_USE}:20"}
+    # `unPos l` in a `where` after a positional pattern `Point l c`, `Point one one` (a
+    # variable bound at top level, not by a pattern), `T.line p` read where a local `line`
+    # is bound too (a qualified name is never the local one)
+    assert truth == {"src/Fld/Types.hs:11", f"{FLD_USE}:7", f"{FLD_USE}:14", f"{FLD_USE}:20",
+                     f"{FLD_USE}:29", f"{FLD_USE}:35", "src/Fld/Qual.hs:7"}
     nodes = explored("fields", "line", ChangeKind.CHANGE_FIELD_TYPE)
     assert compare(nodes, truth) == (set(), set())
     by_loc = {n.location: n for n, _ in nodes}
@@ -334,3 +338,24 @@ def test_a_field_type_change_reaches_values_built_with_the_old_type():
     assert not by_loc[f"{FLD_USE}:10"].facts.breaks
     assert f"{FLD_USE}:17" not in {n.location for n, r in nodes if r >= 4}
     assert by_loc[f"{FLD_USE}:13"].end_line == 14  # the pattern, to where `l` is used
+    assert by_loc[f"{FLD_USE}:26"].end_line == 29  # `Point l c`, to the `where` using `l`
+
+
+def test_removing_a_newtypes_only_field_is_a_change_of_the_type_it_wraps():
+    # a newtype keeps its one field: the oracle reads the removal as a change of its type
+    truth = added_warning_sites(FIXTURES / "fields", [
+        Mutation("src/Fld/Types.hs", "newtype Wrap = Wrap { unWrap :: Pos }",
+                 "newtype Wrap = Wrap { unWrap :: ScoutOpaque Pos }\n"
+                 "type family ScoutOpaque a"),
+        Mutation("src/Fld/Types.hs", "module Fld.Types where",
+                 "{-# LANGUAGE TypeFamilies #-}\nmodule Fld.Types where")], flags=DEFER)
+    assert truth == {f"{FLD_USE}:38"}  # `rewrap` hands the wrapped value back: no site
+    nodes = explored("fields", "unWrap", ChangeKind.REMOVE_FIELD)
+    assert compare(nodes, truth) == (set(), set())
+
+
+def test_a_removed_fields_positional_pattern_reaches_the_uses_of_what_it_bound():
+    nodes = explored("fields", "line", ChangeKind.REMOVE_FIELD)
+    by_loc = {n.location: (n, r) for n, r in nodes}
+    node, risk = by_loc[f"{FLD_USE}:26"]  # `describe (Point l c)`: `l` is used on line 29
+    assert risk >= 4 and node.end_line == 29

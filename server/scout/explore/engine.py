@@ -10,7 +10,7 @@ keeps the sites that break.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -683,17 +683,42 @@ class Explorer:
             for con in cons:
                 for ref in self.references(con.name):
                     if ref.role in (Role.EXPRESSION, Role.PATTERN) and self._refers_to(ref, con):
+                        # a pattern binds the removed field's value: its uses go with it
+                        end = ref.last_line
+                        if ref.role is Role.PATTERN and f.name in con.fields:
+                            uses = self._positional_binding(ref, con, con.fields.index(f.name))
+                            if uses is not None and uses[1] is not None:
+                                end = max(end, uses[1])
                         yield _Candidate(ref.path, ref.line, SiteFacts(
                             EdgeKind.CONSTRUCTOR_USE, True, detail=(
                                 f"{ref.enclosing or 'this code'} uses {con.name} positionally: "
                                 "it has one argument fewer"), symbol=con.name),
-                                         ref.enclosing, ref.col, ref.last_line)
-        if change is ChangeKind.CHANGE_FIELD_TYPE:
+                                         ref.enclosing, ref.col, end)
+        # A newtype's only field cannot go: removing its name is read as a change of its type
+        # (the value it wraps), so positional uses that rely on the old type break.
+        if change is ChangeKind.CHANGE_FIELD_TYPE or (change is ChangeKind.REMOVE_FIELD
+                                                      and newtype):
             for con in cons:
                 if f.name not in con.fields:
                     continue
                 at = con.fields.index(f.name)
                 for ref in self.references(con.name):
+                    if ref.role is Role.PATTERN and self._refers_to(ref, con):
+                        # `C a l c`: a nested pattern matches the old type's shape; a variable
+                        # takes the new type, and its uses are what must fit
+                        found = self._positional_binding(ref, con, at)
+                        if found is None:
+                            continue
+                        shape, end = found
+                        if shape or end is not None:
+                            yield _Candidate(ref.path, ref.line, SiteFacts(
+                                EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                    f"{ref.enclosing or 'this code'} matches {con.name} "
+                                    f"positionally: the value it binds for {f.name} has the new "
+                                    "type" + ("" if shape else ", and is used as the old one")),
+                                symbol=con.name), ref.enclosing, ref.col,
+                                             max(ref.line, end or 0))
+                        continue
                     if ref.role is not Role.EXPRESSION or not ref.end_line \
                             or not self._refers_to(ref, con):
                         continue
@@ -744,13 +769,15 @@ class Explorer:
                 return False  # a pun or a wildcard's variable: the field's own value
             encl = self.context.enclosing(ref.path, ref.line)
             scope = self._declaration_text(encl) if encl is not None else ""
-            if encl is not None and ref.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE):
-                # the use itself (`f = v` in this construction) binds nothing: blank it
+            if encl is not None and (position is not None or ref.role in (
+                    Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE)):
+                # the use itself (`f = v`, `C a v` in this construction) binds nothing: blank
+                # its name
                 lines = scope.split("\n")
                 k = ref.line - encl.span.start_line
                 if 0 <= k < len(lines):
-                    lines[k] = lines[k][:ref.col] + " " * len(f.name) + lines[k][
-                        ref.col + len(f.name):]
+                    lines[k] = lines[k][:ref.col] + " " * len(ref.name) + lines[k][
+                        ref.col + len(ref.name):]
                     scope = "\n".join(lines)
             if re.search(r"(?<![\w'.])" + re.escape(f.name) + r"\s*=\s*" + re.escape(var)
                          + r"(?![\w'])", scope):
@@ -769,6 +796,46 @@ class Explorer:
         var = value.strip() if value else f.name
         if not re.fullmatch(r"[a-z_][\w']*", var):
             return None
+        line = self.context.lines(ref.path)[ref.line - 1] if ref.line else ""
+        close = line.find("}", ref.col)
+        return self._variable_uses(ref, var, close + 1 if close >= 0 else len(line))
+
+    def _positional_binding(self, ref: Reference, con: Definition,
+                            at: int) -> tuple[bool, int | None] | None:
+        """For a positional pattern `C a b c` (``ref``, one line): what it puts at argument
+        ``at``: (True, None) for a nested pattern (it matches the old type's shape),
+        (False, last line where the variable bound there is used, or None); None when the
+        argument cannot be read (`_`, missing, on another line)."""
+        lines = self.context.lines(ref.path)
+        if not 0 < ref.line <= len(lines):
+            return None
+        text = lines[ref.line - 1][ref.col:]
+        args = _call_arguments(text, con.name)
+        if at >= len(args):
+            return None
+        arg = args[at].strip()
+        if arg == "_" or arg.startswith("_"):
+            return None
+        if not re.fullmatch(r"[a-z][\w']*", arg):
+            return True, None  # a literal, a constructor, a nested pattern
+        # the argument's position: after the constructor and the arguments before it
+        m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(con.name) + r"\s+" +
+                     "".join(re.escape(a) + r"\s+" for a in args[:at]) + re.escape(arg), text)
+        if m is None:
+            return None
+        # handed back to the same field (`C a v c`, `r { f = v }`) it keeps its type: no use
+        given = [re.compile(r"(?<![\w'.])" + re.escape(con.name) + r"\s+(?:\S+\s+){" + str(at)
+                            + r"}" + re.escape(arg) + r"(?![\w'])")]
+        if at < len(con.fields) and con.fields[at]:
+            given.append(re.compile(r"(?<![\w'.])" + re.escape(con.fields[at]) + r"\s*=\s*"
+                                    + re.escape(arg) + r"(?![\w'])"))
+        return False, self._variable_uses(ref, arg, ref.col + m.end(), given)
+
+    def _variable_uses(self, ref: Reference, var: str, after: int,
+                       given: Sequence[re.Pattern] = ()) -> int | None:
+        """The last line where ``var``, bound by a pattern at ``ref`` (its line's text from
+        column ``after`` on), is used in the rest of the clause (its guards, body and
+        `where`), or None when unused; text matching ``given`` is no use."""
         encl = self.context.enclosing(ref.path, ref.line)
         if encl is None:
             return None
@@ -778,9 +845,11 @@ class Explorer:
         for i in range(ref.line, min(encl.span.end_line, ref.line + 40, len(lines)) + 1):
             text = lines[i - 1]
             if i == ref.line:
-                text = text[ref.col:].split("}", 1)[1] if "}" in text[ref.col:] else ""
+                text = text[after:]
             elif re.match(r"\S", text):
                 break  # the next clause or declaration
+            for pattern in given:
+                text = pattern.sub("", text)
             if word.search(text):
                 last = i
         return last
