@@ -303,8 +303,9 @@ def test_a_synonym_change_reaches_the_code_that_builds_what_it_stood_for():
                  "{-# LANGUAGE TypeFamilies #-}\nmodule Ty.Syn where\n" + _OPAQUE)],
         flags=DEFER)
     # a literal returned as a Name, given to a field of type Name and to a function taking
-    # one; the consumption in `greet` (`n ++ "!"` uses a Name as a String)
-    assert truth == {f"{SYN}:{n}" for n in (6, 17, 26, 32)}
+    # one; the consumption in `greet` (`n ++ "!"` uses a Name as a String) and in `measure`
+    # (a Name handed to `count`, whose signature, with a comment per argument, takes a String)
+    assert truth == {f"{SYN}:{n}" for n in (6, 17, 26, 32, 44)}
     nodes = explored("types", "Name", ChangeKind.CHANGE_TYPE_SYNONYM)
     missed, false = compare(nodes, truth)
     # values typed with Name only pass on (shout, defaultName, bob, register, dave): no
@@ -359,3 +360,20 @@ def test_a_removed_fields_positional_pattern_reaches_the_uses_of_what_it_bound()
     by_loc = {n.location: (n, r) for n, r in nodes}
     node, risk = by_loc[f"{FLD_USE}:26"]  # `describe (Point l c)`: `l` is used on line 29
     assert risk >= 4 and node.end_line == 29
+
+
+FUN = "src/Ty/Fun.hs"
+
+
+def test_a_function_synonym_held_by_a_constructor_breaks_where_a_match_applies_it():
+    truth = added_warning_sites(FIXTURES / "types", [
+        Mutation(FUN, "type Step = Int -> Int", "type Step = ScoutOpaque (Int -> Int)"),
+        Mutation(FUN, "module Ty.Fun where\n",
+                 "{-# LANGUAGE TypeFamilies #-}\nmodule Ty.Fun where\n" + _OPAQUE)],
+        flags=DEFER)
+    # `f n` after `run (Machine _ f) n =`; `rename` hands f back, `label` ignores it
+    assert truth == {f"{FUN}:9"}
+    nodes = explored("types", "Step", ChangeKind.CHANGE_TYPE_SYNONYM)
+    assert compare(nodes, truth) == (set(), set())
+    by_loc = {n.location: n for n, _ in nodes}
+    assert by_loc[f"{FUN}:8"].end_line == 9  # the match, to where it applies f

@@ -800,12 +800,13 @@ class Explorer:
         close = line.find("}", ref.col)
         return self._variable_uses(ref, var, close + 1 if close >= 0 else len(line))
 
-    def _positional_binding(self, ref: Reference, con: Definition,
-                            at: int) -> tuple[bool, int | None] | None:
+    def _positional_binding(self, ref: Reference, con: Definition, at: int, *,
+                            applied: bool = False) -> tuple[bool, int | None] | None:
         """For a positional pattern `C a b c` (``ref``, one line): what it puts at argument
         ``at``: (True, None) for a nested pattern (it matches the old type's shape),
         (False, last line where the variable bound there is used, or None); None when the
-        argument cannot be read (`_`, missing, on another line)."""
+        argument cannot be read (`_`, missing, on another line). With ``applied``, only the
+        uses that apply the variable as a function count (`f x`, `f $ x`, `g . f`)."""
         lines = self.context.lines(ref.path)
         if not 0 < ref.line <= len(lines):
             return None
@@ -829,18 +830,25 @@ class Explorer:
         if at < len(con.fields) and con.fields[at]:
             given.append(re.compile(r"(?<![\w'.])" + re.escape(con.fields[at]) + r"\s*=\s*"
                                     + re.escape(arg) + r"(?![\w'])"))
-        return False, self._variable_uses(ref, arg, ref.col + m.end(), given)
+        use = None
+        if applied:
+            v = re.escape(arg)
+            use = re.compile(r"(?<![\w'.])" + v + r"\s+(?:\$|[\w(\[\"'])(?!\w*\s*=[^=])"
+                             r"|(?<![\w'.])" + v + r"\s+\.\s|\s\.\s+" + v + r"(?![\w'.])")
+        return False, self._variable_uses(ref, arg, ref.col + m.end(), given, use)
 
     def _variable_uses(self, ref: Reference, var: str, after: int,
-                       given: Sequence[re.Pattern] = ()) -> int | None:
+                       given: Sequence[re.Pattern] = (),
+                       use: re.Pattern | None = None) -> int | None:
         """The last line where ``var``, bound by a pattern at ``ref`` (its line's text from
         column ``after`` on), is used in the rest of the clause (its guards, body and
-        `where`), or None when unused; text matching ``given`` is no use."""
+        `where`), or None when unused; text matching ``given`` is no use, and ``use`` (when
+        given) says what a use is."""
         encl = self.context.enclosing(ref.path, ref.line)
         if encl is None:
             return None
         lines = self.context.lines(ref.path)
-        word = re.compile(r"(?<![\w'.])" + re.escape(var) + r"(?![\w'])")
+        word = use or re.compile(r"(?<![\w'.])" + re.escape(var) + r"(?![\w'])")
         last = None
         for i in range(ref.line, min(encl.span.end_line, ref.line + 40, len(lines)) + 1):
             text = lines[i - 1]
@@ -1371,6 +1379,19 @@ class Explorer:
             else:
                 positions = _field_positions(con.signature or "", con.name, alias.name)
             for ref in self.references(con.name):
+                if ref.role is Role.PATTERN and info.function and self._refers_to(ref, con):
+                    # `C _ f`: f holds what stood for a function; applying it relies on that
+                    ends = [found[1] for i in positions
+                            if (found := self._positional_binding(ref, con, i, applied=True))
+                            and not found[0] and found[1] is not None]
+                    if ends:
+                        yield _Candidate(ref.path, ref.line, SiteFacts(
+                            EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                f"{ref.enclosing or 'this code'} matches {con.name}, which "
+                                f"holds {what}, and applies the value as the function it stood "
+                                "for: it must agree with the new type"), symbol=con.name),
+                                         ref.enclosing, ref.col, max(ends))
+                    continue
                 if ref.role is not Role.EXPRESSION or not ref.end_line \
                         or not self._refers_to(ref, con):
                     continue
@@ -1882,7 +1903,7 @@ _CLASS_CONSUMERS = frozenset({"fromIntegral", "fi", "realToFrac", "toInteger", "
 _PLUMBING = frozenset({"return", "pure", "const", "id", "fmap", "liftM", "liftIO", "io", "lift",
                        "maybe", "fromMaybe", "flip", "seq", "fromJust", "head", "last", "fst",
                        "snd", "<$>", "<$", "<>", "mappend", "<|>", "$!", "either", "foldr",
-                       "foldl", "asks", "gets"})
+                       "foldl", "asks", "gets", "<*", "*>", "<*>", ">>", "<$!>"})
 
 
 def _result_text(signature: str) -> str:

@@ -41,7 +41,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "9"
+EXTRACTOR_VERSION = "10"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 (_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
@@ -151,7 +151,17 @@ def _text(node: Node | None) -> str:
     return node.text.decode("utf-8", "replace")
 
 
+# A string literal (kept as it is), a line comment (`-- ...`, `-- | ...`, `-- ^ ...`, not an
+# operator such as `-->`) or a block comment other than a pragma (both dropped).
+_COMMENT_OR_STRING = re.compile(r'("(?:\\.|[^"\\\n])*")|--+(?![!#$%&*+./<=>?@\\^|~:\-])[^\n]*'
+                                r"|\{-(?!#).*?-\}", re.S)
+
+
 def _one_line(text: str, limit: int = 300) -> str:
+    """A declaration's text on one line, without its comments (a signature documenting each
+    argument, `-- | Parser to run`, would otherwise read as part of the next type)."""
+    if "-" in text:
+        text = _COMMENT_OR_STRING.sub(lambda m: m.group(1) or " ", text)
     flat = _WS.sub(" ", text).strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
