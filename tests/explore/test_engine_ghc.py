@@ -329,9 +329,11 @@ def test_a_field_type_change_reaches_values_built_with_the_old_type():
     # positionally; used as the old type: `unPos (line p)`, `unPos l` after a pattern
     # `unPos l` in a `where` after a positional pattern `Point l c`, `Point one one` (a
     # variable bound at top level, not by a pattern), `T.line p` read where a local `line`
-    # is bound too (a qualified name is never the local one)
+    # is bound too (a qualified name is never the local one), `Point <$> parsePos n <*> ..`
+    # (an action of the old type); not `Point <$> pure undefined`, nor `keep l` (a function
+    # taking any type) in `moved`
     assert truth == {"src/Fld/Types.hs:11", f"{FLD_USE}:7", f"{FLD_USE}:14", f"{FLD_USE}:20",
-                     f"{FLD_USE}:29", f"{FLD_USE}:35", "src/Fld/Qual.hs:7"}
+                     f"{FLD_USE}:29", f"{FLD_USE}:35", "src/Fld/Qual.hs:7", f"{FLD_USE}:47"}
     nodes = explored("fields", "line", ChangeKind.CHANGE_FIELD_TYPE)
     assert compare(nodes, truth) == (set(), set())
     by_loc = {n.location: n for n, _ in nodes}

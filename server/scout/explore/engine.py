@@ -10,7 +10,7 @@ keeps the sites that break.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -685,6 +685,11 @@ class Explorer:
                     if ref.role in (Role.EXPRESSION, Role.PATTERN) and self._refers_to(ref, con):
                         # a pattern binds the removed field's value: its uses go with it
                         end = ref.last_line
+                        if ref.role is Role.EXPRESSION and not ref.end_line:
+                            # `C <$> a <*> b`: one operand too many, wherever it is
+                            operands = self._applicative_arguments(ref, con.name)
+                            if operands:
+                                end = max(end, operands[-1][1])
                         if ref.role is Role.PATTERN and f.name in con.fields:
                             uses = self._positional_binding(ref, con, con.fields.index(f.name))
                             if uses is not None and uses[1] is not None:
@@ -718,6 +723,17 @@ class Explorer:
                                     "type" + ("" if shape else ", and is used as the old one")),
                                 symbol=con.name), ref.enclosing, ref.col,
                                              max(ref.line, end or 0))
+                        continue
+                    if ref.role is Role.EXPRESSION and not ref.end_line \
+                            and self._refers_to(ref, con):
+                        # `C <$> a <*> b`: the operand at the field's position yields its value
+                        operands = self._applicative_arguments(ref, con.name)
+                        if at < len(operands) and self._concrete_action(operands[at][0]):
+                            yield _Candidate(ref.path, ref.line, SiteFacts(
+                                EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                    f"{ref.enclosing or 'this code'} builds {con.name} through "
+                                    f"a functor: its operand for {f.name} yields the old type"),
+                                symbol=con.name), ref.enclosing, ref.col, operands[at][1])
                         continue
                     if ref.role is not Role.EXPRESSION or not ref.end_line \
                             or not self._refers_to(ref, con):
@@ -787,7 +803,26 @@ class Explorer:
                 if re.search(r"(?<![\w'.])" + re.escape(con) + r"\s+(?:\S+\s+){" + str(at)
                              + r"}" + re.escape(var) + r"(?![\w'])", scope):
                     return False
+                return self._built_variable(var, scope)
         return True
+
+    def _built_variable(self, var: str, scope: str) -> bool:
+        """Is a variable given positionally built as the old type: bound (`let`/`where`, a
+        pattern binding too) to a literal, a list or a constructor's value, or a top-level
+        definition whose written type is concrete (`pos1 :: Pos`)? A parameter, a do bind's
+        result or a value computed by a function may already follow the new type."""
+        body = _local_body(scope, var, patterns=True)
+        if body is not None:
+            kind, head, _ = _expression_head(body)
+            return kind in ("literal", "lambda") or (kind == "name" and head[:1].isupper()) \
+                or (kind == "operator" and head in (":", "++"))
+        if _binds(scope, var):
+            return False
+        typed = [d for d in self.index.definitions(var, (DefKind.FUNCTION,)) if d.signature]
+        return bool(typed) and all(
+            "->" not in d.signature.split("::", 1)[-1]
+            and not re.search(r"(?<![\w'.])[a-z_][\w']*", d.signature.split("::", 1)[-1])
+            for d in typed)
 
     def _pattern_uses(self, ref: Reference, f: Definition) -> int | None:
         """For a record pattern binding the field (`C {f = v}`, `C {f}`): the last line where
@@ -831,15 +866,48 @@ class Explorer:
             given.append(re.compile(r"(?<![\w'.])" + re.escape(con.fields[at]) + r"\s*=\s*"
                                     + re.escape(arg) + r"(?![\w'])"))
         use = None
+        if not applied:  # a use handed to a polymorphic parameter follows the new type
+            word = re.compile(r"(?<![\w'.])" + re.escape(arg) + r"(?![\w'])")
+            return False, self._variable_uses(ref, arg, ref.col + m.end(), given,
+                                              keep=lambda before: not self._polymorphic_slot(
+                                                  before), word=word)
         if applied:
             v = re.escape(arg)
             use = re.compile(r"(?<![\w'.])" + v + r"\s+(?:\$|[\w(\[\"'])(?!\w*\s*=[^=])"
                              r"|(?<![\w'.])" + v + r"\s+\.\s|\s\.\s+" + v + r"(?![\w'.])")
         return False, self._variable_uses(ref, arg, ref.col + m.end(), given, use)
 
+    def _polymorphic_slot(self, before: str) -> bool:
+        """Is the value that follows ``before`` (the text of its line up to it) an argument
+        of a function that takes any type there: a class consumer (`show`), or a workspace
+        function whose parameter at that position is a type variable (`walkM f x`, `walkM ::
+        (a -> m a) -> b -> m b`)?"""
+        head = re.split(r"(?:<-|=|\$|\(|,|\[|[!#%&*+/<>?@^|~:-]{1,3})\s*(?=[^\s])",
+                        before.rstrip())[-1] if before.strip() else ""
+        words = _call_arguments(head.strip() + " ", head.strip().split(" ")[0]) \
+            if head.strip() else []
+        name = head.strip().split(" ")[0].rpartition(".")[2] if head.strip() else ""
+        if not name or not re.fullmatch(r"[a-z_][\w']*", name):
+            return False
+        if name in _CLASS_CONSUMERS:
+            return True
+        typed = [d for d in self.index.definitions(name, (DefKind.FUNCTION, DefKind.METHOD))
+                 if d.signature]
+        at = len(words)
+        if not typed:
+            return False
+        for d in typed:
+            params = _parameter_types(d.signature or "")
+            if at >= len(params) or re.match(r"[a-z_]", params[at].strip("( ")) is None \
+                    or " " in params[at].strip("() "):
+                return False
+        return True
+
     def _variable_uses(self, ref: Reference, var: str, after: int,
                        given: Sequence[re.Pattern] = (),
-                       use: re.Pattern | None = None) -> int | None:
+                       use: re.Pattern | None = None,
+                       keep: Callable[[str], bool] | None = None,
+                       word: re.Pattern | None = None) -> int | None:
         """The last line where ``var``, bound by a pattern at ``ref`` (its line's text from
         column ``after`` on), is used in the rest of the clause (its guards, body and
         `where`), or None when unused; text matching ``given`` is no use, and ``use`` (when
@@ -848,7 +916,7 @@ class Explorer:
         if encl is None:
             return None
         lines = self.context.lines(ref.path)
-        word = use or re.compile(r"(?<![\w'.])" + re.escape(var) + r"(?![\w'])")
+        word = word or use or re.compile(r"(?<![\w'.])" + re.escape(var) + r"(?![\w'])")
         last = None
         for i in range(ref.line, min(encl.span.end_line, ref.line + 40, len(lines)) + 1):
             text = lines[i - 1]
@@ -858,9 +926,75 @@ class Explorer:
                 break  # the next clause or declaration
             for pattern in given:
                 text = pattern.sub("", text)
-            if word.search(text):
+            if any(keep is None or keep(text[:m.start()]) for m in word.finditer(text)):
                 last = i
         return last
+
+    def _applicative_arguments(self, ref: Reference, name: str) -> list[tuple[str, int]]:
+        """For a constructor applied through a functor (`C <$> a <*> b`, operands on the
+        lines that follow): each operand with its last line; [] when the use is not one."""
+        lines = self.context.lines(ref.path)
+        encl = self.context.enclosing(ref.path, ref.line)
+        if encl is None or not 0 < ref.line <= len(lines):
+            return []
+        first = lines[ref.line - 1]
+        m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(name) + r"\s*<\$>", first[ref.col:])
+        if m is None:
+            return []
+        indent = len(first) - len(first.lstrip())
+        last = min(len(lines), ref.line + 20, encl.span.end_line)
+        body = first[ref.col + m.end():]
+        for i in range(ref.line + 1, last + 1):
+            text = lines[i - 1]
+            if text.strip() and len(text) - len(text.lstrip()) <= indent:
+                break  # the next statement, binding or clause
+            body += "\n" + text
+        args: list[tuple[str, int]] = []
+        depth, start, i = 0, 0, 0
+        while i < len(body):
+            ch = body[i]
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+                if depth < 0:
+                    break
+            elif ch == '"':
+                j = body.find('"', i + 1)
+                i = j if j > 0 else len(body)
+            elif depth == 0 and ch == ",":
+                break
+            elif depth == 0 and (op := _OPERATOR.match(body, i)):
+                if op.group(0) == "<*>":
+                    args.append((body[start:i], ref.line + body[:i].count("\n")))
+                    i = start = op.end()
+                    continue
+                if op.group(0) in ("<|>", "$", ">>=", ">>", "=<<", "<&>", "<>", "`seq`"):
+                    break
+                i = op.end()
+                continue
+            elif depth == 0 and re.match(r"(?<![\w'])(?:where|then|else|of|in)\b", body[i:]) \
+                    and (i == 0 or not re.match(r"[\w']", body[i - 1])):
+                break
+            i += 1
+        end = i
+        while end > start and body[end - 1].isspace():
+            end -= 1
+        args.append((body[start:end], ref.line + body[:end].count("\n")))
+        return [(a.strip(), line) for a, line in args if a.strip()]
+
+    def _concrete_action(self, arg: str) -> bool:
+        """Is an operand of `C <$> a <*> b` an action whose result is a concrete type, read
+        from a workspace function's signature (`arbInlines :: Int -> Gen [Inline]`)? A class
+        method or library action (`arbitrary`) takes whatever type the field now has."""
+        kind, head, _ = _expression_head(arg)
+        if kind != "name":
+            return False
+        typed = [d for d in self.index.definitions(head.rpartition(".")[2],
+                                                   (DefKind.FUNCTION,)) if d.signature]
+        return bool(typed) and all(
+            not re.search(r"(?<![\w'.])[a-z_][\w']*", _result_text(d.signature or ""))
+            for d in typed)
 
     # -- functions ---------------------------------------------------------------------
     def _function_change(self, fn: Definition) -> Iterator[_Candidate]:
@@ -1847,12 +1981,14 @@ def _field_value(text: str) -> str | None:
     return rest.strip()
 
 
-def _local_body(scope: str, name: str) -> str | None:
+def _local_body(scope: str, name: str, *, patterns: bool = False) -> str | None:
     """The right-hand side of a `where`/`let` binding of ``name`` in a declaration's text (its
-    first line and the lines indented past it), or None."""
+    first line and the lines indented past it), or None; with ``patterns``, also of a pattern
+    binding that binds it (`x:xs = ...`, `(a, b) = ...`)."""
     lines = scope.split("\n")
+    lead = r"(?:[\w'(\[,:~!]+\s*)*?(?<![\w'])" if patterns else ""
     for i, line in enumerate(lines[1:], start=1):
-        m = re.match(r"(\s*)(?:where\s+|let\s+)?" + re.escape(name)
+        m = re.match(r"(\s*)(?:where\s+|let\s+)?" + lead + re.escape(name)
                      + r"\b[^=\n]*?(?<![=<>/])=(?![=>])(.*)", line)
         if m is None:
             continue
