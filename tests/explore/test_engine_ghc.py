@@ -379,3 +379,18 @@ def test_a_function_synonym_held_by_a_constructor_breaks_where_a_match_applies_i
     assert compare(nodes, truth) == (set(), set())
     by_loc = {n.location: n for n, _ in nodes}
     assert by_loc[f"{FUN}:8"].end_line == 9  # the match, to where it applies f
+
+
+PAIR = "src/Ty/Pair.hs"
+
+
+def test_a_synonym_held_by_a_constructor_built_through_a_functor():
+    truth = added_warning_sites(FIXTURES / "types", [
+        Mutation(PAIR, "type Span = (Int, Int)", "type Span = ScoutOpaque (Int, Int)"),
+        Mutation(PAIR, "module Ty.Pair where\n",
+                 "{-# LANGUAGE TypeFamilies #-}\nmodule Ty.Pair where\n" + _OPAQUE)],
+        flags=DEFER)
+    # a tuple mapped over actions, `pure` of a tuple; not `s`, already typed with Span
+    assert truth == {f"{PAIR}:8", f"{PAIR}:13"}
+    nodes = explored("types", "Span", ChangeKind.CHANGE_TYPE_SYNONYM)
+    assert compare(nodes, truth) == (set(), set())

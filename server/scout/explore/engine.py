@@ -966,7 +966,8 @@ class Explorer:
                 break
             elif depth == 0 and (op := _OPERATOR.match(body, i)):
                 if op.group(0) == "<*>":
-                    args.append((body[start:i], ref.line + body[:i].count("\n")))
+                    end = len(body[:i].rstrip())
+                    args.append((body[start:i], ref.line + body[:end].count("\n")))
                     i = start = op.end()
                     continue
                 if op.group(0) in ("<|>", "$", ">>=", ">>", "=<<", "<&>", "<>", "`seq`"):
@@ -982,6 +983,26 @@ class Explorer:
             end -= 1
         args.append((body[start:end], ref.line + body[:end].count("\n")))
         return [(a.strip(), line) for a, line in args if a.strip()]
+
+    def _yields_expansion(self, path: str, action: str, info: _Synonym) -> bool:
+        """Does an operand of `C <$> a <*> b` yield a value built as what a synonym stood for:
+        a tuple or a constructor mapped over actions (`(,,) <$> x <*> y`), `pure` of such a
+        value, or a workspace action of a concrete type not written with the synonym? A
+        library action (`arbitrary`) takes whatever type the field now has."""
+        kind, head, args = _expression_head(action)
+        if kind == "operator" and head in ("<$>", "<$") and args:
+            if re.fullmatch(r"\(\s*,[\s,]*\)", args[0].strip()):
+                return True  # a tuple's constructor
+            fkind, fhead, _ = _expression_head(args[0])
+            return fkind == "literal" or (fkind == "name" and fhead.rpartition(".")[2][:1]
+                                           .isupper())
+        if kind == "name" and head in ("pure", "return") and args:
+            return self._built_as_expansion(path, args[0], info) is True
+        if kind == "name" and self._concrete_action(action):
+            return not any(_mentions_any(_result_text(d.signature or ""), info.names)
+                           for d in self.index.definitions(head.rpartition(".")[2],
+                                                           (DefKind.FUNCTION,)))
+        return False
 
     def _concrete_action(self, arg: str) -> bool:
         """Is an operand of `C <$> a <*> b` an action whose result is a concrete type, read
@@ -1525,6 +1546,20 @@ class Explorer:
                                 f"holds {what}, and applies the value as the function it stood "
                                 "for: it must agree with the new type"), symbol=con.name),
                                          ref.enclosing, ref.col, max(ends))
+                    continue
+                if ref.role is Role.EXPRESSION and not ref.end_line \
+                        and self._refers_to(ref, con):
+                    # `C <$> a <*> b`: an operand that yields a value built as the expansion
+                    operands = self._applicative_arguments(ref, con.name)
+                    built = [operands[i][1] for i in positions if i < len(operands)
+                             and self._yields_expansion(ref.path, operands[i][0], info)]
+                    if built:
+                        yield _Candidate(ref.path, ref.line, SiteFacts(
+                            EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                f"{ref.enclosing or 'this code'} builds {con.name}, which "
+                                f"holds {what}, through a functor from a value built as the "
+                                "type it stood for: it must agree with the new type"),
+                            symbol=con.name), ref.enclosing, ref.col, max(built))
                     continue
                 if ref.role is not Role.EXPRESSION or not ref.end_line \
                         or not self._refers_to(ref, con):
