@@ -699,10 +699,7 @@ class Explorer:
                                 f"{ref.enclosing or 'this code'} uses {con.name} positionally: "
                                 "it has one argument fewer"), symbol=con.name),
                                          ref.enclosing, ref.col, end)
-        # A newtype's only field cannot go: removing its name is read as a change of its type
-        # (the value it wraps), so positional uses that rely on the old type break.
-        if change is ChangeKind.CHANGE_FIELD_TYPE or (change is ChangeKind.REMOVE_FIELD
-                                                      and newtype):
+        if change is ChangeKind.CHANGE_FIELD_TYPE:
             for con in cons:
                 if f.name not in con.fields:
                     continue
