@@ -303,8 +303,9 @@ def test_a_synonym_change_reaches_the_code_that_builds_what_it_stood_for():
                  "{-# LANGUAGE TypeFamilies #-}\nmodule Ty.Syn where\n" + _OPAQUE)],
         flags=DEFER)
     # a literal returned as a Name, given to a field of type Name and to a function taking
-    # one; the consumption in `greet` (`n ++ "!"` uses a Name as a String)
-    assert truth == {f"{SYN}:{n}" for n in (6, 17, 26, 32)}
+    # one; the consumption in `greet` (`n ++ "!"` uses a Name as a String) and in `measure`
+    # (a Name handed to `count`, whose signature, with a comment per argument, takes a String)
+    assert truth == {f"{SYN}:{n}" for n in (6, 17, 26, 32, 44)}
     nodes = explored("types", "Name", ChangeKind.CHANGE_TYPE_SYNONYM)
     missed, false = compare(nodes, truth)
     # values typed with Name only pass on (shout, defaultName, bob, register, dave): no
@@ -326,7 +327,13 @@ def test_a_field_type_change_reaches_values_built_with_the_old_type():
                  "{-# LANGUAGE TypeFamilies #-}\nmodule Fld.Types where")], flags=DEFER)
     # built with the old type: `Pos 1` (origin), `Pos (..)` in an update, `Pos n`
     # positionally; used as the old type: `unPos (line p)`, `unPos l` after a pattern
-    assert truth == {"src/Fld/Types.hs:11", f"{FLD_USE}:7", f"{FLD_USE}:14", f"{FLD_USE}:20"}
+    # `unPos l` in a `where` after a positional pattern `Point l c`, `Point one one` (a
+    # variable bound at top level, not by a pattern), `T.line p` read where a local `line`
+    # is bound too (a qualified name is never the local one), `Point <$> parsePos n <*> ..`
+    # (an action of the old type); not `Point <$> pure undefined`, nor `keep l` (a function
+    # taking any type) in `moved`
+    assert truth == {"src/Fld/Types.hs:11", f"{FLD_USE}:7", f"{FLD_USE}:14", f"{FLD_USE}:20",
+                     f"{FLD_USE}:29", f"{FLD_USE}:35", "src/Fld/Qual.hs:7", f"{FLD_USE}:47"}
     nodes = explored("fields", "line", ChangeKind.CHANGE_FIELD_TYPE)
     assert compare(nodes, truth) == (set(), set())
     by_loc = {n.location: n for n, _ in nodes}
@@ -334,6 +341,52 @@ def test_a_field_type_change_reaches_values_built_with_the_old_type():
     assert not by_loc[f"{FLD_USE}:10"].facts.breaks
     assert f"{FLD_USE}:17" not in {n.location for n, r in nodes if r >= 4}
     assert by_loc[f"{FLD_USE}:13"].end_line == 14  # the pattern, to where `l` is used
+    assert by_loc[f"{FLD_USE}:26"].end_line == 29  # `Point l c`, to the `where` using `l`
+
+
+def test_removing_a_newtypes_field_name_leaves_its_positional_uses_alone():
+    # the constructor keeps its one argument: only the selector and record syntax go
+    nodes = explored("fields", "unWrap", ChangeKind.REMOVE_FIELD)
+    assert not [n.location for n, risk in nodes if risk >= 4]
+
+
+def test_a_removed_fields_positional_pattern_reaches_the_uses_of_what_it_bound():
+    nodes = explored("fields", "line", ChangeKind.REMOVE_FIELD)
+    by_loc = {n.location: (n, r) for n, r in nodes}
+    node, risk = by_loc[f"{FLD_USE}:26"]  # `describe (Point l c)`: `l` is used on line 29
+    assert risk >= 4 and node.end_line == 29
+
+
+FUN = "src/Ty/Fun.hs"
+
+
+def test_a_function_synonym_held_by_a_constructor_breaks_where_a_match_applies_it():
+    truth = added_warning_sites(FIXTURES / "types", [
+        Mutation(FUN, "type Step = Int -> Int", "type Step = ScoutOpaque (Int -> Int)"),
+        Mutation(FUN, "module Ty.Fun where\n",
+                 "{-# LANGUAGE TypeFamilies #-}\nmodule Ty.Fun where\n" + _OPAQUE)],
+        flags=DEFER)
+    # `f n` after `run (Machine _ f) n =`; `rename` hands f back, `label` ignores it
+    assert truth == {f"{FUN}:9"}
+    nodes = explored("types", "Step", ChangeKind.CHANGE_TYPE_SYNONYM)
+    assert compare(nodes, truth) == (set(), set())
+    by_loc = {n.location: n for n, _ in nodes}
+    assert by_loc[f"{FUN}:8"].end_line == 9  # the match, to where it applies f
+
+
+PAIR = "src/Ty/Pair.hs"
+
+
+def test_a_synonym_held_by_a_constructor_built_through_a_functor():
+    truth = added_warning_sites(FIXTURES / "types", [
+        Mutation(PAIR, "type Span = (Int, Int)", "type Span = ScoutOpaque (Int, Int)"),
+        Mutation(PAIR, "module Ty.Pair where\n",
+                 "{-# LANGUAGE TypeFamilies #-}\nmodule Ty.Pair where\n" + _OPAQUE)],
+        flags=DEFER)
+    # a tuple mapped over actions, `pure` of a tuple; not `s`, already typed with Span
+    assert truth == {f"{PAIR}:8", f"{PAIR}:13"}
+    nodes = explored("types", "Span", ChangeKind.CHANGE_TYPE_SYNONYM)
+    assert compare(nodes, truth) == (set(), set())
 
 
 INCLUDED = "internal/instances"  # no .hs: found through the .cabal's include-dirs

@@ -51,6 +51,32 @@ def test_local_binders_shadow_top_level_names_in_their_scope_only():
                                (19, Role.EXPRESSION), (20, Role.EXPRESSION)]
 
 
+def test_a_qualified_name_is_never_the_local_binder_of_its_name():
+    fi = index_of("""\
+        module M where
+        import qualified N as Q
+        f p = do
+          let a = Q.run p
+          let run = a
+          pure (run, Q.run a)
+        """)
+    # the local `run` shadows `run`, never `Q.run`
+    assert uses(fi, "run") == [(4, Role.EXPRESSION), (6, Role.EXPRESSION)]
+
+
+def test_a_signature_is_read_without_its_comments():
+    fi = index_of("""\
+        module M where
+        run ::
+          -- | the parser (a `String -> Int`)
+          Parser a -> {- inline -} Int --> String -> -- ^ the input
+          Text
+        run = undefined
+        """)
+    [d] = [d for d in fi.definitions if d.name == "run"]
+    assert d.signature == "run :: Parser a -> Int --> String -> Text"
+
+
 def test_record_puns_bind_the_field_name():
     fi = index_of("""\
         {-# LANGUAGE NamedFieldPuns #-}

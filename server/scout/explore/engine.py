@@ -10,7 +10,7 @@ keeps the sites that break.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -683,17 +683,55 @@ class Explorer:
             for con in cons:
                 for ref in self.references(con.name):
                     if ref.role in (Role.EXPRESSION, Role.PATTERN) and self._refers_to(ref, con):
+                        # a pattern binds the removed field's value: its uses go with it
+                        end = ref.last_line
+                        if ref.role is Role.EXPRESSION and not ref.end_line:
+                            # `C <$> a <*> b`: one operand too many, wherever it is
+                            operands = self._applicative_arguments(ref, con.name)
+                            if operands:
+                                end = max(end, operands[-1][1])
+                        if ref.role is Role.PATTERN and f.name in con.fields:
+                            uses = self._positional_binding(ref, con, con.fields.index(f.name))
+                            if uses is not None and uses[1] is not None:
+                                end = max(end, uses[1])
                         yield _Candidate(ref.path, ref.line, SiteFacts(
                             EdgeKind.CONSTRUCTOR_USE, True, detail=(
                                 f"{ref.enclosing or 'this code'} uses {con.name} positionally: "
                                 "it has one argument fewer"), symbol=con.name),
-                                         ref.enclosing, ref.col, ref.last_line)
+                                         ref.enclosing, ref.col, end)
         if change is ChangeKind.CHANGE_FIELD_TYPE:
             for con in cons:
                 if f.name not in con.fields:
                     continue
                 at = con.fields.index(f.name)
                 for ref in self.references(con.name):
+                    if ref.role is Role.PATTERN and self._refers_to(ref, con):
+                        # `C a l c`: a nested pattern matches the old type's shape; a variable
+                        # takes the new type, and its uses are what must fit
+                        found = self._positional_binding(ref, con, at)
+                        if found is None:
+                            continue
+                        shape, end = found
+                        if shape or end is not None:
+                            yield _Candidate(ref.path, ref.line, SiteFacts(
+                                EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                    f"{ref.enclosing or 'this code'} matches {con.name} "
+                                    f"positionally: the value it binds for {f.name} has the new "
+                                    "type" + ("" if shape else ", and is used as the old one")),
+                                symbol=con.name), ref.enclosing, ref.col,
+                                             max(ref.line, end or 0))
+                        continue
+                    if ref.role is Role.EXPRESSION and not ref.end_line \
+                            and self._refers_to(ref, con):
+                        # `C <$> a <*> b`: the operand at the field's position yields its value
+                        operands = self._applicative_arguments(ref, con.name)
+                        if at < len(operands) and self._concrete_action(operands[at][0]):
+                            yield _Candidate(ref.path, ref.line, SiteFacts(
+                                EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                    f"{ref.enclosing or 'this code'} builds {con.name} through "
+                                    f"a functor: its operand for {f.name} yields the old type"),
+                                symbol=con.name), ref.enclosing, ref.col, operands[at][1])
+                        continue
                     if ref.role is not Role.EXPRESSION or not ref.end_line \
                             or not self._refers_to(ref, con):
                         continue
@@ -744,13 +782,15 @@ class Explorer:
                 return False  # a pun or a wildcard's variable: the field's own value
             encl = self.context.enclosing(ref.path, ref.line)
             scope = self._declaration_text(encl) if encl is not None else ""
-            if encl is not None and ref.role in (Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE):
-                # the use itself (`f = v` in this construction) binds nothing: blank it
+            if encl is not None and (position is not None or ref.role in (
+                    Role.RECORD_CONSTRUCT, Role.RECORD_UPDATE)):
+                # the use itself (`f = v`, `C a v` in this construction) binds nothing: blank
+                # its name
                 lines = scope.split("\n")
                 k = ref.line - encl.span.start_line
                 if 0 <= k < len(lines):
-                    lines[k] = lines[k][:ref.col] + " " * len(f.name) + lines[k][
-                        ref.col + len(f.name):]
+                    lines[k] = lines[k][:ref.col] + " " * len(ref.name) + lines[k][
+                        ref.col + len(ref.name):]
                     scope = "\n".join(lines)
             if re.search(r"(?<![\w'.])" + re.escape(f.name) + r"\s*=\s*" + re.escape(var)
                          + r"(?![\w'])", scope):
@@ -760,7 +800,26 @@ class Explorer:
                 if re.search(r"(?<![\w'.])" + re.escape(con) + r"\s+(?:\S+\s+){" + str(at)
                              + r"}" + re.escape(var) + r"(?![\w'])", scope):
                     return False
+                return self._built_variable(var, scope)
         return True
+
+    def _built_variable(self, var: str, scope: str) -> bool:
+        """Is a variable given positionally built as the old type: bound (`let`/`where`, a
+        pattern binding too) to a literal, a list or a constructor's value, or a top-level
+        definition whose written type is concrete (`pos1 :: Pos`)? A parameter, a do bind's
+        result or a value computed by a function may already follow the new type."""
+        body = _local_body(scope, var, patterns=True)
+        if body is not None:
+            kind, head, _ = _expression_head(body)
+            return kind in ("literal", "lambda") or (kind == "name" and head[:1].isupper()) \
+                or (kind == "operator" and head in (":", "++"))
+        if _binds(scope, var):
+            return False
+        typed = [d for d in self.index.definitions(var, (DefKind.FUNCTION,)) if d.signature]
+        return bool(typed) and all(
+            "->" not in d.signature.split("::", 1)[-1]
+            and not re.search(r"(?<![\w'.])[a-z_][\w']*", d.signature.split("::", 1)[-1])
+            for d in typed)
 
     def _pattern_uses(self, ref: Reference, f: Definition) -> int | None:
         """For a record pattern binding the field (`C {f = v}`, `C {f}`): the last line where
@@ -769,21 +828,191 @@ class Explorer:
         var = value.strip() if value else f.name
         if not re.fullmatch(r"[a-z_][\w']*", var):
             return None
+        line = self.context.lines(ref.path)[ref.line - 1] if ref.line else ""
+        close = line.find("}", ref.col)
+        return self._variable_uses(ref, var, close + 1 if close >= 0 else len(line))
+
+    def _positional_binding(self, ref: Reference, con: Definition, at: int, *,
+                            applied: bool = False) -> tuple[bool, int | None] | None:
+        """For a positional pattern `C a b c` (``ref``, one line): what it puts at argument
+        ``at``: (True, None) for a nested pattern (it matches the old type's shape),
+        (False, last line where the variable bound there is used, or None); None when the
+        argument cannot be read (`_`, missing, on another line). With ``applied``, only the
+        uses that apply the variable as a function count (`f x`, `f $ x`, `g . f`)."""
+        lines = self.context.lines(ref.path)
+        if not 0 < ref.line <= len(lines):
+            return None
+        text = lines[ref.line - 1][ref.col:]
+        args = _call_arguments(text, con.name)
+        if at >= len(args):
+            return None
+        arg = args[at].strip()
+        if arg == "_" or arg.startswith("_"):
+            return None
+        if not re.fullmatch(r"[a-z][\w']*", arg):
+            return True, None  # a literal, a constructor, a nested pattern
+        # the argument's position: after the constructor and the arguments before it
+        m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(con.name) + r"\s+" +
+                     "".join(re.escape(a) + r"\s+" for a in args[:at]) + re.escape(arg), text)
+        if m is None:
+            return None
+        # handed back to the same field (`C a v c`, `r { f = v }`) it keeps its type: no use
+        given = [re.compile(r"(?<![\w'.])" + re.escape(con.name) + r"\s+(?:\S+\s+){" + str(at)
+                            + r"}" + re.escape(arg) + r"(?![\w'])")]
+        if at < len(con.fields) and con.fields[at]:
+            given.append(re.compile(r"(?<![\w'.])" + re.escape(con.fields[at]) + r"\s*=\s*"
+                                    + re.escape(arg) + r"(?![\w'])"))
+        use = None
+        if not applied:  # a use handed to a polymorphic parameter follows the new type
+            word = re.compile(r"(?<![\w'.])" + re.escape(arg) + r"(?![\w'])")
+            return False, self._variable_uses(ref, arg, ref.col + m.end(), given,
+                                              keep=lambda before: not self._polymorphic_slot(
+                                                  before), word=word)
+        if applied:
+            v = re.escape(arg)
+            use = re.compile(r"(?<![\w'.])" + v + r"\s+(?:\$|[\w(\[\"'])(?!\w*\s*=[^=])"
+                             r"|(?<![\w'.])" + v + r"\s+\.\s|\s\.\s+" + v + r"(?![\w'.])")
+        return False, self._variable_uses(ref, arg, ref.col + m.end(), given, use)
+
+    def _polymorphic_slot(self, before: str) -> bool:
+        """Is the value that follows ``before`` (the text of its line up to it) an argument
+        of a function that takes any type there: a class consumer (`show`), or a workspace
+        function whose parameter at that position is a type variable (`walkM f x`, `walkM ::
+        (a -> m a) -> b -> m b`)?"""
+        head = re.split(r"(?:<-|=|\$|\(|,|\[|[!#%&*+/<>?@^|~:-]{1,3})\s*(?=[^\s])",
+                        before.rstrip())[-1] if before.strip() else ""
+        words = _call_arguments(head.strip() + " ", head.strip().split(" ")[0]) \
+            if head.strip() else []
+        name = head.strip().split(" ")[0].rpartition(".")[2] if head.strip() else ""
+        if not name or not re.fullmatch(r"[a-z_][\w']*", name):
+            return False
+        if name in _CLASS_CONSUMERS:
+            return True
+        typed = [d for d in self.index.definitions(name, (DefKind.FUNCTION, DefKind.METHOD))
+                 if d.signature]
+        at = len(words)
+        if not typed:
+            return False
+        for d in typed:
+            params = _parameter_types(d.signature or "")
+            if at >= len(params) or re.match(r"[a-z_]", params[at].strip("( ")) is None \
+                    or " " in params[at].strip("() "):
+                return False
+        return True
+
+    def _variable_uses(self, ref: Reference, var: str, after: int,
+                       given: Sequence[re.Pattern] = (),
+                       use: re.Pattern | None = None,
+                       keep: Callable[[str], bool] | None = None,
+                       word: re.Pattern | None = None) -> int | None:
+        """The last line where ``var``, bound by a pattern at ``ref`` (its line's text from
+        column ``after`` on), is used in the rest of the clause (its guards, body and
+        `where`), or None when unused; text matching ``given`` is no use, and ``use`` (when
+        given) says what a use is."""
         encl = self.context.enclosing(ref.path, ref.line)
         if encl is None:
             return None
         lines = self.context.lines(ref.path)
-        word = re.compile(r"(?<![\w'.])" + re.escape(var) + r"(?![\w'])")
+        word = word or use or re.compile(r"(?<![\w'.])" + re.escape(var) + r"(?![\w'])")
         last = None
         for i in range(ref.line, min(encl.span.end_line, ref.line + 40, len(lines)) + 1):
             text = lines[i - 1]
             if i == ref.line:
-                text = text[ref.col:].split("}", 1)[1] if "}" in text[ref.col:] else ""
+                text = text[after:]
             elif re.match(r"\S", text):
                 break  # the next clause or declaration
-            if word.search(text):
+            for pattern in given:
+                text = pattern.sub("", text)
+            if any(keep is None or keep(text[:m.start()]) for m in word.finditer(text)):
                 last = i
         return last
+
+    def _applicative_arguments(self, ref: Reference, name: str) -> list[tuple[str, int]]:
+        """For a constructor applied through a functor (`C <$> a <*> b`, operands on the
+        lines that follow): each operand with its last line; [] when the use is not one."""
+        lines = self.context.lines(ref.path)
+        encl = self.context.enclosing(ref.path, ref.line)
+        if encl is None or not 0 < ref.line <= len(lines):
+            return []
+        first = lines[ref.line - 1]
+        m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(name) + r"\s*<\$>", first[ref.col:])
+        if m is None:
+            return []
+        indent = len(first) - len(first.lstrip())
+        last = min(len(lines), ref.line + 20, encl.span.end_line)
+        body = first[ref.col + m.end():]
+        for i in range(ref.line + 1, last + 1):
+            text = lines[i - 1]
+            if text.strip() and len(text) - len(text.lstrip()) <= indent:
+                break  # the next statement, binding or clause
+            body += "\n" + text
+        args: list[tuple[str, int]] = []
+        depth, start, i = 0, 0, 0
+        while i < len(body):
+            ch = body[i]
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+                if depth < 0:
+                    break
+            elif ch == '"':
+                j = body.find('"', i + 1)
+                i = j if j > 0 else len(body)
+            elif depth == 0 and ch == ",":
+                break
+            elif depth == 0 and (op := _OPERATOR.match(body, i)):
+                if op.group(0) == "<*>":
+                    end = len(body[:i].rstrip())
+                    args.append((body[start:i], ref.line + body[:end].count("\n")))
+                    i = start = op.end()
+                    continue
+                if op.group(0) in ("<|>", "$", ">>=", ">>", "=<<", "<&>", "<>", "`seq`"):
+                    break
+                i = op.end()
+                continue
+            elif depth == 0 and re.match(r"(?<![\w'])(?:where|then|else|of|in)\b", body[i:]) \
+                    and (i == 0 or not re.match(r"[\w']", body[i - 1])):
+                break
+            i += 1
+        end = i
+        while end > start and body[end - 1].isspace():
+            end -= 1
+        args.append((body[start:end], ref.line + body[:end].count("\n")))
+        return [(a.strip(), line) for a, line in args if a.strip()]
+
+    def _yields_expansion(self, path: str, action: str, info: _Synonym) -> bool:
+        """Does an operand of `C <$> a <*> b` yield a value built as what a synonym stood for:
+        a tuple or a constructor mapped over actions (`(,,) <$> x <*> y`), `pure` of such a
+        value, or a workspace action of a concrete type not written with the synonym? A
+        library action (`arbitrary`) takes whatever type the field now has."""
+        kind, head, args = _expression_head(action)
+        if kind == "operator" and head in ("<$>", "<$") and args:
+            if re.fullmatch(r"\(\s*,[\s,]*\)", args[0].strip()):
+                return True  # a tuple's constructor
+            fkind, fhead, _ = _expression_head(args[0])
+            return fkind == "literal" or (fkind == "name" and fhead.rpartition(".")[2][:1]
+                                           .isupper())
+        if kind == "name" and head in ("pure", "return") and args:
+            return self._built_as_expansion(path, args[0], info) is True
+        if kind == "name" and self._concrete_action(action):
+            return not any(_mentions_any(_result_text(d.signature or ""), info.names)
+                           for d in self.index.definitions(head.rpartition(".")[2],
+                                                           (DefKind.FUNCTION,)))
+        return False
+
+    def _concrete_action(self, arg: str) -> bool:
+        """Is an operand of `C <$> a <*> b` an action whose result is a concrete type, read
+        from a workspace function's signature (`arbInlines :: Int -> Gen [Inline]`)? A class
+        method or library action (`arbitrary`) takes whatever type the field now has."""
+        kind, head, _ = _expression_head(arg)
+        if kind != "name":
+            return False
+        typed = [d for d in self.index.definitions(head.rpartition(".")[2],
+                                                   (DefKind.FUNCTION,)) if d.signature]
+        return bool(typed) and all(
+            not re.search(r"(?<![\w'.])[a-z_][\w']*", _result_text(d.signature or ""))
+            for d in typed)
 
     # -- functions ---------------------------------------------------------------------
     def _function_change(self, fn: Definition) -> Iterator[_Candidate]:
@@ -1302,6 +1531,33 @@ class Explorer:
             else:
                 positions = _field_positions(con.signature or "", con.name, alias.name)
             for ref in self.references(con.name):
+                if ref.role is Role.PATTERN and info.function and self._refers_to(ref, con):
+                    # `C _ f`: f holds what stood for a function; applying it relies on that
+                    ends = [found[1] for i in positions
+                            if (found := self._positional_binding(ref, con, i, applied=True))
+                            and not found[0] and found[1] is not None]
+                    if ends:
+                        yield _Candidate(ref.path, ref.line, SiteFacts(
+                            EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                f"{ref.enclosing or 'this code'} matches {con.name}, which "
+                                f"holds {what}, and applies the value as the function it stood "
+                                "for: it must agree with the new type"), symbol=con.name),
+                                         ref.enclosing, ref.col, max(ends))
+                    continue
+                if ref.role is Role.EXPRESSION and not ref.end_line \
+                        and self._refers_to(ref, con):
+                    # `C <$> a <*> b`: an operand that yields a value built as the expansion
+                    operands = self._applicative_arguments(ref, con.name)
+                    built = [operands[i][1] for i in positions if i < len(operands)
+                             and self._yields_expansion(ref.path, operands[i][0], info)]
+                    if built:
+                        yield _Candidate(ref.path, ref.line, SiteFacts(
+                            EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                f"{ref.enclosing or 'this code'} builds {con.name}, which "
+                                f"holds {what}, through a functor from a value built as the "
+                                "type it stood for: it must agree with the new type"),
+                            symbol=con.name), ref.enclosing, ref.col, max(built))
+                    continue
                 if ref.role is not Role.EXPRESSION or not ref.end_line \
                         or not self._refers_to(ref, con):
                     continue
@@ -1764,12 +2020,14 @@ def _field_value(text: str) -> str | None:
     return rest.strip()
 
 
-def _local_body(scope: str, name: str) -> str | None:
+def _local_body(scope: str, name: str, *, patterns: bool = False) -> str | None:
     """The right-hand side of a `where`/`let` binding of ``name`` in a declaration's text (its
-    first line and the lines indented past it), or None."""
+    first line and the lines indented past it), or None; with ``patterns``, also of a pattern
+    binding that binds it (`x:xs = ...`, `(a, b) = ...`)."""
     lines = scope.split("\n")
+    lead = r"(?:[\w'(\[,:~!]+\s*)*?(?<![\w'])" if patterns else ""
     for i, line in enumerate(lines[1:], start=1):
-        m = re.match(r"(\s*)(?:where\s+|let\s+)?" + re.escape(name)
+        m = re.match(r"(\s*)(?:where\s+|let\s+)?" + lead + re.escape(name)
                      + r"\b[^=\n]*?(?<![=<>/])=(?![=>])(.*)", line)
         if m is None:
             continue
@@ -1820,7 +2078,7 @@ _CLASS_CONSUMERS = frozenset({"fromIntegral", "fi", "realToFrac", "toInteger", "
 _PLUMBING = frozenset({"return", "pure", "const", "id", "fmap", "liftM", "liftIO", "io", "lift",
                        "maybe", "fromMaybe", "flip", "seq", "fromJust", "head", "last", "fst",
                        "snd", "<$>", "<$", "<>", "mappend", "<|>", "$!", "either", "foldr",
-                       "foldl", "asks", "gets"})
+                       "foldl", "asks", "gets", "<*", "*>", "<*>", ">>", "<$!>"})
 
 
 def _result_text(signature: str) -> str:

@@ -41,7 +41,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "8"
+EXTRACTOR_VERSION = "10"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 (_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
@@ -151,7 +151,17 @@ def _text(node: Node | None) -> str:
     return node.text.decode("utf-8", "replace")
 
 
+# A string literal (kept as it is), a line comment (`-- ...`, `-- | ...`, `-- ^ ...`, not an
+# operator such as `-->`) or a block comment other than a pragma (both dropped).
+_COMMENT_OR_STRING = re.compile(r'("(?:\\.|[^"\\\n])*")|--+(?![!#$%&*+./<=>?@\\^|~:\-])[^\n]*'
+                                r"|\{-(?!#).*?-\}", re.S)
+
+
 def _one_line(text: str, limit: int = 300) -> str:
+    """A declaration's text on one line, without its comments (a signature documenting each
+    argument, `-- | Parser to run`, would otherwise read as part of the next type)."""
+    if "-" in text:
+        text = _COMMENT_OR_STRING.sub(lambda m: m.group(1) or " ", text)
     flat = _WS.sub(" ", text).strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -1042,7 +1052,8 @@ def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int
                    expression: int) -> tuple[array, array]:
     """Rows of uses that a local binder of the same name shadows (a parameter, a `where`
     or `let` definition, a case alternative's variable) refer to that binder, not to any
-    top-level definition: drop them (and their start bytes)."""
+    top-level definition: drop them (and their start bytes). A qualified use (`M.x`) never
+    names a local binder, so it is always kept."""
     # Scopes are tree nodes (nested or disjoint): per name, their union as sorted disjoint
     # intervals answers "is this use inside one?" with one bisection.
     merged: dict[int, tuple[list[int], list[int]]] = {}
@@ -1062,7 +1073,7 @@ def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int
     dropped = []
     for i in range(0, len(data), width):
         found = merged.get(data[i])
-        if found is None or data[i + 4] != expression:
+        if found is None or data[i + 4] != expression or data[i + 1] != -1:
             continue
         at = starts[i // width]
         k = bisect_right(found[0], at) - 1
