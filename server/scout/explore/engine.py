@@ -34,7 +34,7 @@ from scout.explore.model import (
     adds_method_with_default,
 )
 from scout.explore.question import refine_for_target
-from scout.explore.refine import refined, scrutinee_types, split_arrows
+from scout.explore.refine import refined, scrutinee_types, split_arrows, surface
 from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's errors)
     AmbiguousTarget,
     ExploreError,
@@ -1975,14 +1975,8 @@ def _result_type(signature: str) -> tuple[list[list[str]], list[str]]:
     text = _PRAGMA_OR_COMMENT.sub(" ", signature)
     text = text.split("::", 1)[1] if "::" in text else text
     text = re.sub(r"^\s*forall\b[^.]*\.", "", text)
-    context_text, arrow, rest = text.rpartition("=>")
-    context: list[list[str]] = []
-    if arrow:
-        inner = context_text.strip()
-        if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
-            inner = inner[1:-1]
-        context = [w for part in _split_top(inner, ",") if (w := _split_top(part, " "))]
-    parts = split_arrows(rest if arrow else text)
+    context, rest = _context_split(text)
+    parts = split_arrows(rest)
     result = _type_text(parts[-1]) if parts else ""
     return context, _split_top(result, " ")
 
@@ -2139,22 +2133,13 @@ _OPERATOR = re.compile(r"[!#$%&*+./<=>?@\\^|~:-]+|`[^`]+`")
 def _first_body(declaration: str) -> str:
     """The right-hand side of a declaration's first clause (its first guard's), up to a
     `where`."""
-    depth, i = 0, 0
-    while i < len(declaration):
-        ch = declaration[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == '"':
-            j = declaration.find('"', i + 1)
-            i = j if j > 0 else len(declaration)
-        elif depth == 0 and ch == "=" and declaration[i - 1:i] not in ("=", "<", ">", "/") \
+    top = surface(declaration)
+    for i, ch in enumerate(declaration):
+        if top[i] and ch == "=" and declaration[i - 1:i] not in ("=", "<", ">", "/") \
                 and declaration[i + 1:i + 2] not in ("=", ">"):
             rest = declaration[i + 1:]
             rest = re.split(r"\n\s*(?:\||[a-z_][\w']*\s.*?=)", rest, maxsplit=1)[0]
             return re.split(r"\bwhere\b", rest, maxsplit=1)[0].strip()
-        i += 1
     return ""
 
 
@@ -2202,17 +2187,10 @@ def _expression_head(expr: str) -> tuple[str | None, str, list[str]]:
 
 def _split_operators(expr: str) -> list[str]:
     """An expression split at its top-level operators: [operand, op, operand, ...]."""
-    out, depth, start, i = [], 0, 0, 0
+    top = surface(expr)
+    out, start, i = [], 0, 0
     while i < len(expr):
-        ch = expr[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == '"':
-            j = expr.find('"', i + 1)
-            i = j if j > 0 else len(expr)
-        elif depth == 0 and (m := _OPERATOR.match(expr, i)) \
+        if top[i] and (m := _OPERATOR.match(expr, i)) \
                 and m.group(0) not in ("\\", "@", "~", "-", "=") \
                 and not _qualifier_dot(expr, i, m.group(0)):
             out += [expr[start:i], m.group(0)]
@@ -2314,25 +2292,28 @@ def _constraints(head: str) -> tuple[list[list[str]], list[str]]:
     where = re.search(r"\bwhere\b", text)
     if where:
         text = text[:where.start()]
+    context, rest = _context_split(text)
+    return context, _split_top(rest, " ")
+
+
+def _context_split(text: str) -> tuple[list[list[str]], str]:
+    """A type's (or head's) context as the words of each constraint, and what follows it:
+    `(Monad m, Show a) => m a` -> ([["Monad", "m"], ["Show", "a"]], " m a")."""
     context_text, arrow, rest = text.rpartition("=>")
-    context: list[list[str]] = []
-    if arrow:
-        inner = context_text.strip()
-        if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
-            inner = inner[1:-1]
-        context = [words for part in _split_top(inner, ",") if (words := _split_top(part, " "))]
-    return context, _split_top(rest if arrow else text, " ")
+    if not arrow:
+        return [], text
+    inner = context_text.strip()
+    if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
+        inner = inner[1:-1]
+    return [words for part in _split_top(inner, ",") if (words := _split_top(part, " "))], rest
 
 
 def _split_top(text: str, sep: str) -> list[str]:
     """``text`` split at ``sep`` outside brackets; empty pieces dropped."""
-    out, depth, start = [], 0, 0
+    top = surface(text)
+    out, start = [], 0
     for i, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and (ch == sep or (sep == " " and ch.isspace())):
+        if top[i] and (ch == sep or (sep == " " and ch.isspace())):
             out.append(text[start:i])
             start = i + 1
     out.append(text[start:])

@@ -99,20 +99,36 @@ def parameter_types(signature: str | None) -> list[str]:
     return parts[:-1]
 
 
-def split_arrows(text: str, *, contexts: bool = False) -> list[str]:
-    """A function type's parts at its top-level `->` (`A -> (B -> c) -> R` -> ["A", "(B ->
-    c)", "R"]); with ``contexts``, a top-level `C a =>` is dropped with what precedes it."""
-    out, depth, start, i = [], 0, 0, 0
+def surface(text: str) -> list[bool]:
+    """For each character of ``text``: is it on the surface, outside every bracket pair and
+    string literal? (A bracket belongs to what it encloses.) The one scanner for splitting
+    types and expressions at their top level."""
+    out, depth, i = [False] * len(text), 0, 0
     while i < len(text):
         ch = text[i]
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif depth == 0 and contexts and text.startswith("=>", i):
+        elif ch == '"':
+            j = text.find('"', i + 1)
+            i = j if j > 0 else len(text)
+        elif depth == 0:
+            out[i] = True
+        i += 1
+    return out
+
+
+def split_arrows(text: str, *, contexts: bool = False) -> list[str]:
+    """A function type's parts at its top-level `->` (`A -> (B -> c) -> R` -> ["A", "(B ->
+    c)", "R"]); with ``contexts``, a top-level `C a =>` is dropped with what precedes it."""
+    top = surface(text)
+    out, start, i = [], 0, 0
+    while i < len(text):
+        if top[i] and contexts and text.startswith("=>", i):
             out, start = [], i + 2  # a context: what follows is the type
             i += 1
-        elif depth == 0 and text.startswith("->", i):
+        elif top[i] and text.startswith("->", i):
             out.append(text[start:i])
             start = i + 2
             i += 1
