@@ -24,5 +24,5 @@ step() {  # step NAME LIMIT_SECONDS COMMAND...
 # (llama-cpp-python compiles once, ~9 minutes on 2 cores; pip's cache keeps it afterwards).
 step setup 2400 bash scripts/setup-train.sh
 step ruff 300 .venv/bin/ruff check server tests bench
-step pytest 2400 .venv/bin/python -m pytest --durations=15 "$@"
+step pytest 1500 .venv/bin/python -m pytest --durations=15 "$@"
 step vscode 1200 bash tests/vscode/run.sh
