@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 import hashlib
 import logging
@@ -415,6 +416,17 @@ class IndexSnapshot:
             return (self.root / path).read_bytes()
         except OSError:
             return None
+
+    @functools.cached_property
+    def _included(self) -> frozenset[str]:
+        return frozenset(inc for s in self.summaries.values() for inc in s.includes
+                         if not is_haskell(inc))
+
+    def included_paths(self) -> frozenset[str]:
+        """Files that are no Haskell source but whose code a Haskell file `#include`s (an
+        extension-less instances file): an edit to one changes what is indexed, so an editor
+        must report them too."""
+        return self._included
 
     def is_edited(self, path: str) -> bool:
         return path in self._texts
@@ -1027,12 +1039,7 @@ def _size(path: Path) -> int:
 def _is_included(snapshot: IndexSnapshot, rel: str) -> bool:
     """Is ``rel`` a file whose code others `#include` (and not indexed as itself: the walker
     indexes every Haskell source as itself)?"""
-    if is_haskell(rel):
-        return False
-    summary = snapshot.summaries.get(rel)
-    if summary is not None:
-        return bool(summary.included_by)
-    return any(rel in s.includes for s in snapshot.summaries.values())
+    return not is_haskell(rel) and rel in snapshot.included_paths()
 
 
 def _point(data: bytes, offset: int) -> Point:

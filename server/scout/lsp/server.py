@@ -111,6 +111,8 @@ class ScoutServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.debounce: dict[str, asyncio.TimerHandle] = {}
         self._status_cache: dict[str, Any] = {}
+        # folder root -> (registration id, the `#include`d files it watches)
+        self.include_watchers: dict[str, tuple[str, list[str]]] = {}
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A malformed notification or an internal error outside a request: logged (to
@@ -617,6 +619,7 @@ def _open_folder(ls: ScoutServer, root: Path) -> None:
                     types.MessageType.Warning)
         ls.notify_safe("scout/statusChanged", {"index": _index_status(ls)})
         ls.refresh_lenses()
+        ls.from_thread(lambda: ls.loop.create_task(_watch_included(ls, folder)))
     folder.start_loading(progress.report, finished)
 
 
@@ -657,7 +660,7 @@ def _schedule_edit(ls: ScoutServer, uri: str, *, from_editor: bool) -> None:
     ``from_editor``: the editor's buffer; otherwise the file on disk (saved, closed, changed
     outside the editor, deleted)."""
     located = ls.locate(uri)
-    if located is None or not is_haskell(located[1]):
+    if located is None or not _indexed_here(*located):
         return
     folder, rel = located
     if ls.loop is None:
@@ -674,9 +677,50 @@ def _schedule_edit(ls: ScoutServer, uri: str, *, from_editor: bool) -> None:
     ls.debounce[uri] = ls.loop.call_later(EDIT_DEBOUNCE, flush)
 
 
+def _indexed_here(folder: Folder, rel: str) -> bool:
+    """Does an edit of ``rel`` change the folder's index: a Haskell source, or a file whose
+    code one `#include`s?"""
+    if is_haskell(rel):
+        return True
+    snapshot = folder.snapshot()
+    return snapshot is not None and rel in snapshot.included_paths()
+
+
+async def _watch_included(ls: ScoutServer, folder: Folder) -> None:
+    """Ask the editor to report changes of the files the folder's Haskell code `#include`s
+    (no Haskell extension, so the static watcher misses them), again whenever that set
+    changes: one registration per folder, replaced."""
+    snapshot = folder.snapshot()
+    ws = ls.caps.workspace
+    watched = ws.did_change_watched_files if ws else None
+    if snapshot is None or not (watched and watched.dynamic_registration):
+        return
+    paths = sorted(snapshot.included_paths())
+    key = str(folder.root)
+    old = ls.include_watchers.get(key)
+    if (old[1] if old else []) == paths:
+        return
+    method = types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    registration = str(uuid.uuid4())
+    ls.include_watchers[key] = (registration, paths)
+    try:
+        if old is not None:
+            await ls.client_unregister_capability_async(types.UnregistrationParams(
+                unregisterations=[types.Unregistration(id=old[0], method=method)]))
+        if paths:
+            watchers = [types.FileSystemWatcher(glob_pattern=str(folder.root / p))
+                        for p in paths]
+            await ls.client_register_capability_async(types.RegistrationParams(registrations=[
+                types.Registration(id=registration, method=method, register_options=types.
+                                   DidChangeWatchedFilesRegistrationOptions(watchers=watchers))]))
+    except Exception as exc:
+        log.info("included files not watched: %s", exc)
+
+
 def _after_edit(ls: ScoutServer, folder: Folder) -> None:
     """Lenses and the results view follow the edit (lines move, edited lines drop out)."""
     ls.refresh_lenses()
+    ls.from_thread(lambda: ls.loop.create_task(_watch_included(ls, folder)))
     if folder.session.results():
         ls.notify_safe("scout/resultsChanged", {"key": 0, "reason": "edit"})
 
