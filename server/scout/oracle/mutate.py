@@ -14,6 +14,10 @@ let the type-check continue past the breakage:
   and a real rename inside it (the renamer's errors).
 - change field type: the field's type T becomes ``ScoutOpaque (T)`` (below), deferred errors;
   the new type is taken to keep T's class instances, so only uses relying on T itself count.
+  When T's last argument is the holder's last type parameter (``m a``), the stand-in stays an
+  application to it (``ScoutOpaque m a``), so instances derived over it still derive.
+- remove field: from a newtype only the field's *name* can go (it holds exactly one value):
+  the selector and record syntax break, positional uses do not.
 - add method, two readings: *required* (no default; when the class has a ``MINIMAL`` pragma the
   method joins its formula, so every instance lacking it warns with ``-Wmissing-methods``) and
   *default* (optional, with a default: nothing warns, every instance silently takes the default).
@@ -21,7 +25,9 @@ let the type-check continue past the breakage:
   (deferred "No instance for ... arising from the superclasses").
 - change type synonym / type family: the synonym's right-hand side, or every equation and instance
   of the family, becomes ``ScoutOpaque (old)``, a kind-preserving type family with no equations,
-  so every place that relied on what the type was stops type-checking (deferred errors).
+  so every place that relied on what the type was stops type-checking (deferred errors). It is
+  injective, as a real new type is: a variable that occurs only under it is still determined
+  (``parse :: Ord e => Parsec e s a -> ..`` passes its ambiguity check).
 - remove export: the item leaves the module's export list.
 
 The stand-in superclass and ``ScoutOpaque`` live in a small helper module written beside the
