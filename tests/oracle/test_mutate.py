@@ -363,6 +363,9 @@ def test_a_data_field_removal_still_changes_the_arity(tmp_path: Path) -> None:
     ("data C a = C { f :: Int -> a }", "ScoutOracleHelpers.ScoutOpaque (Int -> a)"),
     ("data C a = C { f :: Either a Int }", "ScoutOracleHelpers.ScoutOpaque (Either a Int)"),
     ("data C = C { f :: Maybe Int }", "ScoutOracleHelpers.ScoutOpaque (Maybe Int)"),
+    # A polymorphic field keeps its quantifier and context outside (no impredicative type).
+    ("newtype C m r = C { f :: forall b. Show b => (r -> m b) -> m b }",
+     "forall b. Show b => (ScoutOracleHelpers.ScoutOpaque ( (r -> m b) -> m b))"),
 ])
 def test_the_field_type_stand_in_keeps_the_last_parameter_outside(
         tmp_path: Path, decl: str, stand_in: str) -> None:

@@ -658,6 +658,19 @@ def _opaque_field_type(written: str, last_param: str | None) -> str:
     derive, where under the family they would be hard errors hiding the whole module."""
     opaque = f"{HELPER_MODULE}.ScoutOpaque"
     body = written.strip()
+    # `forall b. C b => T`: the quantifier and context stay outside (an opaque polytype would
+    # be impredicative, a hard error at the declaration that hides the whole module).
+    quantified = re.match(r"\(?\s*forall\b[^.]*\.", body)
+    if quantified and (not body.startswith("(") or _balanced(body[1:-1]) and body.endswith(")")):
+        inner = body[1:-1] if body.startswith("(") else body
+        head = re.match(r"\s*forall\b[^.]*\.", inner)
+        rest = inner[head.end():]
+        top = surface(rest)
+        arrow = next((i for i in range(len(rest) - 1) if top[i] and rest.startswith("=>", i)),
+                     -1)
+        context = rest[:arrow + 2] if arrow >= 0 else ""
+        rest = rest[arrow + 2:] if arrow >= 0 else rest
+        return f"({head.group(0).strip()}{context} {_opaque_field_type(rest, None)})"
     if last_param is not None:
         # `(m a)` is `m a`; `(a) (b)` and the tuple `(a, b)` are not one parenthesised type.
         while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]) and \
