@@ -295,8 +295,16 @@ def add_constructor(type_def: Definition, text: str, members: Sequence[Definitio
                     tuple(c.name for c in cons))
 
 
-def _deprecate(path: str, text: str, name: str) -> FileEdit:
+def _deprecate(path: str, text: str, d: Definition) -> FileEdit:
+    """``{-# DEPRECATED name .. #-}`` on the line after the declaration of ``d``: in the same
+    declaration group (a Template Haskell splice further down starts another one, and a
+    pragma there "lacks an accompanying binding", a hard error)."""
+    name = d.name
     pragma = f'{{-# DEPRECATED {name} "scout oracle: {name} is being removed" #-}}\n'
+    _, last = _declaration_lines(text, d.name_span.start_line)
+    starts = _line_starts(text)
+    if last < len(starts):
+        return apply_edits(path, text, [TextEdit(starts[last], starts[last], pragma)])
     sep = "" if text.endswith("\n") else "\n"
     return apply_edits(path, text, [TextEdit(len(text), len(text), sep + pragma)])
 
@@ -317,7 +325,7 @@ def remove_constructor(type_def: Definition, text: str, members: Sequence[Defini
     if victim is None:
         raise MutationError(f"{subject} is not a constructor of {type_def.name} (constructors: "
                             f"{', '.join(c.name for c in cons)})")
-    outside = Phase((_deprecate(victim.path, text, subject),), recheck_dependents=True,
+    outside = Phase((_deprecate(victim.path, text, victim),), recheck_dependents=True,
                     recheck_only_mentioning=subject,
                     message_must_mention=r"data constructor\s+\S" + re.escape(subject) + r"\W",
                     purpose="uses outside the defining module (deprecation warnings)")
@@ -511,7 +519,7 @@ def rename_field(target: Definition, text: str, members: Sequence[Definition],
     """Every use of the field's name breaks; positional uses of the constructor do not."""
     field_def = _field_of(target, members, subject)
     name = field_def.name
-    phases = [Phase((_deprecate(field_def.path, text, name),), recheck_dependents=True,
+    phases = [Phase((_deprecate(field_def.path, text, field_def),), recheck_dependents=True,
                     recheck_only_mentioning=name, message_must_mention=_word(name),
                     purpose="uses outside the defining module (deprecation warnings)")]
     if len(re.findall(_word(name), text)) > 1:
@@ -547,7 +555,7 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
     positional uses (``N x``) do not."""
     field_def = _field_of(target, members, subject)
     subject = field_def.name
-    outside = Phase((_deprecate(field_def.path, text, subject),), recheck_dependents=True,
+    outside = Phase((_deprecate(field_def.path, text, field_def),), recheck_dependents=True,
                     recheck_only_mentioning=subject,
                     message_must_mention=_word(subject),
                     purpose="uses outside the defining module (deprecation warnings)")
