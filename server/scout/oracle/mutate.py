@@ -669,7 +669,7 @@ def _opaque_field_type(written: str, last_param: str | None) -> str:
     # `forall b. C b => T`: the quantifier and context stay outside (an opaque polytype would
     # be impredicative, a hard error at the declaration that hides the whole module).
     quantified = re.match(r"\(?\s*forall\b[^.]*\.", body)
-    if quantified and (not body.startswith("(") or _balanced(body[1:-1]) and body.endswith(")")):
+    if quantified and (not body.startswith("(") or _enclosed(body)):
         inner = body[1:-1] if body.startswith("(") else body
         head = re.match(r"\s*forall\b[^.]*\.", inner)
         rest = inner[head.end():]
@@ -681,9 +681,8 @@ def _opaque_field_type(written: str, last_param: str | None) -> str:
         return f"({head.group(0).strip()}{context} {_opaque_field_type(rest, None)})"
     if last_param is not None:
         # `(m a)` is `m a`; `(a) (b)` and the tuple `(a, b)` are not one parenthesised type.
-        while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]) and \
-                "," not in "".join(ch for ch, top in zip(body[1:-1], surface(body[1:-1]),
-                                                         strict=True) if top):
+        while _enclosed(body) and "," not in "".join(
+                ch for ch, top in zip(body[1:-1], surface(body[1:-1]), strict=True) if top):
             body = body[1:-1].strip()
         word = re.compile(r"(?<![\w'])" + re.escape(last_param) + r"(?![\w'])")
         top = surface(body)
@@ -694,8 +693,7 @@ def _opaque_field_type(written: str, last_param: str | None) -> str:
         gaps = [i for i, ch in enumerate(body) if top[i] and ch.isspace()]
         if body == last_param:
             return f"({opaque} {HELPER_MODULE}.ScoutSame {body})"
-        if body.startswith("[") and body.endswith("]") and _balanced(body[1:-1]) \
-                and word.search(body[1:-1]):
+        if _enclosed(body, "[]") and word.search(body[1:-1]):
             return f"({opaque} [] ({body[1:-1].strip()}))"
         if gaps and not re.search(r"[!#$%&*+./<=>?@\\^|~:-]|\bforall\b", bare):
             head, last = body[:gaps[-1]].strip(), body[gaps[-1]:].strip()
@@ -704,15 +702,10 @@ def _opaque_field_type(written: str, last_param: str | None) -> str:
     return f"({opaque} ({written}))"
 
 
-def _balanced(text: str) -> bool:
-    """Brackets balance in ``text`` (``(a) (b)`` is not one parenthesised type)."""
-    depth = 0
-    for ch in text:
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if depth < 0:
-            return False
-    return depth == 0
+def _enclosed(text: str, brackets: str = "()") -> bool:
+    """``text`` is one bracketed group (``(m a)``, not ``(a) (b)`` nor ``(a) -> b``)."""
+    return (len(text) >= 2 and text[0] == brackets[0] and text[-1] == brackets[1]
+            and not any(surface(text)))
 
 
 def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool = False,
