@@ -74,7 +74,9 @@ def test_remove_constructor_deprecates_then_removes(tmp_path: Path) -> None:
     assert len(m.phases) == 1  # D is not used in its own module: no removal phase
     m = mutation_for(idx, "A", ChangeKind.REMOVE_CONSTRUCTOR)
     outside, inside = m.phases
-    assert outside.edits[0].mutated.endswith('{-# DEPRECATED A "scout oracle: A is being removed" #-}\n')
+    # Right after the declaration (a Template Haskell splice below would start another group).
+    assert ('data C = A | B Int | D\n\n{-# DEPRECATED A "scout oracle: A is being removed" #-}\n'
+            'f :: C -> Int\n') in outside.edits[0].mutated
     assert outside.recheck_dependents
     assert "data C = B Int | D\n" in inside.edits[0].mutated
     assert inside.only_paths == ("T.hs",)
@@ -293,10 +295,10 @@ def test_field_types_end_at_commas_outside_comments(tmp_path: Path) -> None:
         "module S where\n\ndata S a = S\n  { cur  :: !(Maybe a)   -- ^ focused, if any\n"
         "  , rest :: [a]          -- ^ the others, in order\n  , n    :: Int\n  }\n")})
     typed = only_phase_text(mutation_for(idx, "rest", ChangeKind.CHANGE_FIELD_TYPE))
-    assert ("  , rest :: (ScoutOracleHelpers.ScoutOpaque ([a]))          -- ^ the others, in "
+    assert ("  , rest :: (ScoutOracleHelpers.ScoutOpaque [] (a))          -- ^ the others, in "
             "order\n") in typed
     removed = mutation_for(idx, "cur", ChangeKind.REMOVE_FIELD)
-    assert ("  { cur  :: !(ScoutOracleHelpers.ScoutOpaque ((Maybe a)))   -- ^ focused, if any\n"
+    assert ("  { cur  :: !(ScoutOracleHelpers.ScoutOpaque (Maybe) a)   -- ^ focused, if any\n"
             in removed.phases[1].edits[0].mutated)
 
 
@@ -327,5 +329,57 @@ def test_a_newtype_field_removal_has_no_arity_phase(tmp_path: Path) -> None:
         "module N where\n\nnewtype Z m = Z { getZ :: m Int }\n\nrun :: Z Maybe -> Maybe Int\n"
         "run (Z m) = m\n")})
     phases = [p.purpose for p in mutation_for(idx, "getZ", ChangeKind.REMOVE_FIELD).phases]
+    # Its one value stays: `Z m` keeps compiling, so no phase changes the value's type either.
     assert "positional patterns and constructions (arity changes)" not in phases
-    assert "positional constructions and patterns (field type changed)" in phases
+    assert "positional constructions and patterns (field type changed)" not in phases
+
+
+def test_removing_a_newtype_field_removes_only_its_name(tmp_path: Path) -> None:
+    src = ("module T where\nnewtype N m a = N\n  { runN :: m a -- ^ the value\n  }\n\n"
+           "go :: N m a -> m a\ngo = runN\n")
+    m = mutation_for(index_of(tmp_path, {"T.hs": src}), "runN", ChangeKind.REMOVE_FIELD)
+    assert m.summary == "remove the name of field runN (N keeps its one value)"
+    purposes = [p.purpose for p in m.phases]
+    assert not any("positional" in p or "arity" in p for p in purposes)  # `N x` still compiles
+    removal = next(p for p in m.phases if "removal errors" in p.purpose).edits[0].mutated
+    assert removal.startswith("module T where\nnewtype N m a = N\n  (m a)\n\ngo :: N m a")
+
+
+def test_a_data_field_removal_still_changes_the_arity(tmp_path: Path) -> None:
+    src = "module T where\ndata R = R { a :: Int, b :: Int }\n\ng :: R -> Int\ng = a\n"
+    m = mutation_for(index_of(tmp_path, {"T.hs": src}), "a", ChangeKind.REMOVE_FIELD)
+    assert m.summary == "remove field a"
+    assert any("arity" in p.purpose for p in m.phases)
+
+
+@pytest.mark.parametrize(("decl", "stand_in"), [
+    # The holder's last parameter stays an argument of the stand-in (derived Functor works).
+    ("data C a = C { f :: Maybe a }", "ScoutOracleHelpers.ScoutOpaque (Maybe) a"),
+    ("newtype X a = X { f :: (StateT Int IO a) }",
+     "ScoutOracleHelpers.ScoutOpaque (StateT Int IO) a"),
+    ("data C a = C { f :: [a] }", "ScoutOracleHelpers.ScoutOpaque [] (a)"),
+    ("newtype C a = C { f :: a }",
+     "ScoutOracleHelpers.ScoutOpaque ScoutOracleHelpers.ScoutSame a"),
+    ("data C a = C { f :: M.Map Int a }", "ScoutOracleHelpers.ScoutOpaque (M.Map Int) a"),
+    # Otherwise the whole type goes under the stand-in.
+    ("data C a = C { f :: Int -> a }", "ScoutOracleHelpers.ScoutOpaque (Int -> a)"),
+    ("data C a = C { f :: Either a Int }", "ScoutOracleHelpers.ScoutOpaque (Either a Int)"),
+    ("data C = C { f :: Maybe Int }", "ScoutOracleHelpers.ScoutOpaque (Maybe Int)"),
+    # A polymorphic field keeps its quantifier and context outside (no impredicative type).
+    ("newtype C m r = C { f :: forall b. Show b => (r -> m b) -> m b }",
+     "forall b. Show b => (ScoutOracleHelpers.ScoutOpaque ( (r -> m b) -> m b))"),
+])
+def test_the_field_type_stand_in_keeps_the_last_parameter_outside(
+        tmp_path: Path, decl: str, stand_in: str) -> None:
+    idx = index_of(tmp_path, {"T.hs": f"module T where\n{decl}\n"})
+    m = mutation_for(idx, "f", ChangeKind.CHANGE_FIELD_TYPE)
+    assert f"f :: ({stand_in})" in only_phase_text(m)
+
+
+def test_the_helper_import_stays_out_of_preprocessor_branches(tmp_path: Path) -> None:
+    src = ("{-# LANGUAGE CPP #-}\nmodule T (R(..)) where\n\n#if !MIN_VERSION_base(4,8,0)\n"
+           "#ifdef X\nimport A\n#endif\nimport Control.Applicative\n#endif\nimport Data.List\n\n"
+           "data R = R { f :: Int }\n")
+    text = only_phase_text(mutation_for(index_of(tmp_path, {"T.hs": src}), "f",
+                                        ChangeKind.CHANGE_FIELD_TYPE))
+    assert "where\n\nimport qualified ScoutOracleHelpers\n#if !MIN_VERSION_base" in text

@@ -149,6 +149,10 @@ def test_ghc_messages_become_readable_reasoning() -> None:
     long = ghc_message_sentence("• Couldn't match expected type ‘Shapes.Config.ScoutRemoved_cfgSizes’"
                                 " with " + "x" * 400, "Opt_WarnDeferredTypeErrors")
     assert "the type of the removed cfgSizes" in long and len(long) <= 225 and long.endswith("…")
+    # A field that was the holder's bare parameter: the stand-in's wrapper is not shown.
+    assert ghc_message_sentence("• Couldn't match type ‘a’ with ‘ScoutOracleHelpers.ScoutOpaque "
+                                "ScoutOracleHelpers.ScoutSame a’") == (
+        "GHC: Couldn't match type ‘a’ with ‘the changed type of a’")
 
 
 @pytest.mark.ghc

@@ -14,6 +14,10 @@ let the type-check continue past the breakage:
   and a real rename inside it (the renamer's errors).
 - change field type: the field's type T becomes ``ScoutOpaque (T)`` (below), deferred errors;
   the new type is taken to keep T's class instances, so only uses relying on T itself count.
+  When T's last argument is the holder's last type parameter (``m a``), the stand-in stays an
+  application to it (``ScoutOpaque m a``), so instances derived over it still derive.
+- remove field: from a newtype only the field's *name* can go (it holds exactly one value):
+  the selector and record syntax break, positional uses do not.
 - add method, two readings: *required* (no default; when the class has a ``MINIMAL`` pragma the
   method joins its formula, so every instance lacking it warns with ``-Wmissing-methods``) and
   *default* (optional, with a default: nothing warns, every instance silently takes the default).
@@ -21,7 +25,9 @@ let the type-check continue past the breakage:
   (deferred "No instance for ... arising from the superclasses").
 - change type synonym / type family: the synonym's right-hand side, or every equation and instance
   of the family, becomes ``ScoutOpaque (old)``, a kind-preserving type family with no equations,
-  so every place that relied on what the type was stops type-checking (deferred errors).
+  so every place that relied on what the type was stops type-checking (deferred errors). It is
+  injective, as a real new type is: a variable that occurs only under it is still determined
+  (``parse :: Ord e => Parsec e s a -> ..`` passes its ambiguity check).
 - remove export: the item leaves the module's export list.
 
 The stand-in superclass and ``ScoutOpaque`` live in a small helper module written beside the
@@ -43,6 +49,7 @@ from scout.explore.model import (  # noqa: F401  (the readings are re-exported)
     METHOD_VARIANTS,
     ChangeKind,
 )
+from scout.explore.refine import surface
 from scout.haskell.model import Definition, DefKind, Span
 
 DEFER_TYPE_ERRORS = ("-fdefer-type-errors", "-fdefer-out-of-scope-variables")
@@ -62,12 +69,14 @@ SUPPORTED_CHANGES = (
 # default implementation, nothing warns). GHC's answer depends on which one is meant.
 HELPER_MODULE = "ScoutOracleHelpers"
 HELPER_SOURCE = (
-    "{-# LANGUAGE PolyKinds, KindSignatures, TypeFamilies #-}\n"
+    "{-# LANGUAGE PolyKinds, KindSignatures, TypeFamilies, TypeFamilyDependencies #-}\n"
     "-- Written by scout's oracle into a scratch copy only: a superclass nothing has an\n"
-    "-- instance of, and a type family with no equations (a kind-preserving opaque type).\n"
-    f"module {HELPER_MODULE} (ScoutSuper, ScoutOpaque) where\n"
+    "-- instance of, and a type family with no equations (a kind-preserving opaque type),\n"
+    "-- injective as a real new type is (its arguments follow from it).\n"
+    f"module {HELPER_MODULE} (ScoutSuper, ScoutOpaque, ScoutSame) where\n"
     "class ScoutSuper (a :: k)\n"
-    "type family ScoutOpaque (x :: k) :: k\n")
+    "type family ScoutOpaque (x :: k) = (r :: k) | r -> x\n"
+    "newtype ScoutSame a = ScoutSame a\n")
 
 
 class MutationError(Exception):
@@ -286,8 +295,16 @@ def add_constructor(type_def: Definition, text: str, members: Sequence[Definitio
                     tuple(c.name for c in cons))
 
 
-def _deprecate(path: str, text: str, name: str) -> FileEdit:
+def _deprecate(path: str, text: str, d: Definition) -> FileEdit:
+    """``{-# DEPRECATED name .. #-}`` on the line after the declaration of ``d``: in the same
+    declaration group (a Template Haskell splice further down starts another one, and a
+    pragma there "lacks an accompanying binding", a hard error)."""
+    name = d.name
     pragma = f'{{-# DEPRECATED {name} "scout oracle: {name} is being removed" #-}}\n'
+    _, last = _declaration_lines(text, d.name_span.start_line)
+    starts = _line_starts(text)
+    if last < len(starts):
+        return apply_edits(path, text, [TextEdit(starts[last], starts[last], pragma)])
     sep = "" if text.endswith("\n") else "\n"
     return apply_edits(path, text, [TextEdit(len(text), len(text), sep + pragma)])
 
@@ -308,7 +325,7 @@ def remove_constructor(type_def: Definition, text: str, members: Sequence[Defini
     if victim is None:
         raise MutationError(f"{subject} is not a constructor of {type_def.name} (constructors: "
                             f"{', '.join(c.name for c in cons)})")
-    outside = Phase((_deprecate(victim.path, text, subject),), recheck_dependents=True,
+    outside = Phase((_deprecate(victim.path, text, victim),), recheck_dependents=True,
                     recheck_only_mentioning=subject,
                     message_must_mention=r"data constructor\s+\S" + re.escape(subject) + r"\W",
                     purpose="uses outside the defining module (deprecation warnings)")
@@ -502,7 +519,7 @@ def rename_field(target: Definition, text: str, members: Sequence[Definition],
     """Every use of the field's name breaks; positional uses of the constructor do not."""
     field_def = _field_of(target, members, subject)
     name = field_def.name
-    phases = [Phase((_deprecate(field_def.path, text, name),), recheck_dependents=True,
+    phases = [Phase((_deprecate(field_def.path, text, field_def),), recheck_dependents=True,
                     recheck_only_mentioning=name, message_must_mention=_word(name),
                     purpose="uses outside the defining module (deprecation warnings)")]
     if len(re.findall(_word(name), text)) > 1:
@@ -522,6 +539,7 @@ def change_field_type(target: Definition, text: str, members: Sequence[Definitio
     update, pattern and selector use that relied on the old type breaks, in every module."""
     field_def = _field_of(target, members, subject)
     phase = _positional_phase(text, field_def, counts_coverage=True,
+                              last_param=_last_type_param(field_def, members, text),
                               purpose="every use that relied on the field's old type")
     return Mutation(ChangeKind.CHANGE_FIELD_TYPE, target.name, field_def.name, field_def.path,
                     (phase,), f"the type of field {field_def.name} changes", (field_def.name,))
@@ -530,27 +548,43 @@ def change_field_type(target: Definition, text: str, members: Sequence[Definitio
 def remove_field(target: Definition, text: str, members: Sequence[Definition],
                  subject: str | None,
                  record_uses: Sequence[tuple[int, int]] = ()) -> Mutation:
+    """Remove a record field. From a data constructor the value goes: every use of the name
+    breaks, and so does every positional construction and pattern (the arity changes). A
+    newtype holds exactly one value, so removing its field can only mean removing the field's
+    *name* (``N { f :: T }`` becomes ``N T``): the selector and the record syntax break,
+    positional uses (``N x``) do not."""
     field_def = _field_of(target, members, subject)
     subject = field_def.name
-    outside = Phase((_deprecate(field_def.path, text, subject),), recheck_dependents=True,
+    outside = Phase((_deprecate(field_def.path, text, field_def),), recheck_dependents=True,
                     recheck_only_mentioning=subject,
                     message_must_mention=_word(subject),
                     purpose="uses outside the defining module (deprecation warnings)")
-    removal = _field_removal(text, field_def)
-    phases = [outside, _positional_phase(text, field_def)]
     owner = next((c for c in members if c.kind == DefKind.CONSTRUCTOR
                   and c.name == field_def.parent and c.path == field_def.path), None)
-    first_line = text.split("\n")[_declaration_lines(text, field_def.name_span.start_line)[0] - 1]
-    if owner is not None and not first_line.startswith("newtype"):
-        # Every positional pattern and construction of the constructor breaks when its arity
-        # changes, whatever the value's type: one slot more shows them as one slot fewer would.
-        # (A newtype's only field cannot be removed, and a newtype with two fields is no
-        # newtype: there the field-type phase alone stands for positional uses.)
-        arity = apply_edits(field_def.path, text, [_add_slot(text, owner, f"scoutArity_{subject}")])
-        phases.append(Phase((arity,), flags=DEFER_TYPE_ERRORS, counts_coverage=False,
-                            ignore_flags=("Opt_WarnMissingFields",), pad_constructor=owner.name,
-                            pad_first=_record_braces(text, owner) is not None,
-                            purpose="positional patterns and constructions (arity changes)"))
+    owner_type = owner and next((t for t in members if t.name == owner.parent and t.kind in (
+        DefKind.DATA, DefKind.NEWTYPE) and t.path == owner.path), None)
+    phases = [outside]
+    if owner_type is not None and owner_type.kind == DefKind.NEWTYPE:
+        removal = _newtype_unnamed(text, owner, field_def)
+        how = f"remove the name of field {subject} ({owner.name} keeps its one value)"
+    else:
+        removal = _field_removal(text, field_def)
+        how = f"remove field {subject}"
+        # Positional constructions (`C a b c`) never name the field: with the field's type
+        # changed, the uses that relied on its value show.
+        phases.append(_positional_phase(
+            text, field_def, last_param=_last_type_param(field_def, members, text)))
+        if owner is not None:
+            # Every positional pattern and construction of the constructor breaks when its
+            # arity changes, whatever the value's type: one slot more shows them as one slot
+            # fewer would.
+            arity = apply_edits(field_def.path, text,
+                                [_add_slot(text, owner, f"scoutArity_{subject}")])
+            phases.append(Phase((arity,), flags=DEFER_TYPE_ERRORS, counts_coverage=False,
+                                ignore_flags=("Opt_WarnMissingFields",),
+                                pad_constructor=owner.name,
+                                pad_first=_record_braces(text, owner) is not None,
+                                purpose="positional patterns and constructions (arity changes)"))
     if len(re.findall(_word(subject), text)) > 1:
         phases.append(Phase((apply_edits(field_def.path, text, removal),), flags=RENAMER_ERRORS,
                             only_paths=(field_def.path,), message_must_mention=_word(subject),
@@ -558,7 +592,22 @@ def remove_field(target: Definition, text: str, members: Sequence[Definition],
                             purpose="uses inside the defining module (removal errors)"))
         phases += _field_expression_phase(text, field_def, record_uses)
     return Mutation(ChangeKind.REMOVE_FIELD, target.name, subject, field_def.path, tuple(phases),
-                    f"remove field {subject}", (subject,))
+                    how, (subject,))
+
+
+def _newtype_unnamed(text: str, con: Definition, field_def: Definition) -> list[TextEdit]:
+    """``N { f :: T }`` -> ``N (T)``: the newtype's one field loses its name, keeps its type
+    (comments inside the braces, such as a ``-- ^`` Haddock note, go with the name)."""
+    braces = _record_braces(text, con)
+    if braces is None:
+        raise MutationError(f"cannot find the record braces of {con.name}")
+    open_at, close_at = braces
+    inner = _strip_comments_keep_length(text[open_at + 1:close_at])
+    colons = inner.find("::")
+    if colons < 0 or field_def.name not in inner[:colons]:
+        raise MutationError(f"cannot read the field {field_def.name} of newtype {con.name}")
+    field_type = " ".join(inner[colons + 2:].split())
+    return [TextEdit(open_at, close_at + 1, f"({field_type})")]
 
 
 def _field_expression_phase(text: str, field_def: Definition,
@@ -594,7 +643,73 @@ def _field_expression_phase(text: str, field_def: Definition,
                           "module")]
 
 
+def _last_type_param(field_def: Definition, members: Sequence[Definition],
+                     text: str) -> str | None:
+    """The last type parameter of the data type or newtype that holds the field, if any."""
+    con = next((c for c in members if c.kind == DefKind.CONSTRUCTOR
+                and c.name == field_def.parent and c.path == field_def.path), None)
+    owner = con and next((t for t in members if t.name == con.parent and t.kind in (
+        DefKind.DATA, DefKind.NEWTYPE) and t.path == con.path), None)
+    if owner is None:
+        return None
+    keyword = "newtype" if owner.kind == DefKind.NEWTYPE else "data"
+    params = _type_head_vars(_strip_comments_keep_length(_decl_text(text, owner)[2]), keyword,
+                             owner.name)
+    return params[-1] if params else None
+
+
+def _opaque_field_type(written: str, last_param: str | None) -> str:
+    """The stand-in for a field's new type: ``ScoutOpaque (T)``. When the holder's last type
+    parameter ``a`` is the field type's last argument (``m a``, ``[a]``, ``a``), the stand-in
+    stays an application to it (``ScoutOpaque m a``), as a real new type would be: derived
+    instances over that parameter (``deriving Functor``, newtype-derived ``Monad``) still
+    derive, where under the family they would be hard errors hiding the whole module."""
+    opaque = f"{HELPER_MODULE}.ScoutOpaque"
+    body = written.strip()
+    # `forall b. C b => T`: the quantifier and context stay outside (an opaque polytype would
+    # be impredicative, a hard error at the declaration that hides the whole module).
+    quantified = re.match(r"\(?\s*forall\b[^.]*\.", body)
+    if quantified and (not body.startswith("(") or _enclosed(body)):
+        inner = body[1:-1] if body.startswith("(") else body
+        head = re.match(r"\s*forall\b[^.]*\.", inner)
+        rest = inner[head.end():]
+        top = surface(rest)
+        arrow = next((i for i in range(len(rest) - 1) if top[i] and rest.startswith("=>", i)),
+                     -1)
+        context = rest[:arrow + 2] if arrow >= 0 else ""
+        rest = rest[arrow + 2:] if arrow >= 0 else rest
+        return f"({head.group(0).strip()}{context} {_opaque_field_type(rest, None)})"
+    if last_param is not None:
+        # `(m a)` is `m a`; `(a) (b)` and the tuple `(a, b)` are not one parenthesised type.
+        while _enclosed(body) and "," not in "".join(
+                ch for ch, top in zip(body[1:-1], surface(body[1:-1]), strict=True) if top):
+            body = body[1:-1].strip()
+        word = re.compile(r"(?<![\w'])" + re.escape(last_param) + r"(?![\w'])")
+        top = surface(body)
+        # On the surface: no arrow, context, quantifier or type operator (a qualified name's
+        # dot is none), so the type is one application `H t1 .. tn`.
+        bare = re.sub(r"(?<=[\w'])\.(?=\w)", "",
+                      "".join(ch for ch, t in zip(body, top, strict=True) if t))
+        gaps = [i for i, ch in enumerate(body) if top[i] and ch.isspace()]
+        if body == last_param:
+            return f"({opaque} {HELPER_MODULE}.ScoutSame {body})"
+        if _enclosed(body, "[]") and word.search(body[1:-1]):
+            return f"({opaque} [] ({body[1:-1].strip()}))"
+        if gaps and not re.search(r"[!#$%&*+./<=>?@\\^|~:-]|\bforall\b", bare):
+            head, last = body[:gaps[-1]].strip(), body[gaps[-1]:].strip()
+            if word.search(last) and not word.search(head):
+                return f"({opaque} ({head}) {last})"
+    return f"({opaque} ({written}))"
+
+
+def _enclosed(text: str, brackets: str = "()") -> bool:
+    """``text`` is one bracketed group (``(m a)``, not ``(a) (b)`` nor ``(a) -> b``)."""
+    return (len(text) >= 2 and text[0] == brackets[0] and text[-1] == brackets[1]
+            and not any(surface(text)))
+
+
 def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool = False,
+                      last_param: str | None = None,
                       purpose: str = "positional constructions and patterns (field type "
                                      "changed)") -> Phase:
     """Give the field a different type, ``ScoutOpaque (T)``: kind-preserving (the type's
@@ -626,7 +741,7 @@ def _positional_phase(text: str, field_def: Definition, *, counts_coverage: bool
     body_at = type_at + (prefix.end() if prefix else 0)
     if body_at >= end:
         raise MutationError(f"cannot read the type of field {field_def.name}")
-    opaque = f"({HELPER_MODULE}.ScoutOpaque ({text[body_at:end]}))"
+    opaque = _opaque_field_type(text[body_at:end], last_param)
     name_end = start + len(field_def.name)
     before = re.search(r"(?<=[{,])\s*(?:[a-z_][\w']*\s*,\s*)+$", scan[:start])
     after = re.match(r"(?:\s*,\s*[a-z_][\w']*)+", scan[name_end:type_at - 2])
@@ -827,7 +942,18 @@ def _import_helpers(text: str, path: str) -> TextEdit:
     first_import = re.search(r"^import\b", clean, re.M)
     line = f"import qualified {HELPER_MODULE}\n"
     if first_import:
-        return TextEdit(first_import.start(), first_import.start(), line)
+        # Not inside a preprocessor conditional (`#if !MIN_VERSION_base(4,8,0)` around an
+        # import): the branch may be dropped. Before the outermost one still open there.
+        opened: list[int] = []
+        for m in re.finditer(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|endif)\b", clean[:first_import.start()],
+                             re.M):
+            if m.group(1) == "endif":
+                if opened:
+                    opened.pop()
+            else:
+                opened.append(m.start())
+        at = opened[0] if opened else first_import.start()
+        return TextEdit(at, at, line)
     header = re.search(r"^module\s+[A-Z][\w.']*", clean, re.M)
     where = re.compile(r"\bwhere\b").search(clean, header.end()) if header else None
     if where is None:

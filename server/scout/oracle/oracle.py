@@ -44,7 +44,13 @@ from scout.cancel import NEVER, CancelToken
 from scout.haskell.discover import discover
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.index import default_cache_dir as index_cache_dir
-from scout.oracle.mutate import Mutation, Phase, with_padded_patterns, without_pattern_uses
+from scout.oracle.mutate import (
+    HELPER_MODULE,
+    Mutation,
+    Phase,
+    with_padded_patterns,
+    without_pattern_uses,
+)
 from scout.oracle.typecheck import (
     CABAL_BUILDDIR,
     DEFERRED_REASONS,
@@ -385,6 +391,11 @@ class Oracle:
             phase = queue.pop(0)
             run, maps = self._run_phase(phase, baseline, cancel)
             phase_seconds.append(run.seconds)
+            unapplied = next((d for d in run.errors if _HELPER_UNSEEN.search(d.message)), None)
+            if unapplied is not None:  # the stand-in never reached GHC: nothing was measured
+                raise OracleError(f"the oracle's edit of {unapplied.path} did not apply "
+                                  f"({unapplied.path}:{unapplied.start_line}: "
+                                  f"{' '.join(unapplied.message.split())[:160]})")
             if phase.stub_constructor is not None:
                 name = phase.stub_constructor[0]
                 spans = [(d.start_line, d.start_col, d.end_line, d.end_col) for d in run.errors
@@ -440,8 +451,7 @@ class Oracle:
                 if any(site.path == path and first <= site.line <= last
                        for path, first, last in phase.skip_lines):
                     continue
-                if phase.instances_kept and (_missing_opaque_instance(diag.message)
-                                             or _opaque_ambiguity(diag.message)):
+                if phase.instances_kept and _missing_opaque_instance(diag.message):
                     continue
                 if phase.message_must_mention and not re.search(phase.message_must_mention,
                                                                 diag.message):
@@ -556,6 +566,10 @@ def _package_relative_paths(run: TypecheckRun, work: Path, layout: ProjectLayout
     return dataclasses.replace(run, diagnostics=tuple(fixed))
 
 
+# GHC did not see the helper module the mutation imports (an import the preprocessor dropped).
+_HELPER_UNSEEN = re.compile(r"(?:Not in scope|not in scope)[^\n]*‘" + re.escape(HELPER_MODULE)
+                            + r"\.|Could not find module ‘" + re.escape(HELPER_MODULE) + "’"
+                            + r"|No module named ‘" + re.escape(HELPER_MODULE) + "’")
 _OPAQUE_INSTANCE = re.compile(r"(?:No instance for|Could not deduce)\s*\((?:(?!arising).)*"
                               r"ScoutOpaque", re.S)
 
@@ -564,14 +578,6 @@ def _missing_opaque_instance(message: str) -> bool:
     """A class instance the stand-in type lacks (``No instance for (Show (ScoutOpaque T))``),
     not asked for by a literal (``arising from the literal ‘2’``: a value of the old type)."""
     return bool(_OPAQUE_INSTANCE.search(message)) and "arising from the literal" not in message
-
-
-def _opaque_ambiguity(message: str) -> bool:
-    """A mismatch GHC blames on the stand-in itself (``NB: ‘ScoutOpaque’ is a non-injective
-    type family``): a type variable that only occurs under it cannot be inferred, an
-    artifact of the stand-in (a real new type determines its arguments), not a break."""
-    return bool(re.search(r"NB:\s*‘(?:[\w.]+\.)?ScoutOpaque’ is a non-injective type family",
-                          message))
 
 
 def _check_ran(run: TypecheckRun, what: str) -> None:

@@ -26,7 +26,9 @@ class TargetError(MutationError):
 @dataclass(frozen=True, slots=True)
 class ResolvedTarget:
     definition: Definition
-    members: tuple[Definition, ...]  # constructors and their fields, for types
+    # The file's data types and newtypes, constructors and fields (a field's owner type decides
+    # what removing it means).
+    members: tuple[Definition, ...]
     text: str
 
 
@@ -42,7 +44,8 @@ def resolve_target(index: WorkspaceIndex, name: str, change: ChangeKind,
     except ExploreError as exc:
         raise TargetError(str(exc)) from exc
     fi = index.files[target.path]
-    members = tuple(d for d in fi.definitions if d.kind in (DefKind.CONSTRUCTOR, DefKind.FIELD))
+    members = tuple(d for d in fi.definitions if d.kind in (
+        DefKind.DATA, DefKind.NEWTYPE, DefKind.CONSTRUCTOR, DefKind.FIELD))
     try:
         text = (index.root / target.path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -54,6 +54,7 @@ _INTERNAL_NAMES = (  # names the mutations invent, as a reader of the label shou
     (re.compile(r"\b(?:[A-Z][\w']*\.)*ScoutRemoved_(\w+)"), r"the type of the removed \1"),
     (re.compile(r"\bscoutP\d+\b"), "p"),
     (re.compile(r"\b(?:ScoutOracleHelpers\.)?ScoutOpaque\b"), "the changed type of"),
+    (re.compile(r"\b(?:ScoutOracleHelpers\.)?ScoutSame\s+"), ""),  # `ScoutOpaque ScoutSame a`
     (re.compile(r"\b(?:ScoutOracleHelpers\.)?ScoutSuper\b"), "the new superclass"),
     (re.compile(r"\bScoutRenamed(\w+)"), r"\1 (renamed)"),
     (re.compile(r"\bscoutRenamed_(\w+)"), r"\1 (renamed)"),
