@@ -229,6 +229,16 @@ BIG = "\n".join([
     "after On = 1",
     "after Off = 0",
     "",
+    "data Config = Config { " + ", ".join(f"field{i} :: Int" for i in range(80)) + " }",
+    "",
+    "config :: Int -> M.Map Int Config",
+    "config n = M.fromList",
+    "  [ (0, Config",
+    "    { " + "\n    , ".join(
+        f"field{i} = M.findWithDefault {i} n (M.fromList [({i}, n + {i})])" for i in range(80)),
+    "    })",
+    "  ]",
+    "",
 ])
 
 
@@ -238,6 +248,7 @@ def big_edits(src: bytes) -> list[tuple[str, bytes]]:
     at = next(i for i, line in enumerate(lines) if b'"f61"' in line)  # `const Nothing`
     two = next(i for i, line in enumerate(lines) if b'"f60"' in line)  # on two lines
     where = lines.index(b"    helper k d = k + d")
+    field = next(i for i, line in enumerate(lines) if line.startswith(b"    , field40 ="))
 
     def at_line(i: int, new: list[bytes]) -> bytes:
         return b"\n".join(lines[:i] + new + lines[i + 1:])
@@ -260,6 +271,9 @@ def big_edits(src: bytes) -> list[tuple[str, bytes]]:
                                        [b"flags dep = concat"])),
         ("break the declaration", at_line(at, [lines[at] + b" ("])),
         ("extend past the list", at_line(lines.index(b"  ]"), [b"  ] ++ [entry \"z\" f z]"])),
+        ("type in a record field", at_line(field, [lines[field].replace(b"n + 40", b"n * 40")])),
+        ("a line inside a record", at_line(field, [lines[field], b"    , field80 = 0"])),
+        ("a blank line inside a record", at_line(field, [b"", lines[field]])),
     ]
 
 
