@@ -1436,11 +1436,7 @@ def extract_incremental(previous: FileIndex, old_source: bytes, source: bytes, t
         """Rows lo..hi of ``rows`` (one or many parts'), ``shift`` lines later."""
         piece = rows[lo * width:hi * width]
         if shift:
-            for k in range(2, len(piece), width):
-                piece[k] += shift
-            for k in range(6, len(piece), width):
-                if piece[k]:
-                    piece[k] += shift
+            _shift_rows(piece, shift)
         data.extend(piece)
 
     take(state.data, state.bounds[0], state.bounds[1], 0)
@@ -1663,11 +1659,7 @@ def _reextract_inside(ex: _Extractor, state: _State, d: Node, touched: list[tupl
     out.extend(rows)
     after = old_rows[(lo_row + b) * width:hi_row * width]
     if drow:
-        for at in range(2, len(after), width):
-            after[at] += drow
-        for at in range(6, len(after), width):
-            if after[at]:
-                after[at] += drow
+        _shift_rows(after, drow)
     if dcol:
         for at in range(0, len(after), width):
             if after[at + 2] - 1 - drow != old_end_point[0]:
@@ -1697,6 +1689,14 @@ def _reextract_inside(ex: _Extractor, state: _State, d: Node, touched: list[tupl
     part.binds = tuple((name, at + dbyte if start + at >= old_ce else at)
                        for name, at in old.binds)
     return part, out
+
+
+def _shift_rows(rows: array, drow: int) -> None:
+    """Reference rows moved ``drow`` lines: their line, and the last line of the application
+    each heads (0: none). Strided slices, so the loop over rows runs in C."""
+    width = RefsTable.WIDTH
+    rows[2::width] = array("i", map(drow.__add__, rows[2::width]))
+    rows[6::width] = array("i", [x + drow if x else 0 for x in rows[6::width]])
 
 
 def _application_end(root: Node, row: int, col: int, qualified: bool) -> int:
@@ -1816,7 +1816,8 @@ def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], st
         if clause and run and run[-1].fn[0] == fn[0]:  # type: ignore[index]
             run.append(part)
         else:
-            close_run()
+            if run:
+                close_run()
             if clause:
                 slot = []
                 ordered.append(slot)
