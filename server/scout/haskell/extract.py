@@ -1667,22 +1667,13 @@ def _reextract_inside(ex: _Extractor, state: _State, d: Node, touched: list[tupl
             after[at + 3] += dcol
     out.extend(after)
 
-    def moved(p: tuple[int, int], line: int, col: int) -> tuple[int, int]:
-        return line + drow, col + dcol if (line - 1, col) >= p and line - 1 == p[0] else col
-
     kept: list[MatchSite] = []
-    for m in old.sites:
+    for m in old.sites:  # none contains the run: each is before, inside or after it
         at = (m.span.start_line - 1, m.span.start_col)
         if at < first_point:
             kept.append(m)
         elif at >= old_end_point:
-            sl, sc = moved(old_end_point, m.span.start_line, m.span.start_col)
-            el, ec = moved(old_end_point, m.span.end_line, m.span.end_col)
-            kept.append(MatchSite(m.kind, m.path, Span(sl, sc, el, ec), m.enclosing, m.name,
-                                  tuple(MatchRow(r.patterns, r.guarded,
-                                                 r.line + drow if r.line else 0)
-                                        for r in m.rows) if drow else m.rows,
-                                  m.scrutinee, m.fields))
+            kept.append(_moved_site(m, drow, old_end_point[0], dcol) if drow or dcol else m)
     split = bisect_left(kept, first_point,
                         key=lambda m: (m.span.start_line - 1, m.span.start_col))
     part.sites = kept[:split] + sites + kept[split:]
@@ -1731,31 +1722,39 @@ def _declarations(tree: Tree) -> Node | None:
 
 
 def _shifted(part: _Part, dbyte: int, drow: int) -> _Part:
-    """A reused part that moved: every position ``drow`` lines (and ``dbyte`` bytes) later."""
-
-    def sp(s: Span) -> Span:
-        return Span(s.start_line + drow, s.start_col, s.end_line + drow, s.end_col)
-
-    def site(m: MatchSite) -> MatchSite:
-        return MatchSite(m.kind, m.path, sp(m.span), m.enclosing, m.name,
-                         tuple(MatchRow(r.patterns, r.guarded, r.line + drow if r.line else 0)
-                               for r in m.rows), m.scrutinee, m.fields)
-
-    defs = [d.moved(drow) for d in part.defs]
+    """A reused part that moved: every position ``drow`` lines (and ``dbyte`` bytes) later.
+    (Run for every declaration after a line added or removed: no closures, nothing built for
+    what a part does not have.)"""
     fn = part.fn
     if fn is not None:
-        fn = (fn[0], fn[1], fn[2], sp(fn[3]), sp(fn[4]))
+        s, n = fn[3], fn[4]
+        fn = (fn[0], fn[1], fn[2], Span(s[0] + drow, s[1], s[2] + drow, s[3]),
+              Span(n[0] + drow, n[1], n[2] + drow, n[3]))
     syn = part.syn
     if syn is not None:
-        syn = (syn[0], sp(syn[1]), sp(syn[2]), syn[3])
+        s, n = syn[1], syn[2]
+        syn = (syn[0], Span(s[0] + drow, s[1], s[2] + drow, s[3]),
+               Span(n[0] + drow, n[1], n[2] + drow, n[3]), syn[3])
     clause = part.clause
     if clause is not None:
-        clause = (tuple(MatchRow(r.patterns, r.guarded, r.line + drow) for r in clause[0]),
-                  clause[1])
+        clause = (tuple([MatchRow(r[0], r[1], r[2] + drow) for r in clause[0]]), clause[1])
     return _Part(part.start + dbyte, part.end + dbyte, part.first_row + drow,
-                 part.last_row + drow, part.node_type, part.top_name, part.broken, defs, fn,
-                 part.sigs, part.psigs, syn, [site(m) for m in part.sites], clause,
+                 part.last_row + drow, part.node_type, part.top_name, part.broken,
+                 [d.moved(drow) for d in part.defs] if part.defs else [], fn, part.sigs,
+                 part.psigs, syn,
+                 [_moved_site(m, drow) for m in part.sites] if part.sites else [], clause,
                  part.binds)
+
+
+def _moved_site(m: MatchSite, drow: int, row: int = -1, dcol: int = 0) -> MatchSite:
+    """A match site ``drow`` lines later; its span's ends on the 0-based old ``row`` also
+    ``dcol`` columns further (text after an edit on the edit's last line)."""
+    s = m.span
+    span = Span(s[0] + drow, s[1] + dcol if s[0] - 1 == row else s[1],
+                s[2] + drow, s[3] + dcol if s[2] - 1 == row else s[3])
+    rows = tuple([MatchRow(r[0], r[1], r[2] + drow if r[2] else 0) for r in m.rows]) \
+        if drow else m.rows
+    return MatchSite(m.kind, m.path, span, m.enclosing, m.name, rows, m.scrutinee, m.fields)
 
 
 def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], state: _State,
