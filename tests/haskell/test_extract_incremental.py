@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tree_sitter import Point
 
+import scout.haskell.extract as extract_module
 from scout.haskell import parser as ts
 from scout.haskell.extract import Edit, extract, extract_incremental
 from scout.haskell.model import Definition, FileIndex
@@ -95,7 +96,15 @@ def mutate(src: bytes, edit: tuple[str, float, float, float]) -> bytes:
     return b"\n".join(lines)
 
 
-def check_edits(path: Path, edits: list[tuple[str, float, float, float]]) -> None:
+def check_edits(path: Path, edits: list[tuple[str, float, float, float]],
+                inside_all: bool = False) -> None:
+    """``inside_all``: every declaration, however small, is re-extracted inside (only the
+    run of sub-expressions an edit touches) whenever it can be."""
+    if inside_all:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(extract_module, "SUB_DECLARATION_BYTES", 0)
+            check_edits(path, edits)
+        return
     src = path.read_bytes()
     parser = ts.parser()
     tree = parser.parse(src)
@@ -110,19 +119,22 @@ def check_edits(path: Path, edits: list[tuple[str, float, float, float]]) -> Non
         src, fi = new, incremental
 
 
+@pytest.mark.parametrize("inside_all", [False, True], ids=["as-is", "inside-every-declaration"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(FILES), EDITS)
-def test_incremental_extraction_equals_full_extraction(path: Path, edits) -> None:
-    check_edits(path, edits)
+def test_incremental_extraction_equals_full_extraction(inside_all, path: Path, edits) -> None:
+    check_edits(path, edits, inside_all)
 
 
 @pytest.mark.debian
 @pytest.mark.skipif(not all(p.is_file() for p in DEBIAN_FILES),
                     reason="needs Debian sources: python bench/fetch_debian.py")
+@pytest.mark.parametrize("inside_all", [False, True], ids=["as-is", "inside-every-declaration"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(DEBIAN_FILES), EDITS)
-def test_incremental_extraction_equals_full_extraction_on_large_modules(path, edits) -> None:
-    check_edits(path, edits)
+def test_incremental_extraction_equals_full_extraction_on_large_modules(inside_all, path,
+                                                                         edits) -> None:
+    check_edits(path, edits, inside_all)
 
 
 def test_incremental_extraction_reuses_the_declarations_an_edit_does_not_touch(monkeypatch):
@@ -170,7 +182,6 @@ def test_an_edit_in_the_syntax_error_after_the_last_declaration_is_extracted_aga
 
 
 # -- re-extraction inside one declaration ---------------------------------------------------
-import scout.haskell.extract as extract_module  # noqa: E402
 
 
 def counting_inside(mp: pytest.MonkeyPatch) -> list[bool]:
@@ -185,26 +196,6 @@ def counting_inside(mp: pytest.MonkeyPatch) -> list[bool]:
 
     mp.setattr(extract_module, "_reextract_inside", counting)
     return taken
-
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(FILES), EDITS)
-def test_extraction_inside_a_declaration_equals_full_extraction(path: Path, edits) -> None:
-    # every declaration, however small, is re-extracted inside when it can be
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(extract_module, "SUB_DECLARATION_BYTES", 0)
-        check_edits(path, edits)
-
-
-@pytest.mark.debian
-@pytest.mark.skipif(not all(p.is_file() for p in DEBIAN_FILES),
-                    reason="needs Debian sources: python bench/fetch_debian.py")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(DEBIAN_FILES), EDITS)
-def test_extraction_inside_a_declaration_equals_full_extraction_on_large_modules(path, edits):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(extract_module, "SUB_DECLARATION_BYTES", 0)
-        check_edits(path, edits)
 
 
 BIG = "\n".join([
