@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tree_sitter import Point
 
+import scout.haskell.extract as extract_module
 from scout.haskell import parser as ts
 from scout.haskell.extract import Edit, extract, extract_incremental
 from scout.haskell.model import Definition, FileIndex
@@ -95,7 +96,15 @@ def mutate(src: bytes, edit: tuple[str, float, float, float]) -> bytes:
     return b"\n".join(lines)
 
 
-def check_edits(path: Path, edits: list[tuple[str, float, float, float]]) -> None:
+def check_edits(path: Path, edits: list[tuple[str, float, float, float]],
+                inside_all: bool = False) -> None:
+    """``inside_all``: every declaration, however small, is re-extracted inside (only the
+    run of sub-expressions an edit touches) whenever it can be."""
+    if inside_all:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(extract_module, "SUB_DECLARATION_BYTES", 0)
+            check_edits(path, edits)
+        return
     src = path.read_bytes()
     parser = ts.parser()
     tree = parser.parse(src)
@@ -110,19 +119,22 @@ def check_edits(path: Path, edits: list[tuple[str, float, float, float]]) -> Non
         src, fi = new, incremental
 
 
+@pytest.mark.parametrize("inside_all", [False, True], ids=["as-is", "inside-every-declaration"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(FILES), EDITS)
-def test_incremental_extraction_equals_full_extraction(path: Path, edits) -> None:
-    check_edits(path, edits)
+def test_incremental_extraction_equals_full_extraction(inside_all, path: Path, edits) -> None:
+    check_edits(path, edits, inside_all)
 
 
 @pytest.mark.debian
 @pytest.mark.skipif(not all(p.is_file() for p in DEBIAN_FILES),
                     reason="needs Debian sources: python bench/fetch_debian.py")
+@pytest.mark.parametrize("inside_all", [False, True], ids=["as-is", "inside-every-declaration"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(DEBIAN_FILES), EDITS)
-def test_incremental_extraction_equals_full_extraction_on_large_modules(path, edits) -> None:
-    check_edits(path, edits)
+def test_incremental_extraction_equals_full_extraction_on_large_modules(inside_all, path,
+                                                                         edits) -> None:
+    check_edits(path, edits, inside_all)
 
 
 def test_incremental_extraction_reuses_the_declarations_an_edit_does_not_touch(monkeypatch):
@@ -167,3 +179,128 @@ def test_an_edit_in_the_syntax_error_after_the_last_declaration_is_extracted_aga
     # error after the declarations), then a line typed into that error region
     check_edits(REPO / "examples" / "llm-service" / "src" / "LLM" / "Report.hs",
                 [("delete line", 0.9375, 0.0, 0.0), ("insert line", 0.96875, 0.0, 0.0)])
+
+
+# -- re-extraction inside one declaration ---------------------------------------------------
+
+
+def counting_inside(mp: pytest.MonkeyPatch) -> list[bool]:
+    """Record whether each attempt to re-extract only a run inside a declaration succeeded."""
+    taken: list[bool] = []
+    inside = extract_module._reextract_inside
+
+    def counting(*args, **kwargs):
+        result = inside(*args, **kwargs)
+        taken.append(result is not None)
+        return result
+
+    mp.setattr(extract_module, "_reextract_inside", counting)
+    return taken
+
+
+BIG = "\n".join([
+    "module Big where",
+    "import qualified Data.Map as M",
+    "data Flag = On | Off",
+    "flags :: Int -> [(String, Int -> Maybe Flag)]",
+    "flags depth = concat",
+    "  [ " + "\n  , ".join(
+        f'entry "f{i}" (\\n -> case n of {{ 0 -> Just On; _ -> Nothing }}) (M.lookup {i} table)'
+        if i % 7 == 0 else
+        f'entry "f{i}" (\\_ -> Just Off)\n      (helper {i} depth)' if i % 3 == 0 else
+        f'entry "f{i}" (const Nothing) [x | Just x <- [Just {i}]]'
+        for i in range(120)),
+    "  ]",
+    "  where",
+    "    entry name f _ = (name, f)",
+    "    helper k d = k + d",
+    "    table = M.empty",
+    "",
+    "after :: Flag -> Int",
+    "after On = 1",
+    "after Off = 0",
+    "",
+    "data Config = Config { " + ", ".join(f"field{i} :: Int" for i in range(80)) + " }",
+    "",
+    "config :: Int -> M.Map Int Config",
+    "config n = M.fromList",
+    "  [ (0, Config",
+    "    { " + "\n    , ".join(
+        f"field{i} = M.findWithDefault {i} n (M.fromList [({i}, n + {i})])" for i in range(80)),
+    "    })",
+    "  ]",
+    "",
+])
+
+
+def big_edits(src: bytes) -> list[tuple[str, bytes]]:
+    """Edits of the kinds an editor makes inside a long declaration."""
+    lines = src.split(b"\n")
+    at = next(i for i, line in enumerate(lines) if b'"f61"' in line)  # `const Nothing`
+    two = next(i for i, line in enumerate(lines) if b'"f60"' in line)  # on two lines
+    where = lines.index(b"    helper k d = k + d")
+    field = next(i for i, line in enumerate(lines) if line.startswith(b"    , field40 ="))
+
+    def at_line(i: int, new: list[bytes]) -> bytes:
+        return b"\n".join(lines[:i] + new + lines[i + 1:])
+
+    assert b"(const Nothing)" in lines[at]
+    return [
+        ("type in an element", at_line(at, [lines[at] + b" x"])),
+        ("blank line between elements", at_line(at, [b"", lines[at]])),
+        ("blank line inside an element", at_line(two + 1, [b"", lines[two + 1]])),
+        ("type in an element's second line", at_line(two + 1, [lines[two + 1] + b" 1"])),
+        ("delete an element's line", at_line(at, [])),
+        ("new element", at_line(at, [lines[at], b'  , entry "new" (const Nothing) []'])),
+        ("shadow a where name in an element",
+         at_line(at, [lines[at].replace(b"(const Nothing)", b"(\\helper -> helper)")])),
+        ("use a where name", at_line(at, [lines[at] + b" helper"])),
+        ("line split inside an element", at_line(at, lines[at].split(b"(", 1)[0:1]
+                                                 + [b"      (" + lines[at].split(b"(", 1)[1]])),
+        ("edit the where clause", at_line(where, [b"    helper k d = k * d + table"])),
+        ("rename a parameter", at_line(lines.index(b"flags depth = concat"),
+                                       [b"flags dep = concat"])),
+        ("break the declaration", at_line(at, [lines[at] + b" ("])),
+        ("extend past the list", at_line(lines.index(b"  ]"), [b"  ] ++ [entry \"z\" f z]"])),
+        ("type in a record field", at_line(field, [lines[field].replace(b"n + 40", b"n * 40")])),
+        ("a line inside a record", at_line(field, [lines[field], b"    , field80 = 0"])),
+        ("a blank line inside a record", at_line(field, [b"", lines[field]])),
+    ]
+
+
+def test_an_edit_inside_a_long_declaration_re_extracts_only_the_touched_expression():
+    src = BIG.encode()
+    parser = ts.parser()
+    with pytest.MonkeyPatch.context() as mp:
+        taken = counting_inside(mp)
+        for label, new in big_edits(src):
+            taken.clear()
+            tree = parser.parse(src)
+            fi = extract("Big.hs", src, tree)
+            change = apply_edit(tree, src, new)
+            new_tree = parser.parse(new, tree)
+            incremental = extract_incremental(fi, src, new, new_tree, tree, change)
+            assert canonical(incremental) == canonical(extract("Big.hs", new, new_tree)), label
+            # an edit inside one element of the list is extracted as that element; a binder
+            # that reaches outside the edited run (a parameter, a `where` name), a broken
+            # declaration or a change of the whole right-hand side extracts it whole
+            whole = label in ("edit the where clause", "rename a parameter",
+                              "break the declaration", "extend past the list")
+            assert taken == [True] if not whole else not any(taken), label
+
+
+def test_successive_edits_inside_a_long_declaration_stay_equal_to_full_extraction():
+    src = BIG.encode()
+    parser = ts.parser()
+    tree = parser.parse(src)
+    fi = extract("Big.hs", src, tree)
+    with pytest.MonkeyPatch.context() as mp:
+        taken = counting_inside(mp)
+        # from one variant of the module to the next (each diff spans both variants' edits)
+        for label, new in big_edits(src) * 2:
+            change = apply_edit(tree, src, new)
+            old_tree, tree = tree, parser.parse(new, tree)
+            fi = extract_incremental(fi, src, new, tree, old_tree, change)
+            assert canonical(fi) == canonical(extract("Big.hs", new, tree)), label
+            src = new
+    assert any(taken)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import scout.haskell.extract as extract_module
 from scout.haskell.discover import read_source
 from scout.haskell.index import WorkspaceIndex
 from scout.haskell.model import DefKind
@@ -156,3 +157,59 @@ def test_an_edit_that_keeps_the_included_code_does_not_rebuild_its_entry(make_wo
     ).encode())
     assert [i.module for i in index.summaries["internal/instances"].imports] == [
         "Data.Char", "Data.List"]
+
+
+def test_edits_inside_a_long_declaration_of_a_cpp_module_equal_a_fresh_index(make_workspace,
+                                                                            monkeypatch):
+    # the includer's long list is re-extracted piecewise (incremental extraction inside one
+    # declaration); CPP branches and macros change what the parser sees line for line
+    elements = "\n".join(
+        f"  , (\"k{i}\", LIMIT + {i}, \\x -> case x of {{ Just y -> y; Nothing -> {i} }})"
+        if i % 5 else
+        f"#ifdef WITH_PAIRS\n  , (\"p{i}\", pairs ({i}, {i}), id)\n#else\n"
+        f"  , (\"q{i}\", {i}, const {i})\n#endif"
+        for i in range(1, 120))
+    table = ("table :: [(String, Int, Maybe Int -> Int)]\ntable =\n  [ (\"k0\", 0, const 0)\n"
+             + elements + "\n  ]\n")
+    includer = INCLUDER + table
+    root = workspace(make_workspace, **{"src/Inst.hs": includer})
+    index = WorkspaceIndex.build(root, use_cache=False)
+    text = includer + "-- edited\n"  # not the disk's text: the index keeps the tree, so the
+    index.update_file("src/Inst.hs", text.encode())  # edits after it are incremental
+    inside = extract_module._reextract_inside
+    taken: list[str] = []
+
+    def counting(*args, **kwargs):
+        result = inside(*args, **kwargs)
+        if result is not None:
+            taken.append(label)
+        return result
+
+    monkeypatch.setattr(extract_module, "_reextract_inside", counting)
+    edits = [
+        ("type in an element", '"k61", LIMIT + 61', '"k61", LIMIT + 61 * 2'),
+        ("a line inside a branch", '  , ("p60", pairs (60, 60), id)',
+         '  , ("p60", pairs (60, 60), id)\n  , ("p60b", 1, id)'),
+        ("a blank line", '  , ("k62"', '\n  , ("k62"'),
+        ("delete an element", '  , ("k63", LIMIT + 63, \\x -> case x of '
+                              '{ Just y -> y; Nothing -> 63 })\n', ""),
+        ("switch the branches", "#define WITH_PAIRS\n", "#define WITH_OTHER\n"),
+        ("switch them back", "#define WITH_OTHER\n", "#define WITH_PAIRS\n"),
+        ("rename a use", "pairs (70, 70)", "triples (70, 70, 70)"),
+    ]
+    for label, old, new in edits:
+        assert old in text, label
+        text = text.replace(old, new, 1)
+        incremental = index.update_file("src/Inst.hs", text.encode())
+        fresh = WorkspaceIndex.build(root, use_cache=False)
+        full = fresh.update_file("src/Inst.hs", text.encode())
+        assert incremental.definitions == full.definitions, label
+        assert incremental.match_sites == full.match_sites, label
+        assert sorted(incremental.references.all("src/Inst.hs"), key=repr) == \
+            sorted(full.references.all("src/Inst.hs"), key=repr), label
+        included = "internal/instances"
+        assert (included in index.summaries) == (included in fresh.summaries), label
+        if included in fresh.summaries:
+            assert index.files[included].definitions == fresh.files[included].definitions
+    # edits inside one element took the piecewise path
+    assert {"type in an element", "a line inside a branch", "rename a use"} <= set(taken)

@@ -7,9 +7,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scout.haskell.discover import read_source
-from scout.haskell.index import WorkspaceIndex
+from scout.haskell.index import WorkspaceIndex, _apply_edit
 from scout.haskell.model import DefKind, MatchKind, PatKind, Role
 
 
@@ -430,3 +432,30 @@ def test_parallel_build_equals_serial_build(make_workspace):
 def test_missing_root_is_a_clear_error(tmp_path: Path):
     with pytest.raises(NotADirectoryError, match="not a directory"):
         WorkspaceIndex.build(tmp_path / "nope")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40), st.binary(max_size=40), st.binary(max_size=40),
+       st.binary(max_size=40), st.integers(0, 13000), st.integers(0, 13000))
+def test_the_edit_told_to_tree_sitter_keeps_the_longest_common_prefix_and_suffix(
+        head, middle, tail, inserted, before, after):
+    # blocks of 4096 bytes, then halving: the same edit as comparing a byte at a time
+    text = bytes(range(256)) * 60
+    body, middle = text[:before], middle + text[:after]
+    old = head + body + middle + tail
+    new = head + body + inserted + middle[len(middle) // 2:] + tail
+
+    class Recorder:
+        def edit(self, **kwargs):
+            pass
+
+    edit = _apply_edit(Recorder(), old, new)
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    tail_len = 0
+    while (tail_len < min(len(old), len(new)) - start
+           and old[len(old) - 1 - tail_len] == new[len(new) - 1 - tail_len]):
+        tail_len += 1
+    assert (edit.start_byte, edit.old_end_byte, edit.new_end_byte) == \
+        (start, len(old) - tail_len, len(new) - tail_len)

@@ -16,8 +16,8 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from operator import itemgetter
+from dataclasses import dataclass, field, fields
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from tree_sitter import Node, QueryCursor, Tree
@@ -225,9 +225,18 @@ class _Part:
     syn: tuple | None = None  # a pattern synonym: (name, span, name span, text)
     sites: list[MatchSite] = field(default_factory=list)  # its own match sites, in order
     clause: tuple | None = None  # a top-level function clause: (rows, lazy patterns)
+    # local binders whose scope is this whole declaration (parameters, `where` names):
+    # ((name id, start byte), ...); an edit inside its body that leaves them alone re-extracts
+    # only the touched sub-expression (``_reextract_inside``)
+    binds: tuple = ()
     exports: list[Export] | None = None  # the header only
     imports: list[Import] = field(default_factory=list)  # the header only
     module: str = ""  # the header only
+
+
+# every field of a part after its byte range, in order (a part moved by bytes only keeps them;
+# dataclasses.replace costs several times more, once per declaration after an edit)
+_part_fields = attrgetter(*[f.name for f in fields(_Part)][2:])
 
 
 @dataclass(slots=True)
@@ -715,7 +724,14 @@ class _Extractor:
         rows (all parts', in order) and each part's first row (plus the end)."""
         starts_of = [p.start for p in parts]
         names_of = [p.top_name for p in parts]
-        data, starts = self.references(caps, starts_of, names_of)
+        log: list[tuple[int, int, tuple[int, int]]] = []
+        data, starts = self.references(caps, starts_of, names_of, log=log)
+        if log:
+            by_range = {(p.start, p.end): p for p in parts}
+            for name, at, scope in log:
+                part = by_range.get(scope)
+                if part is not None:
+                    part.binds += ((name, at - part.start),)
         bounds = [0] * (len(parts) + 1)
         width = RefsTable.WIDTH
         rows = len(data) // width
@@ -727,7 +743,14 @@ class _Extractor:
         return data, bounds
 
     def references(self, caps: dict[str, list[Node]], top_starts: list[int],
-                   top_names: list[str | None]) -> tuple[array, array]:
+                   top_names: list[str | None], *,
+                   binders: dict[int, list[tuple[int, int]]] | None = None,
+                   log: list[tuple[int, int, tuple[int, int]]] | None = None,
+                   within: tuple[int, int] | None = None) -> tuple[array, array]:
+        """Reference rows (and their start bytes) of the identifiers in ``caps``
+        (only those starting ``within`` a byte range, when given). ``binders``: local binders
+        known from outside (name id -> scopes), added to; ``log``: gets (name id, start byte,
+        scope) of every local binder found."""
         regions: list[tuple[int, int, int]] = []
         for cap, code in _REGION_CODES.items():
             for n in caps.get(cap, ()):
@@ -766,6 +789,8 @@ class _Extractor:
         for cap, kind in (("id.name", 0), ("id.con", 1), ("id.var", 2)):
             for n in caps.get(cap, ()):
                 idents.append((n.start_byte, kind, n))
+        if within is not None:
+            idents = [i for i in idents if within[0] <= i[0] < within[1]]
         idents.sort(key=_FIRST)
         # field names outside record syntax, and local definitions (where/let) are not uses;
         # local definitions and pattern variables bind names in a scope (shadowing)
@@ -793,7 +818,8 @@ class _Extractor:
         intern = self.intern
         data = array("i")
         starts = array("q")  # start byte of each row, for the shadowing pass
-        binders: dict[int, list[tuple[int, int]]] = {}  # name id -> scopes (start, end byte)
+        if binders is None:
+            binders = {}  # name id -> scopes (start, end byte)
         top_ids = [intern(n.encode()) if n else -1 for n in top_names]
         qual_ids = {start: intern(q.encode()) for start, q in qualifier_at.items()}
         defining = self.def_name_bytes
@@ -824,7 +850,10 @@ class _Extractor:
                 if start in puns:  # `C {size}` binds size
                     scope = scope_of(start, 0)
                     if scope is not None:
-                        binders.setdefault(intern(src[start:node.end_byte]), []).append(scope)
+                        name_id = intern(src[start:node.end_byte])
+                        binders.setdefault(name_id, []).append(scope)
+                        if log is not None:
+                            log.append((name_id, start, scope))
             elif region == _R_IMPORT:
                 role = Role.IMPORT
             elif region == _R_EXPORT:
@@ -842,7 +871,10 @@ class _Extractor:
                     # function's name, the one around its own clause)
                     scope = scope_of(start, own or 0)
                     if scope is not None:
-                        binders.setdefault(intern(src[start:node.end_byte]), []).append(scope)
+                        name_id = intern(src[start:node.end_byte])
+                        binders.setdefault(name_id, []).append(scope)
+                        if log is not None:
+                            log.append((name_id, start, scope))
                     continue
                 if region in skip_var_regions or start in field_name_vars:
                     continue  # binders, type variables, field names outside record syntax
@@ -1404,11 +1436,7 @@ def extract_incremental(previous: FileIndex, old_source: bytes, source: bytes, t
         """Rows lo..hi of ``rows`` (one or many parts'), ``shift`` lines later."""
         piece = rows[lo * width:hi * width]
         if shift:
-            for k in range(2, len(piece), width):
-                piece[k] += shift
-            for k in range(6, len(piece), width):
-                if piece[k]:
-                    piece[k] += shift
+            _shift_rows(piece, shift)
         data.extend(piece)
 
     take(state.data, state.bounds[0], state.bounds[1], 0)
@@ -1431,8 +1459,8 @@ def extract_incremental(previous: FileIndex, old_source: bytes, source: bytes, t
                 if moved and drow:
                     old_part = _shifted(old_part, dbyte, drow)
                 elif moved:  # the same lines: only byte offsets move
-                    old_part = replace(old_part, start=old_part.start + dbyte,
-                                       end=old_part.end + dbyte)
+                    old_part = _Part(old_part.start + dbyte, old_part.end + dbyte,
+                                     *_part_fields(old_part))
                 parts.append(old_part)
                 bounds.append(state.bounds[k + 1] + base)
             take(state.data, state.bounds[first], state.bounds[j + 1], drow if moved else 0)
@@ -1440,6 +1468,15 @@ def extract_incremental(previous: FileIndex, old_source: bytes, source: bytes, t
         j = i
         while j < len(plan) and not isinstance(plan[j], int):
             j += 1
+        if j == i + 1:  # one declaration: maybe only an expression inside it changed
+            inside = _reextract_inside(ex, state, item, touched, edit, dbyte, drow)  # type: ignore[arg-type]
+            if inside is not None:
+                part, rows = inside
+                parts.append(part)
+                data.extend(rows)
+                bounds.append(len(data) // width)
+                i = j
+                continue
         fresh = [ex.decl_part(d) for d in nodes[i:j]]  # type: ignore[arg-type]
         # up to the next declaration: a zero-width node error recovery put at a declaration's
         # end belongs to that declaration, as in a full extraction
@@ -1517,35 +1554,207 @@ def _plan_each(state: _State, nodes: list[Node], touched: list[tuple[int, int]],
     return plan
 
 
+# What the chunk an edit re-extracts inside a declaration never descends into: binding scopes
+# (a binder inside could reach uses outside the chunk) and match sites (their rows and spans
+# would change around the chunk); a record update is a match site, a record construction not.
+_OPAQUE = frozenset({"function", "bind", "lambda", "alternative", "alternatives", "let_in", "do",
+                     "list_comprehension", "case", "lambda_case", "local_binds", "ERROR"})
+# Declarations smaller than this are extracted again whole (the bookkeeping would cost more).
+SUB_DECLARATION_BYTES = 4096
+
+
+def _chunk(d: Node, lo: int, hi: int) -> tuple[Node, Node] | None:
+    """The first and last of a run of siblings inside ``d``'s right-hand side covering the
+    bytes ``lo``..``hi``, as deep as the run can go without entering an ``_OPAQUE`` node."""
+    kids = d.children_by_field_name("match")
+    found = None
+    while kids:
+        i = bisect_right(kids, lo, key=lambda n: n.start_byte) - 1
+        j = bisect_left(kids, hi, key=lambda n: n.end_byte)
+        if i < 0 or j >= len(kids):
+            break
+        first, last = kids[i], kids[j]
+        found = first, last
+        if i != j or first.type in _OPAQUE or first.type == "record" and not _constructs(
+                first.child_by_field_name("expression")):
+            break
+        kids = first.named_children
+    return found
+
+
+def _reextract_inside(ex: _Extractor, state: _State, d: Node, touched: list[tuple[int, int]],
+                      edit: Edit, dbyte: int, drow: int) -> tuple[_Part, array] | None:
+    """A big function or binding ``d`` whose old extraction is reused around the one
+    sub-expression the edit and the changed ranges touch (a run of siblings in its right-hand
+    side, see ``_chunk``): that run's references and match sites are extracted again, the old
+    rows and sites before it are kept, those after it moved. None when that would not equal
+    extracting ``d`` again: the declaration is small, broken or a pattern binding, or a local
+    binder in the run reaches outside it (or did), or the old declaration does not line up."""
+    start, end = d.start_byte, d.end_byte
+    lo = min(s for s, _ in touched)
+    hi = max(e for _, e in touched)
+    if (end - start < SUB_DECLARATION_BYTES or lo < start or hi > end or d.has_error
+            or d.type not in ("function", "bind") or d.child_by_field_name("pattern") is not None
+            or edit.old_end_col < 0):
+        return None
+    k = bisect_left(state.parts, start, lo=1, key=lambda p: p.start)
+    if k >= len(state.parts):
+        return None
+    old = state.parts[k]
+    if (old.start != start or old.end + dbyte != end or old.node_type != d.type or old.broken
+            or old.fn is None):
+        return None
+    run = _chunk(d, lo, hi)
+    if run is None:
+        return None
+    cs, ce = run[0].start_byte, run[1].end_byte
+    if ce - cs > (end - start) // 2 or cs > edit.start_byte or ce < edit.new_end_byte:
+        return None
+    old_ce = ce - dbyte
+    if any(cs <= start + at < old_ce for _, at in old.binds):
+        return None  # a parameter or `where` name was inside the old run
+    first_point = (run[0].start_point[0], run[0].start_point[1])
+    end_row, end_col = run[1].end_point
+    if end_row == edit.new_end_row:  # text after the edit on its line moved sideways
+        old_end_point = (end_row - drow, end_col - edit.new_end_col + edit.old_end_col)
+    else:
+        old_end_point = (end_row - drow, end_col)
+    dcol = edit.new_end_col - edit.old_end_col if edit.old_end_row == old_end_point[0] else 0
+
+    cursor = QueryCursor(ts.query(REFERENCE_QUERY + MATCH_QUERY))
+    cursor.set_byte_range(cs, ce)
+    caps = cursor.captures(ex.root)  # also the nodes around the run: its regions and scopes
+    part = ex.decl_part(d)
+    if part.fn is None or part.fn[0] != old.fn[0]:
+        return None
+    binders = {name: [(start, end)] for name, _ in old.binds}
+    log: list[tuple[int, int, tuple[int, int]]] = []
+    rows, _ = ex.references(caps, [start], [part.top_name], binders=binders, log=log,
+                            within=(cs, ce))
+    if any(scope[0] < cs or scope[1] > ce for _, _, scope in log):
+        return None  # a binder in the run reaches outside it
+    inner = {key: [n for n in nodes if cs <= n.start_byte < ce] for key, nodes in caps.items()}
+    sites = [site for _, site in ex.match_sites(inner, [], [start], [part.top_name])]
+    if d.type == "function" and d.child_by_field_name("match") is not None:
+        lazy: list[Pattern] = []
+        part.clause = (tuple(ex._clause_rows(d, lazy)), tuple(lazy))
+
+    width = RefsTable.WIDTH
+    lo_row, hi_row = state.bounds[k], state.bounds[k + 1]
+    old_rows = state.data
+
+    def key(r: int) -> tuple[int, int]:
+        at = (lo_row + r) * width
+        return old_rows[at + 2] - 1, old_rows[at + 3]
+
+    n = hi_row - lo_row
+    a = bisect_left(range(n), first_point, key=key)
+    b = bisect_left(range(n), old_end_point, key=key)
+    out = old_rows[lo_row * width:(lo_row + a) * width]
+    if drow:  # applications around the run end lower: their heads' last lines move
+        for at in range(0, len(out), width):
+            if out[at + 6] > first_point[0]:
+                out[at + 6] = _application_end(ex.root, out[at + 2] - 1, out[at + 3],
+                                               out[at + 1] != -1) + 1
+    out.extend(rows)
+    after = old_rows[(lo_row + b) * width:hi_row * width]
+    if drow:
+        _shift_rows(after, drow)
+    if dcol:
+        for at in range(0, len(after), width):
+            if after[at + 2] - 1 - drow != old_end_point[0]:
+                break
+            after[at + 3] += dcol
+    out.extend(after)
+
+    kept: list[MatchSite] = []
+    for m in old.sites:  # none contains the run: each is before, inside or after it
+        at = (m.span.start_line - 1, m.span.start_col)
+        if at < first_point:
+            kept.append(m)
+        elif at >= old_end_point:
+            kept.append(_moved_site(m, drow, old_end_point[0], dcol) if drow or dcol else m)
+    split = bisect_left(kept, first_point,
+                        key=lambda m: (m.span.start_line - 1, m.span.start_col))
+    part.sites = kept[:split] + sites + kept[split:]
+    part.binds = tuple((name, at + dbyte if start + at >= old_ce else at)
+                       for name, at in old.binds)
+    return part, out
+
+
+def _shift_rows(rows: array, drow: int) -> None:
+    """Reference rows moved ``drow`` lines: their line, and the last line of the application
+    each heads (0: none). Strided slices, so the loop over rows runs in C."""
+    width = RefsTable.WIDTH
+    rows[2::width] = array("i", map(drow.__add__, rows[2::width]))
+    rows[6::width] = array("i", [x + drow if x else 0 for x in rows[6::width]])
+
+
+def _application_end(root: Node, row: int, col: int, qualified: bool) -> int:
+    """The last row of the applications the identifier at (row, col) heads (as
+    ``references`` computes it: -1 for none)."""
+    node = root.named_descendant_for_point_range((row, col), (row, col + 1))
+    if node is None:
+        return -1
+
+    def applications(n: Node) -> int:
+        at, last = n.start_byte, -1
+        while n is not None and n.start_byte == at:
+            if n.type == "apply" and n.end_point[0] > last:
+                last = n.end_point[0]
+            n = n.parent
+        return last
+
+    own = applications(node)
+    if qualified:
+        q = node
+        while q is not None and q.type != "qualified":
+            q = q.parent
+        if q is not None:
+            outer = applications(q)
+            if outer >= 0:
+                return outer
+    return own
+
+
 def _declarations(tree: Tree) -> Node | None:
     return next((c for c in tree.root_node.named_children if c.type == "declarations"), None)
 
 
 def _shifted(part: _Part, dbyte: int, drow: int) -> _Part:
-    """A reused part that moved: every position ``drow`` lines (and ``dbyte`` bytes) later."""
-
-    def sp(s: Span) -> Span:
-        return Span(s.start_line + drow, s.start_col, s.end_line + drow, s.end_col)
-
-    def site(m: MatchSite) -> MatchSite:
-        return MatchSite(m.kind, m.path, sp(m.span), m.enclosing, m.name,
-                         tuple(MatchRow(r.patterns, r.guarded, r.line + drow if r.line else 0)
-                               for r in m.rows), m.scrutinee, m.fields)
-
-    defs = [d.moved(drow) for d in part.defs]
+    """A reused part that moved: every position ``drow`` lines (and ``dbyte`` bytes) later.
+    (Run for every declaration after a line added or removed: no closures, nothing built for
+    what a part does not have.)"""
     fn = part.fn
     if fn is not None:
-        fn = (fn[0], fn[1], fn[2], sp(fn[3]), sp(fn[4]))
+        s, n = fn[3], fn[4]
+        fn = (fn[0], fn[1], fn[2], Span(s[0] + drow, s[1], s[2] + drow, s[3]),
+              Span(n[0] + drow, n[1], n[2] + drow, n[3]))
     syn = part.syn
     if syn is not None:
-        syn = (syn[0], sp(syn[1]), sp(syn[2]), syn[3])
+        s, n = syn[1], syn[2]
+        syn = (syn[0], Span(s[0] + drow, s[1], s[2] + drow, s[3]),
+               Span(n[0] + drow, n[1], n[2] + drow, n[3]), syn[3])
     clause = part.clause
     if clause is not None:
-        clause = (tuple(MatchRow(r.patterns, r.guarded, r.line + drow) for r in clause[0]),
-                  clause[1])
+        clause = (tuple([MatchRow(r[0], r[1], r[2] + drow) for r in clause[0]]), clause[1])
     return _Part(part.start + dbyte, part.end + dbyte, part.first_row + drow,
-                 part.last_row + drow, part.node_type, part.top_name, part.broken, defs, fn,
-                 part.sigs, part.psigs, syn, [site(m) for m in part.sites], clause)
+                 part.last_row + drow, part.node_type, part.top_name, part.broken,
+                 [d.moved(drow) for d in part.defs] if part.defs else [], fn, part.sigs,
+                 part.psigs, syn,
+                 [_moved_site(m, drow) for m in part.sites] if part.sites else [], clause,
+                 part.binds)
+
+
+def _moved_site(m: MatchSite, drow: int, row: int = -1, dcol: int = 0) -> MatchSite:
+    """A match site ``drow`` lines later; its span's ends on the 0-based old ``row`` also
+    ``dcol`` columns further (text after an edit on the edit's last line)."""
+    s = m.span
+    span = Span(s[0] + drow, s[1] + dcol if s[0] - 1 == row else s[1],
+                s[2] + drow, s[3] + dcol if s[2] - 1 == row else s[3])
+    rows = tuple([MatchRow(r[0], r[1], r[2] + drow if r[2] else 0) for r in m.rows]) \
+        if drow else m.rows
+    return MatchSite(m.kind, m.path, span, m.enclosing, m.name, rows, m.scrutinee, m.fields)
 
 
 def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], state: _State,
@@ -1606,7 +1815,8 @@ def _link(ex: _Extractor, parts: list[_Part], data: array, bounds: list[int], st
         if clause and run and run[-1].fn[0] == fn[0]:  # type: ignore[index]
             run.append(part)
         else:
-            close_run()
+            if run:
+                close_run()
             if clause:
                 slot = []
                 ordered.append(slot)

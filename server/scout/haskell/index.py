@@ -1050,25 +1050,36 @@ def _point(data: bytes, offset: int) -> Point:
 
 def _apply_edit(tree: Tree, old: bytes, new: bytes) -> Edit:
     """Describe old -> new to tree-sitter as one edit (common prefix and suffix kept)."""
-    limit = min(len(old), len(new))
-    start = 0
-    # compare in blocks first: edits are usually small and files large
-    block = 4096
-    while start + block <= limit and old[start:start + block] == new[start:start + block]:
-        start += block
-    while start < limit and old[start] == new[start]:
-        start += 1
-    old_end, new_end = len(old), len(new)
-    while (min(old_end, new_end) - block >= start
-           and old[old_end - block:old_end] == new[new_end - block:new_end]):
-        old_end -= block
-        new_end -= block
-    while old_end > start and new_end > start and old[old_end - 1] == new[new_end - 1]:
-        old_end -= 1
-        new_end -= 1
+    start = _common(old, new, min(len(old), len(new)), False)
+    tail = _common(old, new, min(len(old), len(new)) - start, True)
+    old_end, new_end = len(old) - tail, len(new) - tail
     start_point, old_point, new_point = (_point(old, start), _point(old, old_end),
                                          _point(new, new_end))
     tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
               start_point=start_point, old_end_point=old_point, new_end_point=new_point)
     return Edit(start, old_end, new_end, start_point.row, old_point.row, new_point.row,
                 old_point.column, new_point.column)
+
+
+def _common(old: bytes, new: bytes, limit: int, suffix: bool) -> int:
+    """The length of the common prefix (or suffix) of ``old`` and ``new``, at most ``limit``:
+    whole blocks first (edits are small, files large), then halving inside the block that
+    differs (slices compare in C; a byte at a time costs a Python step per byte)."""
+    lo_old, lo_new = len(old), len(new)
+
+    def same(a: int, b: int) -> bool:  # the bytes a..b from the start (or the end) agree
+        if suffix:
+            return old[lo_old - b:lo_old - a] == new[lo_new - b:lo_new - a]
+        return old[a:b] == new[a:b]
+
+    n, block = 0, 4096
+    while n + block <= limit and same(n, n + block):
+        n += block
+    hi = min(n + block, limit)
+    while n < hi:
+        mid = (n + hi + 1) // 2
+        if same(n, mid):
+            n = mid
+        else:
+            hi = mid - 1
+    return n
