@@ -56,7 +56,8 @@ def test_included_code_is_its_own_entry_at_its_own_lines(make_workspace):
     assert set(index.summaries) == {"src/Inst.hs", "internal/instances"}
     entry = index.summaries["internal/instances"]
     assert entry.included_by == ("src/Inst.hs",) and entry.module == "Inst"
-    assert index.summaries["src/Inst.hs"].includes == ("internal/instances",)
+    # the header of macros only is a dependency (its edits change the includer), no entry
+    assert index.summaries["src/Inst.hs"].includes == ("include/defs.h", "internal/instances")
     # what cpp keeps at the include point, at the included file's lines; the includer's own
     # lines keep their numbers and its code is not indexed twice
     assert functions(index, "internal/instances") == {"pairs": (5, "Inst")}
@@ -140,7 +141,7 @@ def test_the_cache_does_not_keep_included_entries(make_workspace, tmp_path):
     second = WorkspaceIndex.build(root, cache_dir=cache)
     assert second.cached_files == 1
     assert functions(second, "internal/instances") == functions(first, "internal/instances")
-    assert read_source(root, "src/Inst.hs").includes[0][0] == "internal/instances"
+    assert read_source(root, "src/Inst.hs").includes[1][0] == "internal/instances"
 
 
 def test_an_edit_that_keeps_the_included_code_does_not_rebuild_its_entry(make_workspace):
@@ -213,3 +214,25 @@ def test_edits_inside_a_long_declaration_of_a_cpp_module_equal_a_fresh_index(mak
             assert index.files[included].definitions == fresh.files[included].definitions
     # edits inside one element took the piecewise path
     assert {"type in an element", "a line inside a branch", "rename a use"} <= set(taken)
+
+
+def test_an_edit_of_a_header_reaches_its_includers_code(make_workspace):
+    includer = INCLUDER + "#ifdef HAVE_EXTRA\nextra :: Int\nextra = LIMIT\n#endif\n"
+    header = "/* only macros */\n#define LIMIT 3\n"
+    root = workspace(make_workspace, **{"src/Inst.hs": includer})
+    index = WorkspaceIndex.build(root, use_cache=False)
+    assert "include/defs.h" in index.snapshot().included_paths()
+    assert "extra" not in functions(index, "src/Inst.hs")
+    # typed in the editor: the includer's cpp now keeps the block
+    index.update_file("include/defs.h", (header + "#define HAVE_EXTRA\n").encode())
+    assert functions(index, "src/Inst.hs") == {"after": (8, "Inst"), "extra": (11, "Inst")}
+    assert "include/defs.h" not in index.summaries  # still no entry of its own
+    # an edit that keeps the includer's code leaves its entry as it is
+    kept = index.files["src/Inst.hs"]
+    index.update_file("include/defs.h", (header + "#define HAVE_EXTRA\n/* x */\n").encode())
+    assert index.files["src/Inst.hs"] is kept
+    # saved differently on disk: read from there
+    (root / "include/defs.h").write_text(header)
+    index.refresh_from_disk("include/defs.h")
+    assert "extra" not in functions(index, "src/Inst.hs")
+    assert not index.is_edited("include/defs.h")

@@ -57,7 +57,7 @@ from scout.supervise import running
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = f"scout-index/5/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
+CACHE_FORMAT = f"scout-index/6/{EXTRACTOR_VERSION}/{ts.GRAMMAR_VERSION}"
 # Below this many files, process start-up costs more than it saves.
 PARALLEL_THRESHOLD = 64
 
@@ -94,7 +94,7 @@ def index_included(root: Path, path: str, includers: Sequence[FileSummary],
         if isinstance(src, SkippedFile):
             continue
         code = dict(src.includes).get(path)
-        if code is not None:
+        if code:  # b"": a header of macros only
             pieces.append((summary, code.split(b"\n")))
     if not pieces:
         return None
@@ -722,6 +722,15 @@ class WorkspaceIndex:
             self._stat.pop(rel, None)
             if _is_included(self._current, rel):
                 return self._update_included(rel, text, from_disk=from_disk)
+            return self._reindex(rel, text, from_disk=from_disk)
+
+    def _reindex(self, rel: str, text: bytes | None, *, from_disk: bool,
+                 header_changed: bool = False, code_before: bytes | None = None
+                 ) -> FileIndex | SkippedFile | None:
+        """`update_file` of a Haskell source, under the lock. ``header_changed``: a file it
+        includes changed, not its own bytes, so it is indexed again unless its cpp keeps
+        ``code_before`` (when known)."""
+        with self._lock:
             if text is None:
                 self._trees.pop(rel, None)
                 self._publish(rel, summary=None, body=None, skipped=None, text=None,
@@ -736,7 +745,9 @@ class WorkspaceIndex:
             raw_digest = digest(src.raw)
             current = self._current
             known = current.summaries.get(rel)
-            if known is not None and known.digest == raw_digest:
+            if code_before is not None and code_before == src.code:
+                return current.files[rel]
+            if not header_changed and known is not None and known.digest == raw_digest:
                 # The same bytes as indexed (an editor opening a file, a save of what was
                 # typed): nothing to do, and no tree to keep for a file nobody edits.
                 return current.files[rel]
@@ -805,8 +816,26 @@ class WorkspaceIndex:
         if kept is not None:
             texts[rel] = kept
         entry = _included_entries(self.root, current.summaries, texts, {rel}).get(rel)
+        # A header's macros may change its includers' own code. What their cpp kept before
+        # is known when the header's old text is (the editor's, typed: the common case); a
+        # change on disk re-indexes them.
+        includers = sorted(inc for inc, summary in current.summaries.items()
+                           if rel in summary.includes and not summary.included_by)
+        before: dict[str, bytes | None] = {}
+        for inc in includers:
+            src = read_source(self.root, inc, raw=current._texts.get(inc),
+                              texts=current._texts) if rel in current._texts else None
+            before[inc] = None if src is None or isinstance(src, SkippedFile) else src.code
         self._publish(rel, summary=None, body=None, skipped=None, text=kept,
                       more={rel: entry})
+        for inc in includers:
+            own = self._current._texts.get(inc)
+            try:
+                raw = own if own is not None else (self.root / inc).read_bytes()
+            except OSError:
+                continue  # gone or unreadable: its own change event says so
+            self._reindex(inc, raw, from_disk=own is None, header_changed=True,
+                          code_before=before[inc])
         return entry
 
     @staticmethod

@@ -230,8 +230,13 @@ def _run_directives(raw: bytes, macros: _Macros, include: IncludeReader | None, 
                 text_kept = _run_directives(
                     repair_utf8(data)[0], macros, include, depth + 1,
                     keep_text=spliced is not None, spliced=spliced, reading=(*reading, path))
-                if spliced is not None and path not in spliced and _has_code(text_kept):
-                    spliced[path] = _blank_c_comments(text_kept)
+                if spliced is None:
+                    pass
+                elif _has_code(text_kept):  # the first include point that keeps code wins
+                    if not spliced.get(path):
+                        spliced[path] = _blank_c_comments(text_kept)
+                else:  # macros only: no code of its own, but its edits change the includer's
+                    spliced.setdefault(path, b"")
     text(raw[pos:])
     return b"".join(out)
 
