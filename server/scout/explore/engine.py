@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from scout.cancel import NEVER, CancelToken
+from scout.explore import typeflow
 from scout.explore.context import ContextReader
 from scout.explore.exhaustive import (
     AddedConstructorVerdicts,
@@ -1446,6 +1447,58 @@ class Explorer:
                         _bare_class(words[0]) if words else "", len(split_arrows(rhs)) > 1)
         for alias in aliases:
             yield from self._synonym_uses(alias, syn, info)
+        yield from self._synonym_mismatches(syn)
+
+    def _synonym_mismatches(self, syn: Definition) -> Iterator[_Candidate]:
+        """Expressions whose written types agree only through the synonym's expansion (see
+        ``typeflow``): the declarations that use a name whose type mentions the synonym, or a
+        synonym built from it (`type WindowSet = StackSet WorkspaceId ...`), checked with the
+        synonym expanded and opaque."""
+        types = {syn.name}
+        changed = True
+        while changed:  # the synonyms whose right-hand side mentions it, transitively
+            changed = False
+            for other in self.index.definitions_of_kind(DefKind.TYPE_SYNONYM):
+                if other.name not in types and types & set(other.mentions):
+                    types.add(other.name)
+                    changed = True
+        names = {d.name for kind in (DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD,
+                                     DefKind.CONSTRUCTOR)
+                 for d in self.index.definitions_of_kind(kind) if types & set(d.mentions)}
+        lines: dict[str, set[int]] = {}
+        for name in sorted(names | types):
+            for ref in self.references(name):
+                if ref.role not in (Role.IMPORT, Role.EXPORT):
+                    lines.setdefault(ref.path, set()).add(ref.line)
+        checker = typeflow.Checker(self.index, self._resolve_value, syn.name,
+                                   self._resolve_type)
+        for path in sorted(lines):
+            self.cancel.check()
+            source = "\n".join(self.context.lines(path)).encode()
+            for m in typeflow.mismatches(checker, path, source, lines[path]):
+                encl = self.context.enclosing(path, m.line)
+                yield _Candidate(path, m.line, SiteFacts(
+                    EdgeKind.TYPE_USE, True, detail=(
+                        f"`{m.text}` type-checks only through what {syn.name} stood for: its "
+                        "written types meet the synonym's old expansion here"),
+                    symbol=syn.name), encl.name if encl is not None else None,
+                    end_line=m.end_line if m.end_line > m.line else None)
+
+    def _resolve_type(self, path: str, name: str) -> Definition | None:
+        """The one workspace type (or synonym) an unqualified type name written in ``path``
+        refers to, or None."""
+        found = [d for d in self.index.definitions(name, _TYPE_NAMESPACE)
+                 if self._resolves_to(path, None, d) or self._visible_in(path, d)]
+        return found[0] if len(found) == 1 else None
+
+    def _resolve_value(self, path: str, qualifier: str | None, name: str) -> Definition | None:
+        """The one workspace definition a value name (function, method, field, constructor)
+        refers to in ``path``, or None (a library name, or several candidates)."""
+        found = [d for d in self.index.definitions(name, (
+            DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD, DefKind.CONSTRUCTOR))
+            if d.parent is None or d.kind is not DefKind.FUNCTION]
+        found = [d for d in found if self._resolves_to(path, qualifier, d)]
+        return found[0] if len(found) == 1 else None
 
     def _aliases(self, syn: Definition) -> list[Definition]:
         """The synonym and the synonyms whose right-hand side is it, applied (transitively):
