@@ -642,10 +642,14 @@ def mismatches(checker: Checker, path: str, source: bytes,
     if decls is None:
         return []
     signatures: dict[str, Type] = {}
+    named: set[str] = set()
     for d in decls.named_children:
         if d.type == "signature":
             name = d.child_by_field_name("name")
             t = d.child_by_field_name("type")
+            if any(d.start_point[0] < ln <= d.end_point[0] + 1 for ln in lines) \
+                    and name is not None:
+                named.add(name.text.decode())  # its definition is typed with the synonym
             if name is not None and t is not None:
                 parsed = _signature_type(":: " + t.text.decode("utf-8", "replace"))
                 if parsed is not None:
@@ -653,7 +657,9 @@ def mismatches(checker: Checker, path: str, source: bytes,
     found: dict[int, Mismatch] = {}
     for d in _checked_declarations(decls):
         first, last = d.start_point[0] + 1, d.end_point[0] + 1
-        if not any(first <= ln <= last for ln in lines):
+        name = d.child_by_field_name("name")
+        if not any(first <= ln <= last for ln in lines) \
+                and (name is None or name.text.decode() not in named):
             continue
         results = []
         for opaque in (False, True):
