@@ -1465,23 +1465,29 @@ class Explorer:
         names = {d.name for kind in (DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD,
                                      DefKind.CONSTRUCTOR)
                  for d in self.index.definitions_of_kind(kind) if types & set(d.mentions)}
+        checker = typeflow.Checker(self.index, self._resolve_value, syn.name,
+                                   self._resolve_type)
+        yield from self._written_type_mismatches(checker, names | types, syn.name, (
+            f"type-checks only through what {syn.name} stood for: its written types meet "
+            "the synonym's old expansion here"))
+
+    def _written_type_mismatches(self, checker: typeflow.Checker, names: set[str],
+                                 symbol: str, why: str) -> Iterator[_Candidate]:
+        """The expressions, in declarations using ``names``, whose written types agree before
+        the change and not after it (see ``typeflow``)."""
         lines: dict[str, set[int]] = {}
-        for name in sorted(names | types):
+        for name in sorted(names):
             for ref in self.references(name):
                 if ref.role not in (Role.IMPORT, Role.EXPORT):
                     lines.setdefault(ref.path, set()).add(ref.line)
-        checker = typeflow.Checker(self.index, self._resolve_value, syn.name,
-                                   self._resolve_type)
         for path in sorted(lines):
             self.cancel.check()
             source = "\n".join(self.context.lines(path)).encode()
             for m in typeflow.mismatches(checker, path, source, lines[path]):
                 encl = self.context.enclosing(path, m.line)
                 yield _Candidate(path, m.line, SiteFacts(
-                    EdgeKind.TYPE_USE, True, detail=(
-                        f"`{m.text}` type-checks only through what {syn.name} stood for: its "
-                        "written types meet the synonym's old expansion here"),
-                    symbol=syn.name), encl.name if encl is not None else None,
+                    EdgeKind.TYPE_USE, True, detail=f"`{m.text}` {why}", symbol=symbol),
+                    encl.name if encl is not None else None,
                     end_line=m.end_line if m.end_line > m.line else None)
 
     def _resolve_type(self, path: str, name: str) -> Definition | None:

@@ -83,8 +83,6 @@ class Mismatch(NamedTuple):
     text: str
 
 
-class _Failed(Exception):
-    pass
 
 
 class Checker:
@@ -250,11 +248,13 @@ class Checker:
 
 
 def _signature_type(sig: str) -> Type | None:
+    """A signature's type, its context dropped; a rank-n `forall` is read as if the type
+    were rank 1 (its variables shared by the uses in one declaration)."""
     text = re.sub(r"\{-.*?-\}|--[^\n]*", " ", sig).split("::", 1)[-1]
-    if "forall" in text:
-        return None
-    text = text.rpartition("=>")[2]
-    return parse_type(text, named=True)
+    text = re.sub(r"\bforall\b[^.]*\.", " ", text)
+    text = text.rpartition("=>")[2] if text.count("=>") == 1 or "(" not in text.split(
+        "=>")[0] else text
+    return parse_type(text, named=True) if "=>" not in text else None
 
 
 def _substituted(t: Type, binding: dict[str, Type]) -> Type:
@@ -372,6 +372,28 @@ class _Infer:
         elif kind in ("parens", "strict", "lazy", "irrefutable"):
             for p in node.named_children:
                 self.bind_pattern(p, t, scope)
+        elif kind == "apply" or kind in ("constructor", "qualified") \
+                and self.text(node).rpartition(".")[2][:1].isupper():
+            args, head = [], node
+            while head.type == "apply" and len(head.named_children) == 2:
+                args.insert(0, head.named_children[1])
+                head = head.named_children[0]
+            con = self.c.resolve(self.path, None, self.text(head).rpartition(".")[2]) \
+                if head.type in ("constructor", "qualified") else None
+            ct = self.c.declared(con) if con is not None else None
+            ct = self.c.instantiate(ct) if ct is not None else None
+            parts = []
+            while ct is not None and len(parts) < len(args) and self.c.walk(ct)[0] == "->":
+                arg, ct = self.c.walk(ct)[1]
+                parts.append(arg)
+            if ct is not None and len(parts) == len(args) and self.c.walk(ct)[0] != "->":
+                self.c.unify(t, ct)
+            else:
+                parts = [self.c.fresh() for _ in args]
+            for p, pt in zip(args, parts, strict=True):
+                self.bind_pattern(p, pt, scope)
+        elif kind == "record":
+            self.record_pattern(node, t, scope)
         elif kind == "as":
             kids = node.named_children
             if kids:
@@ -381,6 +403,46 @@ class _Infer:
         else:
             for v in _descendants(node, "variable"):
                 scope.names[self.text(v)] = self.c.fresh()
+
+    def record_pattern(self, node, t: Type, scope: _Scope) -> None:
+        """`C {f = p, g, ..}`: each field's pattern (a pun, or every field for `..`) takes
+        the field's type at the record's type."""
+        kids = node.named_children
+        con_node = node.child_by_field_name("constructor")
+        con = self.c.resolve(self.path, None, self.text(con_node).rpartition(".")[2]) \
+            if con_node is not None else None
+        record = self.c._data_type(con) if con is not None else None
+        record = self.c.instantiate(record) if record is not None else self.c.fresh()
+        self.c.unify(t, record)
+
+        def field_type(name: str) -> Type:
+            fdef = self.c.resolve(self.path, None, name)
+            ft = self.c.declared(fdef) if fdef is not None and fdef.kind is DefKind.FIELD \
+                else None
+            if ft is None:
+                return self.c.fresh()
+            record_t, value_t = self.c.instantiate(ft)[1]
+            self.c.unify(record_t, record)
+            return value_t
+        named = set()
+        for fp in kids:
+            if fp.type != "field_pattern":
+                continue
+            if any(k.type == "wildcard" for k in fp.named_children):
+                for f in (con.fields if con is not None else ()):
+                    if f not in named:
+                        scope.names[f] = field_type(f)
+                continue
+            fname = fp.child_by_field_name("field")
+            pat = fp.child_by_field_name("pattern")
+            if fname is None:
+                continue
+            name = self.text(fname).rpartition(".")[2]
+            named.add(name)
+            if pat is None:
+                scope.names[name] = field_type(name)
+            else:
+                self.bind_pattern(pat, field_type(name), scope)
 
     # -- bindings ----------------------------------------------------------------------
     def local_binds(self, node, scope: _Scope) -> None:
@@ -498,6 +560,31 @@ class _Infer:
             return result
         if kind == "do":
             return self.do(node, scope)
+        if kind == "case":
+            kids = node.named_children
+            scrutinee = self.expr(kids[0], scope) if kids and kids[0].type != \
+                "alternatives" else c.fresh()
+            result = c.fresh()
+            for alts in kids:
+                if alts.type != "alternatives":
+                    continue
+                for alt in alts.named_children:
+                    inner = _Scope(scope)
+                    pat = alt.child_by_field_name("pattern")
+                    if pat is not None:
+                        self.bind_pattern(pat, scrutinee, inner)
+                    self.unify_at(alt, result, self.rhs(alt, inner))
+            return result
+        if kind == "multi_way_if":
+            result = c.fresh()
+            for m in node.named_children:
+                for part in m.named_children:
+                    if part.type == "guards":
+                        for g in part.named_children:
+                            self.expr(g, scope)
+                    else:
+                        self.unify_at(part, result, self.expr(part, scope))
+            return result
         # anything else: its parts are still checked, its own type is unknown
         for k in node.named_children:
             self.expr(k, scope)
@@ -579,8 +666,11 @@ class _Infer:
             con = self.c.resolve(self.path, None, self.text(base).rpartition(".")[2])
             result = self.c._data_type(con) if con is not None else None
             result = self.c.instantiate(result) if result is not None else self.c.fresh()
-        else:
-            result = self.expr(base, scope)
+        else:  # an update may change the record's type parameters (`c { hook = h }`)
+            before = self.expr(base, scope)
+            head = self.c.walk(before)
+            result = (head[0], tuple(self.c.fresh() for _ in head[1])) \
+                if head[0] and not head[0].startswith("'") else self.c.fresh()
         for upd in kids[1:]:
             if upd.type != "field_update":
                 continue
