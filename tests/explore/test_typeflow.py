@@ -72,3 +72,27 @@ def test_a_local_binding_shadows_a_workspace_name(tmp_path):
         """, "Key")
     # in `pick`, `label` is the local one, typed with Key; in `tag` the top-level String
     assert lines == {9}
+
+
+def test_a_claim_read_from_the_codes_shape_yields_to_a_fully_typed_declaration(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "M.hs").write_text(textwrap.dedent("""\
+        module M where
+        import Data.List (find)
+        type Key = String
+        data Box k = Box [k]
+        type KeyBox = Box Key
+        keysOf :: KeyBox -> [Key]
+        keysOf (Box ks) = ks
+        firstKey :: KeyBox -> Maybe Key
+        firstKey b = find (const True) (keysOf b)
+        defaultKey :: Maybe Key
+        defaultKey = find (const True) ["a"]
+        """))
+    index = WorkspaceIndex.build(tmp_path, use_cache=False)
+    ex = explore(index, Question("q", "Key", ChangeKind.CHANGE_TYPE_SYNONYM, (), 500))
+    by_line = {n.line: n for n in ex.nodes if n.facts.edge is EdgeKind.SIGNATURE}
+    # `find` returns what it is given: firstKey passes Keys on, defaultKey builds one from a
+    # string literal (the shape alone says "built by a library function" for both)
+    assert not by_line[8].facts.breaks and "agrees with the new type" in by_line[8].facts.detail
+    assert any(n.facts.breaks for n in ex.nodes if 10 <= n.line <= 11)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from scout.cancel import NEVER, CancelToken
@@ -1445,11 +1445,32 @@ class Explorer:
         words = _split_top(_type_text(rhs), " ")
         info = _Synonym(frozenset(a.name for a in aliases),
                         _bare_class(words[0]) if words else "", len(split_arrows(rhs)) > 1)
+        found, complete = self._synonym_mismatches(syn)
+        flagged = {(c.path, line) for c in found
+                   for line in range(c.line, (c.end_line or c.line) + 1)}
         for alias in aliases:
-            yield from self._synonym_uses(alias, syn, info)
-        yield from self._synonym_mismatches(syn)
+            for c in self._synonym_uses(alias, syn, info):
+                yield self._checked_claim(c, flagged, complete)
+        yield from found
 
-    def _synonym_mismatches(self, syn: Definition) -> Iterator[_Candidate]:
+    def _checked_claim(self, c: _Candidate, flagged: set[tuple[str, int]],
+                       complete: dict[str, list[tuple[int, int]]]) -> _Candidate:
+        """A break read from the shape of the code, kept unless the checker of written types
+        typed the whole declaration it is in, found it consistent before the change, and
+        found no mismatch at it after: then the code agrees with the change."""
+        if not c.facts.breaks:
+            return c
+        last = c.end_line or c.line
+        if any((c.path, line) in flagged for line in range(c.line, last + 1)):
+            return c
+        if not any(first <= c.line and last <= end for first, end in complete.get(c.path, ())):
+            return c
+        return replace(c, facts=replace(c.facts, breaks=False, detail=(
+            f"{c.facts.detail.rstrip('.')}; but every written type in this declaration "
+            "agrees with the new type: no change needed here")))
+
+    def _synonym_mismatches(self, syn: Definition) -> tuple[
+            list[_Candidate], dict[str, list[tuple[int, int]]]]:
         """Expressions whose written types agree only through the synonym's expansion (see
         ``typeflow``): the declarations that use a name whose type mentions the synonym, or a
         synonym built from it (`type WindowSet = StackSet WorkspaceId ...`), checked with the
@@ -1467,28 +1488,27 @@ class Explorer:
                  for d in self.index.definitions_of_kind(kind) if types & set(d.mentions)}
         checker = typeflow.Checker(self.index, self._resolve_value, syn.name,
                                    self._resolve_type)
-        yield from self._written_type_mismatches(checker, names | types, syn.name, (
-            f"type-checks only through what {syn.name} stood for: its written types meet "
-            "the synonym's old expansion here"))
-
-    def _written_type_mismatches(self, checker: typeflow.Checker, names: set[str],
-                                 symbol: str, why: str) -> Iterator[_Candidate]:
-        """The expressions, in declarations using ``names``, whose written types agree before
-        the change and not after it (see ``typeflow``)."""
         lines: dict[str, set[int]] = {}
-        for name in sorted(names):
+        for name in sorted(names | types):
             for ref in self.references(name):
                 if ref.role not in (Role.IMPORT, Role.EXPORT):
                     lines.setdefault(ref.path, set()).add(ref.line)
+        found: list[_Candidate] = []
+        complete: dict[str, list[tuple[int, int]]] = {}
         for path in sorted(lines):
             self.cancel.check()
             source = "\n".join(self.context.lines(path)).encode()
-            for m in typeflow.mismatches(checker, path, source, lines[path]):
+            report = typeflow.mismatches(checker, path, source, lines[path])
+            complete[path] = report.complete
+            for m in report.mismatches:
                 encl = self.context.enclosing(path, m.line)
-                yield _Candidate(path, m.line, SiteFacts(
-                    EdgeKind.TYPE_USE, True, detail=f"`{m.text}` {why}", symbol=symbol),
-                    encl.name if encl is not None else None,
-                    end_line=m.end_line if m.end_line > m.line else None)
+                found.append(_Candidate(path, m.line, SiteFacts(
+                    EdgeKind.TYPE_USE, True, detail=(
+                        f"`{m.text}` type-checks only through what {syn.name} stood for: its "
+                        "written types meet the synonym's old expansion here"),
+                    symbol=syn.name), encl.name if encl is not None else None,
+                    end_line=m.end_line if m.end_line > m.line else None))
+        return found, complete
 
     def _resolve_type(self, path: str, name: str) -> Definition | None:
         """The one workspace type (or synonym) an unqualified type name written in ``path``

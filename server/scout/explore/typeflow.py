@@ -60,6 +60,11 @@ _PRELUDE = {
     "<$>": "(a -> b) -> f a -> f b", "mapM_": "(a -> m b) -> [a] -> m ()",
     "forM_": "[a] -> (a -> m b) -> m ()", "mapM": "(a -> m b) -> [a] -> m [b]",
     "forM": "[a] -> (a -> m b) -> m [b]", "sequence_": "[m a] -> m ()",
+    "find": "(a -> Bool) -> [a] -> Maybe a", "any": "(a -> Bool) -> [a] -> Bool",
+    "all": "(a -> Bool) -> [a] -> Bool", "mapMaybe": "(a -> Maybe b) -> [a] -> [b]",
+    "catMaybes": "[Maybe a] -> [a]", "isJust": "Maybe a -> Bool",
+    "isNothing": "Maybe a -> Bool", "listToMaybe": "[a] -> Maybe a",
+    "maybeToList": "Maybe a -> [a]",
 }
 
 # Synonyms from base that code writes in place of their expansion
@@ -73,6 +78,15 @@ _FIXITY = {"$": (0, "r"), "$!": (0, "r"), "&": (1, "l"), ">>=": (1, "l"), ">>": 
            "<$": (4, "l"), "<*>": (4, "l"), "*>": (4, "l"), "<*": (4, "l"), ":": (5, "r"),
            "++": (5, "r"), "+": (6, "l"), "-": (6, "l"), "<>": (6, "r"), "*": (7, "l"),
            "/": (7, "l"), ".": (9, "r"), "!!": (9, "l"), "\\\\": (5, "n"), ".|.": (5, "l")}
+
+
+class Report(NamedTuple):
+    """What checking one file found: the mismatches, and the spans (first line, last line,
+    a signature's included) of the declarations whose every name had a known type, where no
+    mismatch means the code agrees with the change (as far as written types tell)."""
+
+    mismatches: list[Mismatch]
+    complete: list[tuple[int, int]]
 
 
 class Mismatch(NamedTuple):
@@ -305,6 +319,7 @@ class _Infer:
         self.source = source
         self.failed: dict[int, Mismatch] = {}
         self.depth = 0
+        self.complete = True  # every name and construct had a known type
 
     def text(self, node) -> str:
         return node.text.decode("utf-8", "replace")
@@ -337,12 +352,14 @@ class _Infer:
                 and not self.c.index.definitions(name):
             t = self.c._prelude[name]
             return self.c.instantiate(t) if t is not None else self.c.fresh()
+        self.complete = False
         return self.c.fresh()
 
     def local_function(self, binding, scope: _Scope) -> Type:
         """A local function's type at one use: its clause inferred with fresh parameters."""
         node, own_scope = binding
         if self.depth > 6:
+            self.complete = False
             return self.c.fresh()
         self.depth += 1
         try:
@@ -502,6 +519,7 @@ class _Infer:
                 return ("[]", (("Char", ()),))
             if inner == "char":
                 return ("Char", ())
+            self.complete = False  # a number: its type is a class's choice
             return c.fresh()
         if kind == "parens":
             kids = node.named_children
@@ -586,6 +604,7 @@ class _Infer:
                         self.unify_at(part, result, self.expr(part, scope))
             return result
         # anything else: its parts are still checked, its own type is unknown
+        self.complete = False
         for k in node.named_children:
             self.expr(k, scope)
         return c.fresh()
@@ -723,20 +742,22 @@ def _descendants(node, kind: str) -> Iterator:
         stack.extend(n.children)
 
 
-def mismatches(checker: Checker, path: str, source: bytes,
-               lines: set[int]) -> list[Mismatch]:
+def mismatches(checker: Checker, path: str, source: bytes, lines: set[int]) -> Report:
     """The expressions of the top-level declarations covering ``lines`` in one file that
     type-check with the synonym expanded and fail with it opaque."""
     tree = parser.parser().parse(source)
     decls = next((c for c in tree.root_node.named_children if c.type == "declarations"), None)
     if decls is None:
-        return []
+        return Report([], [])
     signatures: dict[str, Type] = {}
     named: set[str] = set()
+    signature_line: dict[str, int] = {}
     for d in decls.named_children:
         if d.type == "signature":
             name = d.child_by_field_name("name")
             t = d.child_by_field_name("type")
+            if name is not None:
+                signature_line.setdefault(name.text.decode(), d.start_point[0] + 1)
             if any(d.start_point[0] < ln <= d.end_point[0] + 1 for ln in lines) \
                     and name is not None:
                 named.add(name.text.decode())  # its definition is typed with the synonym
@@ -745,6 +766,7 @@ def mismatches(checker: Checker, path: str, source: bytes,
                 if parsed is not None:
                     signatures[name.text.decode()] = parsed
     found: dict[int, Mismatch] = {}
+    complete: list[tuple[int, int]] = []
     for d in _checked_declarations(decls):
         first, last = d.start_point[0] + 1, d.end_point[0] + 1
         name = d.child_by_field_name("name")
@@ -752,6 +774,7 @@ def mismatches(checker: Checker, path: str, source: bytes,
                 and (name is None or name.text.decode() not in named):
             continue
         results = []
+        whole = True
         for opaque in (False, True):
             checker.opaque = opaque
             checker.subst = {}
@@ -759,12 +782,15 @@ def mismatches(checker: Checker, path: str, source: bytes,
             try:
                 _check_declaration(run, d, signatures)
             except RecursionError:
-                run.failed = {}
+                run.failed, run.complete = {}, False
             results.append(run.failed)
+            whole = whole and run.complete and (opaque or not run.failed)
         for line, m in results[1].items():
             if line not in results[0]:
                 found.setdefault(line, m)
-    return sorted(found.values())
+        if whole and name is not None:
+            complete.append((min(first, signature_line.get(name.text.decode(), first)), last))
+    return Report(sorted(found.values()), complete)
 
 
 def _checked_declarations(decls) -> Iterator:
@@ -788,6 +814,8 @@ def _check_declaration(run: _Infer, d, signatures: dict[str, Type]) -> None:
             arg, t = run.c.walk(t)[1]
             run.bind_pattern(p, arg, scope)
         else:
+            if t is not None and run.c.walk(t)[0] and not run.c.walk(t)[0].startswith("'"):
+                run.fail(d)  # more parameters than the declared type has arrows
             t = None
             run.bind_pattern(p, run.c.fresh(), scope)
     result = run.rhs(d, scope)
