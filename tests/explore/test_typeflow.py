@@ -96,3 +96,23 @@ def test_a_claim_read_from_the_codes_shape_yields_to_a_fully_typed_declaration(t
     # string literal (the shape alone says "built by a library function" for both)
     assert not by_line[8].facts.breaks and "agrees with the new type" in by_line[8].facts.detail
     assert any(n.facts.breaks for n in ex.nodes if 10 <= n.line <= 11)
+
+
+def test_a_claimed_call_yields_when_the_value_arrives_typed_with_the_synonym(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "M.hs").write_text(textwrap.dedent("""\
+        module M where
+        import Data.List (find)
+        type Key = String
+        keysOf :: Int -> [Key]
+        keysOf _ = []
+        countKey :: Maybe Key -> Int
+        countKey _ = 0
+        total :: Int -> Int
+        total n = countKey (find (const True) (keysOf n)) + n
+        """))
+    index = WorkspaceIndex.build(tmp_path, use_cache=False)
+    ex = explore(index, Question("q", "Key", ChangeKind.CHANGE_TYPE_SYNONYM, (), 500))
+    calls = [n for n in ex.nodes if n.facts.edge is EdgeKind.CALL_SITE and n.line == 9]
+    # `find` hands on the Keys it is given (a number's `+` leaves the declaration untyped)
+    assert calls and not calls[0].facts.breaks

@@ -1445,32 +1445,37 @@ class Explorer:
         words = _split_top(_type_text(rhs), " ")
         info = _Synonym(frozenset(a.name for a in aliases),
                         _bare_class(words[0]) if words else "", len(split_arrows(rhs)) > 1)
-        found, complete = self._synonym_mismatches(syn)
+        found, complete, passed = self._synonym_mismatches(syn)
         flagged = {(c.path, line) for c in found
                    for line in range(c.line, (c.end_line or c.line) + 1)}
         for alias in aliases:
             for c in self._synonym_uses(alias, syn, info):
-                yield self._checked_claim(c, flagged, complete)
+                yield self._checked_claim(c, flagged, complete, passed)
         yield from found
 
     def _checked_claim(self, c: _Candidate, flagged: set[tuple[str, int]],
-                       complete: dict[str, list[tuple[int, int]]]) -> _Candidate:
+                       complete: dict[str, list[tuple[int, int]]],
+                       passed: dict[str, set[int]]) -> _Candidate:
         """A break read from the shape of the code, kept unless the checker of written types
-        typed the whole declaration it is in, found it consistent before the change, and
-        found no mismatch at it after: then the code agrees with the change."""
+        says otherwise: it typed the whole declaration it is in, consistently before the
+        change and without a mismatch at it after; or, for a value handed to a function or
+        constructor on one line, it saw that value arrive typed with the synonym itself."""
         if not c.facts.breaks:
             return c
         last = c.end_line or c.line
         if any((c.path, line) in flagged for line in range(c.line, last + 1)):
             return c
-        if not any(first <= c.line and last <= end for first, end in complete.get(c.path, ())):
+        handed_on = c.facts.edge in (EdgeKind.CALL_SITE, EdgeKind.CONSTRUCTOR_USE) \
+            and last == c.line and c.line in passed.get(c.path, ())
+        if not handed_on and not any(first <= c.line and last <= end
+                                     for first, end in complete.get(c.path, ())):
             return c
         return replace(c, facts=replace(c.facts, breaks=False, detail=(
             f"{c.facts.detail.rstrip('.')}; but every written type in this declaration "
             "agrees with the new type: no change needed here")))
 
     def _synonym_mismatches(self, syn: Definition) -> tuple[
-            list[_Candidate], dict[str, list[tuple[int, int]]]]:
+            list[_Candidate], dict[str, list[tuple[int, int]]], dict[str, set[int]]]:
         """Expressions whose written types agree only through the synonym's expansion (see
         ``typeflow``): the declarations that use a name whose type mentions the synonym, or a
         synonym built from it (`type WindowSet = StackSet WorkspaceId ...`), checked with the
@@ -1495,11 +1500,13 @@ class Explorer:
                     lines.setdefault(ref.path, set()).add(ref.line)
         found: list[_Candidate] = []
         complete: dict[str, list[tuple[int, int]]] = {}
+        passed: dict[str, set[int]] = {}
         for path in sorted(lines):
             self.cancel.check()
             source = "\n".join(self.context.lines(path)).encode()
             report = typeflow.mismatches(checker, path, source, lines[path])
             complete[path] = report.complete
+            passed[path] = report.passed
             for m in report.mismatches:
                 encl = self.context.enclosing(path, m.line)
                 found.append(_Candidate(path, m.line, SiteFacts(
@@ -1508,7 +1515,7 @@ class Explorer:
                         "written types meet the synonym's old expansion here"),
                     symbol=syn.name), encl.name if encl is not None else None,
                     end_line=m.end_line if m.end_line > m.line else None))
-        return found, complete
+        return found, complete, passed
 
     def _resolve_type(self, path: str, name: str) -> Definition | None:
         """The one workspace type (or synonym) an unqualified type name written in ``path``

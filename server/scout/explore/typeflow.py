@@ -87,6 +87,7 @@ class Report(NamedTuple):
 
     mismatches: list[Mismatch]
     complete: list[tuple[int, int]]
+    passed: set[int]  # lines where a value typed with the synonym is given where it is wanted
 
 
 class Mismatch(NamedTuple):
@@ -320,6 +321,7 @@ class _Infer:
         self.failed: dict[int, Mismatch] = {}
         self.depth = 0
         self.complete = True  # every name and construct had a known type
+        self.passed: set[int] = set()  # lines handing on a value typed with the synonym
 
     def text(self, node) -> str:
         return node.text.decode("utf-8", "replace")
@@ -614,6 +616,9 @@ class _Infer:
         f = c.walk(f)
         if f[0] == "->":
             arg, result = f[1]
+            if c.opaque and _occurs(c.synonym, arg, c) and _occurs(c.synonym, x, c):
+                # the value comes typed with the synonym where it is expected
+                self.passed.add(node.start_point[0] + 1)
             self.unify_at(node, arg, x)
             return result
         result = c.fresh()
@@ -748,7 +753,7 @@ def mismatches(checker: Checker, path: str, source: bytes, lines: set[int]) -> R
     tree = parser.parser().parse(source)
     decls = next((c for c in tree.root_node.named_children if c.type == "declarations"), None)
     if decls is None:
-        return Report([], [])
+        return Report([], [], set())
     signatures: dict[str, Type] = {}
     named: set[str] = set()
     signature_line: dict[str, int] = {}
@@ -767,6 +772,7 @@ def mismatches(checker: Checker, path: str, source: bytes, lines: set[int]) -> R
                     signatures[name.text.decode()] = parsed
     found: dict[int, Mismatch] = {}
     complete: list[tuple[int, int]] = []
+    passed: set[int] = set()
     for d in _checked_declarations(decls):
         first, last = d.start_point[0] + 1, d.end_point[0] + 1
         name = d.child_by_field_name("name")
@@ -785,12 +791,14 @@ def mismatches(checker: Checker, path: str, source: bytes, lines: set[int]) -> R
                 run.failed, run.complete = {}, False
             results.append(run.failed)
             whole = whole and run.complete and (opaque or not run.failed)
+            if opaque:
+                passed |= run.passed - set(run.failed) - set(results[0])
         for line, m in results[1].items():
             if line not in results[0]:
                 found.setdefault(line, m)
         if whole and name is not None:
             complete.append((min(first, signature_line.get(name.text.decode(), first)), last))
-    return Report(sorted(found.values()), complete)
+    return Report(sorted(found.values()), complete, passed)
 
 
 def _checked_declarations(decls) -> Iterator:
