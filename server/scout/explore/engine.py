@@ -2105,7 +2105,8 @@ def _local_body(scope: str, name: str, *, patterns: bool = False) -> str | None:
     first line and the lines indented past it), or None; with ``patterns``, also of a pattern
     binding that binds it (`x:xs = ...`, `(a, b) = ...`)."""
     lines = scope.split("\n")
-    lead = r"(?:[\w'(\[,:~!]+\s*)*?(?<![\w'])" if patterns else ""
+    # one character class, not nested repeats: those backtrack exponentially on a long line
+    lead = r"[\w'(\[,:~!\s]*?(?<![\w'])" if patterns else ""
     for i, line in enumerate(lines[1:], start=1):
         m = re.match(r"(\s*)(?:where\s+|let\s+)?" + lead + re.escape(name)
                      + r"\b[^=\n]*?(?<![=<>/])=(?![=>])(.*)", line)
