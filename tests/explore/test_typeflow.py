@@ -116,3 +116,22 @@ def test_a_claimed_call_yields_when_the_value_arrives_typed_with_the_synonym(tmp
     calls = [n for n in ex.nodes if n.facts.edge is EdgeKind.CALL_SITE and n.line == 9]
     # `find` hands on the Keys it is given (a number's `+` leaves the declaration untyped)
     assert calls and not calls[0].facts.breaks
+
+
+def test_a_claim_stands_where_a_class_constraint_falls_on_the_synonym(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "M.hs").write_text(textwrap.dedent("""\
+        module M where
+        type Hook = [Int]
+        composeAll :: Monoid m => [m] -> m
+        composeAll = mconcat
+        quiet :: Hook
+        quiet = []
+        hook :: Hook
+        hook = composeAll [quiet, quiet]
+        """))
+    index = WorkspaceIndex.build(tmp_path, use_cache=False)
+    ex = explore(index, Question("q", "Hook", ChangeKind.CHANGE_TYPE_SYNONYM, (), 500))
+    by_line = {n.line: n for n in ex.nodes if n.facts.edge is EdgeKind.SIGNATURE}
+    # every name is typed, but whether the new type is a Monoid is not written anywhere
+    assert by_line[7].facts.breaks

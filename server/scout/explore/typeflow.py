@@ -67,6 +67,22 @@ _PRELUDE = {
     "maybeToList": "Maybe a -> [a]",
 }
 
+# The class-constrained type variables of the Prelude functions above (`(==) :: Eq a => ...`)
+_PRELUDE_CLASSES = {"==": "a", "/=": "a", "elem": "a", "notElem": "a", "show": "a",
+                    "lookup": "a", "return": "m", "pure": "m", ">>=": "m", ">>": "m",
+                    "=<<": "m", "fmap": "f", "<$>": "f", "mapM_": "m", "forM_": "m",
+                    "mapM": "m", "forM": "m", "sequence_": "m", "when": "m", "unless": "m"}
+
+
+def _context_variables(signature: str) -> set[str]:
+    """The type variables a signature's class context constrains (`(Monoid m, Eq a) =>`)."""
+    text = re.sub(r"\{-.*?-\}|--[^\n]*", " ", signature).split("::", 1)[-1]
+    text = re.sub(r"\bforall\b[^.]*\.", " ", text)
+    if "=>" not in text:
+        return set()
+    return set(re.findall(r"(?<![\w'.])[a-z_][\w']*", text.rpartition("=>")[0]))
+
+
 # Synonyms from base that code writes in place of their expansion
 _BASE_SYNONYMS = {"String": ((), ("[]", (("Char", ()),))),
                   "FilePath": ((), ("[]", (("Char", ()),)))}
@@ -120,14 +136,14 @@ class Checker:
         self._prelude = {n: self.expand(t, None) if (t := parse_type(p, named=True)) else None
                          for n, p in _PRELUDE.items()}
         self.subst: dict[str, Type] = {}
-        self.failures: dict[int, Mismatch] = {}
+        self.approximated = False  # a unification this checker does not model was let pass
 
     # -- types ---------------------------------------------------------------------------
     def fresh(self) -> Type:
         return (f"'_{next(self._fresh)}", ())
 
-    def instantiate(self, t: Type) -> Type:
-        names: dict[str, Type] = {}
+    def instantiate(self, t: Type, names: dict[str, Type] | None = None) -> Type:
+        names = {} if names is None else names
 
         def go(t: Type) -> Type:
             head, args = t
@@ -180,14 +196,18 @@ class Checker:
 
     def unify(self, a: Type, b: Type, depth: int = 0) -> bool:
         a, b = self.walk(a), self.walk(b)
-        if depth > 40 or a == b or a == UNKNOWN or b == UNKNOWN:
+        if depth > 40:
+            self.approximated = True
+            return True
+        if a == b or a == UNKNOWN or b == UNKNOWN:
             return True
         (ha, xa), (hb, xb) = a, b
         if ha.startswith("'") or hb.startswith("'"):
             if not ha.startswith("'"):
                 (ha, xa), (hb, xb) = (hb, xb), (ha, xa)
             if len(xa) > len(xb):
-                return hb.startswith("'") or True  # a variable applied to more: not modelled
+                self.approximated = True  # a variable applied to more: not modelled
+                return True
             k = len(xb) - len(xa)
             target = (hb, xb[:k])
             if target != (ha, ()):
@@ -322,6 +342,7 @@ class _Infer:
         self.depth = 0
         self.complete = True  # every name and construct had a known type
         self.passed: set[int] = set()  # lines handing on a value typed with the synonym
+        self.constrained: list[Type] = []  # types a class constraint applies to
 
     def text(self, node) -> str:
         return node.text.decode("utf-8", "replace")
@@ -349,13 +370,31 @@ class _Infer:
         d = self.c.resolve(self.path, qualifier or None, name)
         if d is not None:
             t = self.c.declared(d)
-            return self.c.instantiate(t) if t is not None else self.c.fresh()
+            if t is None:
+                return self.c.fresh()
+            names: dict[str, Type] = {}
+            t = self.c.instantiate(t, names)
+            self.constrain(names, _context_variables(d.signature or ""))
+            return t
         if d is None and not qualifier and name in self.c._prelude \
                 and not self.c.index.definitions(name):
             t = self.c._prelude[name]
-            return self.c.instantiate(t) if t is not None else self.c.fresh()
+            if t is None:
+                return self.c.fresh()
+            names = {}
+            t = self.c.instantiate(t, names)
+            self.constrain(names, _PRELUDE_CLASSES.get(name, ()))
+            return t
         self.complete = False
         return self.c.fresh()
+
+    def constrain(self, names: dict[str, Type], variables) -> None:
+        """Remember the fresh types of a signature's class-constrained variables: one that
+        ends up holding the synonym needs an instance this checker cannot see."""
+        self.constrained.extend(names["'" + v] for v in variables if "'" + v in names)
+
+    def instances_unknown(self) -> bool:
+        return any(_occurs(self.c.synonym, t, self.c) for t in self.constrained)
 
     def local_function(self, binding, scope: _Scope) -> Type:
         """A local function's type at one use: its clause inferred with fresh parameters."""
@@ -784,11 +823,14 @@ def mismatches(checker: Checker, path: str, source: bytes, lines: set[int]) -> R
         for opaque in (False, True):
             checker.opaque = opaque
             checker.subst = {}
+            checker.approximated = False
             run = _Infer(checker, path, source)
             try:
                 _check_declaration(run, d, signatures)
             except RecursionError:
                 run.failed, run.complete = {}, False
+            if checker.approximated or (opaque and run.instances_unknown()):
+                run.complete = False
             results.append(run.failed)
             whole = whole and run.complete and (opaque or not run.failed)
             if opaque:
