@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from scout.cancel import NEVER, CancelToken
+from scout.explore import typeflow
 from scout.explore.context import ContextReader
 from scout.explore.exhaustive import (
     AddedConstructorVerdicts,
@@ -1444,8 +1445,93 @@ class Explorer:
         words = _split_top(_type_text(rhs), " ")
         info = _Synonym(frozenset(a.name for a in aliases),
                         _bare_class(words[0]) if words else "", len(split_arrows(rhs)) > 1)
+        found, complete, passed = self._synonym_mismatches(syn)
+        flagged = {(c.path, line) for c in found
+                   for line in range(c.line, (c.end_line or c.line) + 1)}
         for alias in aliases:
-            yield from self._synonym_uses(alias, syn, info)
+            for c in self._synonym_uses(alias, syn, info):
+                yield self._checked_claim(c, flagged, complete, passed)
+        yield from found
+
+    def _checked_claim(self, c: _Candidate, flagged: set[tuple[str, int]],
+                       complete: dict[str, list[tuple[int, int]]],
+                       passed: dict[str, set[int]]) -> _Candidate:
+        """A break read from the shape of the code, kept unless the checker of written types
+        says otherwise: it typed the whole declaration it is in, consistently before the
+        change and without a mismatch at it after; or, for a value handed to a function or
+        constructor on one line, it saw that value arrive typed with the synonym itself."""
+        if not c.facts.breaks:
+            return c
+        last = c.end_line or c.line
+        if any((c.path, line) in flagged for line in range(c.line, last + 1)):
+            return c
+        handed_on = c.facts.edge in (EdgeKind.CALL_SITE, EdgeKind.CONSTRUCTOR_USE) \
+            and last == c.line and c.line in passed.get(c.path, ())
+        if not handed_on and not any(first <= c.line and last <= end
+                                     for first, end in complete.get(c.path, ())):
+            return c
+        return replace(c, facts=replace(c.facts, breaks=False, detail=(
+            f"{c.facts.detail.rstrip('.')}; but every written type in this declaration "
+            "agrees with the new type: no change needed here")))
+
+    def _synonym_mismatches(self, syn: Definition) -> tuple[
+            list[_Candidate], dict[str, list[tuple[int, int]]], dict[str, set[int]]]:
+        """Expressions whose written types agree only through the synonym's expansion (see
+        ``typeflow``): the declarations that use a name whose type mentions the synonym, or a
+        synonym built from it (`type WindowSet = StackSet WorkspaceId ...`), checked with the
+        synonym expanded and opaque."""
+        types = {syn.name}
+        changed = True
+        while changed:  # the synonyms whose right-hand side mentions it, transitively
+            changed = False
+            for other in self.index.definitions_of_kind(DefKind.TYPE_SYNONYM):
+                if other.name not in types and types & set(other.mentions):
+                    types.add(other.name)
+                    changed = True
+        names = {d.name for kind in (DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD,
+                                     DefKind.CONSTRUCTOR)
+                 for d in self.index.definitions_of_kind(kind) if types & set(d.mentions)}
+        checker = typeflow.Checker(self.index, self._resolve_value, syn.name,
+                                   self._resolve_type)
+        lines: dict[str, set[int]] = {}
+        for name in sorted(names | types):
+            for ref in self.references(name):
+                if ref.role not in (Role.IMPORT, Role.EXPORT):
+                    lines.setdefault(ref.path, set()).add(ref.line)
+        found: list[_Candidate] = []
+        complete: dict[str, list[tuple[int, int]]] = {}
+        passed: dict[str, set[int]] = {}
+        for path in sorted(lines):
+            self.cancel.check()
+            source = "\n".join(self.context.lines(path)).encode()
+            report = typeflow.mismatches(checker, path, source, lines[path])
+            complete[path] = report.complete
+            passed[path] = report.passed
+            for m in report.mismatches:
+                encl = self.context.enclosing(path, m.line)
+                found.append(_Candidate(path, m.line, SiteFacts(
+                    EdgeKind.TYPE_USE, True, detail=(
+                        f"`{m.text}` type-checks only through what {syn.name} stood for: its "
+                        "written types meet the synonym's old expansion here"),
+                    symbol=syn.name), encl.name if encl is not None else None,
+                    end_line=m.end_line if m.end_line > m.line else None))
+        return found, complete, passed
+
+    def _resolve_type(self, path: str, name: str) -> Definition | None:
+        """The one workspace type (or synonym) an unqualified type name written in ``path``
+        refers to, or None."""
+        found = [d for d in self.index.definitions(name, _TYPE_NAMESPACE)
+                 if self._resolves_to(path, None, d) or self._visible_in(path, d)]
+        return found[0] if len(found) == 1 else None
+
+    def _resolve_value(self, path: str, qualifier: str | None, name: str) -> Definition | None:
+        """The one workspace definition a value name (function, method, field, constructor)
+        refers to in ``path``, or None (a library name, or several candidates)."""
+        found = [d for d in self.index.definitions(name, (
+            DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD, DefKind.CONSTRUCTOR))
+            if d.parent is None or d.kind is not DefKind.FUNCTION]
+        found = [d for d in found if self._resolves_to(path, qualifier, d)]
+        return found[0] if len(found) == 1 else None
 
     def _aliases(self, syn: Definition) -> list[Definition]:
         """The synonym and the synonyms whose right-hand side is it, applied (transitively):
@@ -2019,7 +2105,8 @@ def _local_body(scope: str, name: str, *, patterns: bool = False) -> str | None:
     first line and the lines indented past it), or None; with ``patterns``, also of a pattern
     binding that binds it (`x:xs = ...`, `(a, b) = ...`)."""
     lines = scope.split("\n")
-    lead = r"(?:[\w'(\[,:~!]+\s*)*?(?<![\w'])" if patterns else ""
+    # one character class, not nested repeats: those backtrack exponentially on a long line
+    lead = r"[\w'(\[,:~!\s]*?(?<![\w'])" if patterns else ""
     for i, line in enumerate(lines[1:], start=1):
         m = re.match(r"(\s*)(?:where\s+|let\s+)?" + lead + re.escape(name)
                      + r"\b[^=\n]*?(?<![=<>/])=(?![=>])(.*)", line)
