@@ -451,3 +451,26 @@ def test_matches_in_included_code_break_where_ghc_says(change):
         assert truth == {f"{INCLUDED}:9", f"{INCLUDER}:15"}
         nodes = explored("include", "Green", change)
     assert compare(nodes, truth) == (set(), set())
+
+
+DOLLAR = "src/Fld/Dollar.hs"
+
+
+@pytest.mark.parametrize(("field", "declared", "expected"), [
+    # `Box $ Pos n` builds the old type, `Box $ p` gives it a parameter declared with it;
+    # `Box $ unBox b` gives the field its own value
+    ("unBox", "unBox :: Pos", {f"{DOLLAR}:10", f"{DOLLAR}:16"}),
+    # a lambda after `$`, on the same line or the next
+    ("runIt", "runIt :: Int -> Pos", {f"{DOLLAR}:19", f"{DOLLAR}:23"}),
+])
+def test_a_constructor_applied_with_dollar_builds_the_old_type(field, declared, expected):
+    truth = added_warning_sites(FIXTURES / "fields", [
+        Mutation(DOLLAR, declared, declared.replace(":: ", ":: ScoutOpaque (") + ")"),
+        # the same lines: the pragma beside the module header, the family after the code
+        Mutation(DOLLAR, "module Fld.Dollar where\n",
+                 "{-# LANGUAGE TypeFamilies #-} module Fld.Dollar where\n"),
+        Mutation(DOLLAR, "(n + 1)\n", "(n + 1)\n\ntype family ScoutOpaque a\n")],
+        flags=DEFER)
+    assert truth == expected
+    nodes = explored("fields", field, ChangeKind.CHANGE_FIELD_TYPE)
+    assert compare(nodes, truth) == (set(), set())

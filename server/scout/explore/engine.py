@@ -732,6 +732,15 @@ class Explorer:
                                     f"{ref.enclosing or 'this code'} builds {con.name} through "
                                     f"a functor: its operand for {f.name} yields the old type"),
                                 symbol=con.name), ref.enclosing, ref.col, operands[at][1])
+                        # `C $ v` (v often a lambda on the next lines): v is the first field
+                        given = self._dollar_argument(ref, con.name) if at == 0 else None
+                        if given is not None and self._old_type_value(ref, given[0], f,
+                                                                      (con.name, at)):
+                            yield _Candidate(ref.path, ref.line, SiteFacts(
+                                EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                    f"{ref.enclosing or 'this code'} builds {con.name} "
+                                    f"positionally: its argument for {f.name} has the old "
+                                    "type"), symbol=con.name), ref.enclosing, ref.col, given[1])
                         continue
                     if ref.role is not Role.EXPRESSION or not ref.end_line \
                             or not self._refers_to(ref, con):
@@ -766,6 +775,12 @@ class Explorer:
         consumer = re.search(r"([a-zA-Z_][\w'.]*)\s*(?:\$|\(|\.)\s*\(?\s*$", before)
         if consumer and consumer.group(1).rpartition(".")[2] in _CLASS_CONSUMERS:
             return False  # handed to a class method the new type is taken to have too
+        after = lines[ref.line - 1][ref.col + len(ref.name):] if 0 < ref.line <= len(lines) \
+            else ""
+        if consumer and f.parent and consumer.group(1).rpartition(".")[2] == f.parent \
+                and re.search(r"(?:\$|\()\s*$", before) \
+                and re.match(r"\s+[a-z_][\w']*\s*(?:\)|$)", after):
+            return False  # `C $ f r`, `C (f r)`: the field's own value, given back to C
         return True
 
     def _old_type_value(self, ref: Reference, value: str, f: Definition,
@@ -801,8 +816,30 @@ class Explorer:
                 if re.search(r"(?<![\w'.])" + re.escape(con) + r"\s+(?:\S+\s+){" + str(at)
                              + r"}" + re.escape(var) + r"(?![\w'])", scope):
                     return False
+                declared = self._parameter_type(ref, var)
+                if declared is not None:  # a parameter: its written type decides
+                    return _type_text(declared) == _type_text(f.signature.split("::", 1)[-1]
+                                                              if f.signature else "")
                 return self._built_variable(var, scope)
         return True
+
+    def _parameter_type(self, ref: Reference, var: str) -> str | None:
+        """The written type of ``var`` when it is a parameter (a plain variable pattern) of
+        the equation around ``ref`` in a declaration with a signature, else None."""
+        encl = self.context.enclosing(ref.path, ref.line)
+        if encl is None or not encl.signature:
+            return None
+        lines = self.context.lines(ref.path)
+        for i in range(min(ref.line, len(lines)), encl.span.start_line - 1, -1):
+            head = lines[i - 1]
+            if re.match(re.escape(encl.name) + r"(?![\w'])", head):  # the equation's head
+                args = _call_arguments(head, encl.name)
+                if var not in args:
+                    return None
+                types = _parameter_types(encl.signature)
+                at = args.index(var)
+                return types[at] if at < len(types) else None
+        return None
 
     def _built_variable(self, var: str, scope: str) -> bool:
         """Is a variable given positionally built as the old type: bound (`let`/`where`, a
@@ -927,6 +964,30 @@ class Explorer:
             if any(keep is None or keep(text[:m.start()]) for m in word.finditer(text)):
                 last = i
         return last
+
+    def _dollar_argument(self, ref: Reference, name: str) -> tuple[str, int] | None:
+        """For a constructor applied with `$` (`C $ v`, `C $` with v on the next lines): v's
+        first line of text and v's last line (the lines indented under the use: a lambda's
+        body, where GHC reports what no longer fits); None when the use is not one."""
+        lines = self.context.lines(ref.path)
+        encl = self.context.enclosing(ref.path, ref.line)
+        if encl is None or not 0 < ref.line <= len(lines):
+            return None
+        first = lines[ref.line - 1]
+        m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(name) + r"\s*\$(?![!$#%&*+./<=>?@^|~:-])"
+                     r"\s*(.*)$", first[ref.col:])
+        if m is None:
+            return None
+        indent = len(first) - len(first.lstrip())
+        value, last = m.group(1).strip(), ref.line
+        for i in range(ref.line + 1, min(len(lines), encl.span.end_line) + 1):
+            text = lines[i - 1]
+            if not text.strip():
+                continue
+            if len(text) - len(text.lstrip()) <= indent:
+                break  # the next equation, statement or binding
+            value, last = value or text.strip(), i
+        return (value, last) if value else None
 
     def _applicative_arguments(self, ref: Reference, name: str) -> list[tuple[str, int]]:
         """For a constructor applied through a functor (`C <$> a <*> b`, operands on the
