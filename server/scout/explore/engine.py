@@ -35,7 +35,13 @@ from scout.explore.model import (
     adds_method_with_default,
 )
 from scout.explore.question import refine_for_target
-from scout.explore.refine import refined, scrutinee_types, split_arrows, surface
+from scout.explore.refine import (
+    parameter_types,
+    refined,
+    scrutinee_types,
+    split_arrows,
+    surface,
+)
 from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's errors)
     AmbiguousTarget,
     ExploreError,
@@ -2236,9 +2242,7 @@ def _mentions_any(text: str, names: frozenset[str]) -> bool:
 
 
 def _parameter_types(signature: str) -> list[str]:
-    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
-    text = text.split("::", 1)[1] if "::" in text else text
-    return split_arrows(text.rpartition("=>")[2])[:-1]
+    return parameter_types(_PRAGMA_OR_COMMENT.sub(" ", signature))
 
 
 def _type_head(t: str) -> str:
