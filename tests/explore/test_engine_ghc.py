@@ -457,11 +457,13 @@ DOLLAR = "src/Fld/Dollar.hs"
 
 
 @pytest.mark.parametrize(("field", "declared", "expected"), [
-    # `Box $ Pos n` builds the old type, `Box $ p` gives it a parameter declared with it;
-    # `Box $ unBox b` gives the field its own value
-    ("unBox", "unBox :: Pos", {f"{DOLLAR}:10", f"{DOLLAR}:16"}),
-    # a lambda after `$`, on the same line or the next
-    ("runIt", "runIt :: Int -> Pos", {f"{DOLLAR}:19", f"{DOLLAR}:23"}),
+    # `Box $ Pos n` builds the old type, `Box $ p` gives it a parameter declared with it,
+    # `map Box` and `Box <$> ps` hand it values of the old type; `Box $ unBox b` and
+    # `Box (unBox b)` give the field its own value
+    ("unBox", "unBox :: Pos", {f"{DOLLAR}:10", f"{DOLLAR}:16", f"{DOLLAR}:29",
+                               f"{DOLLAR}:35"}),
+    # a lambda after `$`, on the same line or the next; `fmap Run rs`
+    ("runIt", "runIt :: Int -> Pos", {f"{DOLLAR}:19", f"{DOLLAR}:23", f"{DOLLAR}:32"}),
 ])
 def test_a_constructor_applied_with_dollar_builds_the_old_type(field, declared, expected):
     truth = added_warning_sites(FIXTURES / "fields", [

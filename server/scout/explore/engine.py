@@ -732,21 +732,35 @@ class Explorer:
                             and self._refers_to(ref, con):
                         # `C <$> a <*> b`: the operand at the field's position yields its value
                         operands = self._applicative_arguments(ref, con.name)
-                        if at < len(operands) and self._concrete_action(operands[at][0]):
+                        if at < len(operands) and (
+                                self._concrete_action(operands[at][0])
+                                or self._old_type_inside(ref, operands[at][0], f)):
                             yield _Candidate(ref.path, ref.line, SiteFacts(
                                 EdgeKind.CONSTRUCTOR_USE, True, detail=(
                                     f"{ref.enclosing or 'this code'} builds {con.name} through "
                                     f"a functor: its operand for {f.name} yields the old type"),
                                 symbol=con.name), ref.enclosing, ref.col, operands[at][1])
+                        if operands:
+                            continue
                         # `C $ v` (v often a lambda on the next lines): v is the first field
-                        given = self._dollar_argument(ref, con.name) if at == 0 else None
-                        if given is not None and self._old_type_value(ref, given[0], f,
-                                                                      (con.name, at)):
-                            yield _Candidate(ref.path, ref.line, SiteFacts(
-                                EdgeKind.CONSTRUCTOR_USE, True, detail=(
-                                    f"{ref.enclosing or 'this code'} builds {con.name} "
-                                    f"positionally: its argument for {f.name} has the old "
-                                    "type"), symbol=con.name), ref.enclosing, ref.col, given[1])
+                        given = self._dollar_argument(ref, con.name)
+                        if given is not None:
+                            if at == 0 and self._old_type_value(ref, given[0], f,
+                                                                (con.name, at)):
+                                yield _Candidate(ref.path, ref.line, SiteFacts(
+                                    EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                        f"{ref.enclosing or 'this code'} builds {con.name} "
+                                        f"positionally: its argument for {f.name} has the old "
+                                        "type"), symbol=con.name), ref.enclosing, ref.col,
+                                                 given[1])
+                            continue
+                        # heading no application (`pure = C`, `map C xs`, `C . f`): C is
+                        # handed on as a function whose argument type changes
+                        yield _Candidate(ref.path, ref.line, SiteFacts(
+                            EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                f"{ref.enclosing or 'this code'} passes {con.name} as a "
+                                f"function: it now takes the new type for {f.name}"),
+                            symbol=con.name), ref.enclosing, ref.col)
                         continue
                     if ref.role is not Role.EXPRESSION or not ref.end_line \
                             or not self._refers_to(ref, con):
@@ -970,6 +984,18 @@ class Explorer:
             if any(keep is None or keep(text[:m.start()]) for m in word.finditer(text)):
                 last = i
         return last
+
+    def _old_type_inside(self, ref: Reference, operand: str, f: Definition) -> bool:
+        """Is ``operand`` a parameter written as a functor of the field's old type (`[T]`,
+        `Maybe T`, `m T`)?"""
+        var = operand.strip()
+        if not re.fullmatch(r"[a-z_][\w']*", var) or not f.signature:
+            return False
+        declared = self._parameter_type(ref, var)
+        if declared is None:
+            return False
+        old, t = _type_text(f.signature.split("::", 1)[-1]), _type_text(declared)
+        return t == f"[{old}]" or (" " in t and _type_text(_split_top(t, " ")[-1]) == old)
 
     def _dollar_argument(self, ref: Reference, name: str) -> tuple[str, int] | None:
         """For a constructor applied with `$` (`C $ v`, `C $` with v on the next lines): v's
