@@ -384,6 +384,8 @@ def test_a_removed_fields_positional_pattern_reaches_the_uses_of_what_it_bound()
     by_loc = {n.location: (n, r) for n, r in nodes}
     node, risk = by_loc[f"{FLD_USE}:26"]  # `describe (Point l c)`: `l` is used on line 29
     assert risk >= 4 and node.end_line == 29
+    node, risk = by_loc[f"{FLD_USE}:13"]  # `render Point { line = l, .. }`: and `l` on 14
+    assert risk >= 4 and node.end_line == 14
 
 
 FUN = "src/Ty/Fun.hs"

@@ -673,6 +673,8 @@ class Explorer:
                     else:
                         end = self._pattern_uses(ref, f)
                         breaks = end is not None
+            elif change is ChangeKind.REMOVE_FIELD and ref.role is Role.RECORD_PATTERN:
+                end = self._pattern_uses(ref, f)  # the value goes: its uses go with it
             yield _Candidate(ref.path, ref.line, SiteFacts(
                 edge, breaks, detail=(f"{ref.enclosing or 'this code'} uses field {f.name}, "
                                       f"which {verb}" + (": this no longer compiles"
