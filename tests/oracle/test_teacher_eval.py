@@ -225,3 +225,22 @@ def test_a_budget_smaller_than_the_break_sites_is_not_scored_as_missing_them(
     case = report.cases[0]
     assert case.error is None and len(case.sites) == 3
     assert case.missed == [] and asked[0] == 1 and asked[-1] > 3
+
+
+def test_import_and_export_lists_outside_the_module_are_unchecked_by_deprecation() -> None:
+    """GHC never reports a deprecated name in an import or export list, so a removal read
+    from deprecation warnings cannot say whether those lines break: no label there (and no
+    false alarm counted), in other modules; the defining module's own lists are checked."""
+    from scout.oracle.oracle import OracleResult
+
+    result = OracleResult([], 2, (), 0.1, unseen_edges={"import": "not reported"},
+                          defined_in="A.hs")
+    teacher = GhcTeacher(result)
+
+    def node(path: str, edge: EdgeKind) -> Node:
+        return Node(path, 3, "x", "", SiteFacts(edge, True, detail="uses f", symbol="f"))
+
+    assert teacher.verdict(node("B.hs", EdgeKind.IMPORT)).rule == "unchecked"
+    assert "not reported" in teacher.rubric(node("B.hs", EdgeKind.IMPORT)).reasoning
+    assert teacher.verdict(node("A.hs", EdgeKind.IMPORT)).rule == "no-break"
+    assert teacher.verdict(node("B.hs", EdgeKind.CALL_SITE)).rule == "no-break"

@@ -135,6 +135,10 @@ class OracleResult:
     how: str = ""  # how the type-check was set up (module set, mode)
     phase_seconds: tuple[float, ...] = ()
     unchecked_paths: dict[str, str] = field(default_factory=dict)  # path -> why GHC did not
+    # Places GHC is never asked about in this mutation: (edge kind, why), outside the
+    # defining module ``defined_in`` (deprecation warnings skip import and export lists).
+    unseen_edges: dict[str, str] = field(default_factory=dict)
+    defined_in: str = ""
 
     def as_json(self) -> dict[str, object]:
         """The ``scout oracle --json`` document (binding for callers)."""
@@ -474,6 +478,9 @@ class Oracle:
             how=self.how,
             phase_seconds=tuple(phase_seconds),
             unchecked_paths=unchecked,
+            unseen_edges=({kind: _LISTS_UNSEEN for kind in ("import", "export")}
+                          if any(p.recheck_dependents for p in mutation.phases) else {}),
+            defined_in=mutation.path,
         )
 
     def _run_phase(self, phase: Phase, baseline: Baseline,
@@ -499,7 +506,12 @@ class Oracle:
                         if phase.recheck_only_mentioning else None)
                     for dependent in sorted(layout.dependents(module) if module else ()):
                         source = work / layout.modules[dependent]
-                        if mention is None or mention.search(source.read_bytes()):
+                        data = source.read_bytes()
+                        if mention is None or mention.search(data):
+                            loud = _deprecations_heard(data)
+                            if loud != data:  # a fresh file: never write through to another
+                                source.unlink()
+                                source.write_bytes(loud)
                             os.utime(source, (now + 2, now + 2))
             # A phase that reads one module checks just it (and what it imports, from cache).
             run = self._run(work, hidir, phase.flags, files=phase.only_paths, cancel=cancel)
@@ -508,6 +520,21 @@ class Oracle:
                                   f"{_cabal_failure(run)}")
             _check_ran(run, "the mutated workspace")
         return run, {e.path: e for e in phase.edits}
+
+
+_LISTS_UNSEEN = ("GHC does not report a deprecated name in an import or export list, and a "
+                 "real removal would stop the modules behind it")
+_SILENCERS = re.compile(rb"\{-#\s*OPTIONS(?:_GHC)?\b(?:(?!#-\}).)*#-\}", re.S)
+_SILENCE = re.compile(rb"(?<!\S)(?:-fno-warn-deprecations|-Wno-deprecations|-w"
+                      rb"|-fno-warn-warnings-deprecations|-Wno-warnings-deprecations)(?!\S)")
+
+
+def _deprecations_heard(source: bytes) -> bytes:
+    """A module's text with the OPTIONS_GHC flags that silence deprecation warnings blanked
+    (same length, same lines): the deprecation phases read breaks from those warnings, and a
+    module that silences them would otherwise look unbroken."""
+    return _SILENCERS.sub(lambda m: _SILENCE.sub(lambda f: b" " * len(f.group(0)), m.group(0)),
+                          source)
 
 
 def default_cache_dir() -> Path:

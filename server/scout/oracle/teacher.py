@@ -91,13 +91,19 @@ class GhcTeacher:
             return TeacherVerdict(site, "ghc")
         if node.facts.edge == EdgeKind.DEFINITION or node.facts.hop == 0:
             return TeacherVerdict(None, "definition")
-        if node.path in self.result.unchecked_paths:
+        if node.path in self.result.unchecked_paths or self._unseen(node) is not None:
             return TeacherVerdict(None, "unchecked")
         if node.facts.silent:
             return TeacherVerdict(None, "silent")
         if node.facts.breaks:
             return TeacherVerdict(None, "no-break")
         return TeacherVerdict(None, "compiles")
+
+    def _unseen(self, node: Node) -> str | None:
+        """Why GHC was never asked about this kind of place, outside the defining module."""
+        if node.path == self.result.defined_in:
+            return None
+        return self.result.unseen_edges.get(node.facts.edge.value)
 
     def rubric(self, node: Node, change: ChangeKind = ChangeKind.CHANGE) -> Rubric:
         v = self.verdict(node)
@@ -108,10 +114,10 @@ class GhcTeacher:
             return DEFINITION.rubric("The change itself is made here; GHC checks the code that "
                                      "uses it.")
         if v.rule == "unchecked":
-            reason = self.result.unchecked_paths[node.path]
+            reason = self.result.unchecked_paths.get(node.path) or self._unseen(node) or ""
             rule = guidance_rule(change, node.facts)
             return Rubric(rule.relevance, rule.risk, 2,
-                          f"GHC could not check this module ({reason}); "
+                          f"GHC could not check this place ({reason}); "
                           f"the rules say: {detail or 'reached by exploration'}.")
         if v.rule == "silent":
             return SILENT.rubric(f"Compiles, but behaviour changes silently: "
