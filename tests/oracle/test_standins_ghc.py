@@ -67,3 +67,13 @@ def test_a_stand_in_ghc_never_saw_is_an_error_not_an_empty_answer(tmp_path: Path
     oracle = Oracle(root, cache_dir=tmp_path / "cache", index=index, build="ghc")
     with pytest.raises(OracleError, match="did not apply"):
         oracle.check(broken)
+
+
+def test_a_synonym_in_an_instance_head_is_no_site_and_leaves_the_module_partly_checked(
+        index: WorkspaceIndex, oracle: Oracle) -> None:
+    # `instance Count Names`: GHC rejects a type family there (a hard error), a real new type
+    # would be accepted; what the module would report after it stays unknown
+    mutation = mutation_for(index, "Names", ChangeKind.CHANGE_TYPE_SYNONYM, None)
+    result = oracle.check(mutation)
+    assert "src/Stand/Heads.hs:10" not in {s.location for s in result.sites}
+    assert "src/Stand/Heads.hs" in result.unchecked_paths
