@@ -462,8 +462,9 @@ DOLLAR = "src/Fld/Dollar.hs"
     # `Box $ Pos n` builds the old type, `Box $ p` gives it a parameter declared with it,
     # `map Box` and `Box <$> ps` hand it values of the old type; `Box $ unBox b` and
     # `Box (unBox b)` give the field its own value
+    # and `Box p` a value bound in a tuple pattern written `(Pos, Int)`
     ("unBox", "unBox :: Pos", {f"{DOLLAR}:10", f"{DOLLAR}:16", f"{DOLLAR}:29",
-                               f"{DOLLAR}:35"}),
+                               f"{DOLLAR}:35", f"{DOLLAR}:47"}),
     # a lambda after `$`, on the same line or the next; `fmap Run rs`
     ("runIt", "runIt :: Int -> Pos", {f"{DOLLAR}:19", f"{DOLLAR}:23", f"{DOLLAR}:32"}),
 ])

@@ -849,8 +849,9 @@ class Explorer:
         return True
 
     def _parameter_type(self, ref: Reference, var: str) -> str | None:
-        """The written type of ``var`` when it is a parameter (a plain variable pattern) of
-        the equation around ``ref`` in a declaration with a signature, else None."""
+        """The written type of ``var`` when it is a parameter of the equation around ``ref``
+        in a declaration with a signature (a variable pattern, or one inside a tuple pattern
+        whose written type is a tuple), else None."""
         encl = self.context.enclosing(ref.path, ref.line)
         if encl is None or not encl.signature:
             return None
@@ -859,11 +860,14 @@ class Explorer:
             head = lines[i - 1]
             if re.match(re.escape(encl.name) + r"(?![\w'])", head):  # the equation's head
                 args = _call_arguments(head, encl.name)
-                if var not in args:
-                    return None
                 types = _parameter_types(encl.signature)
-                at = args.index(var)
-                return types[at] if at < len(types) else None
+                for arg, ty in zip(args, types, strict=False):
+                    if arg == var:
+                        return ty
+                    parts, tys = _tuple_parts(arg), _tuple_parts(ty)
+                    if parts and len(parts) == len(tys) and var in parts:
+                        return tys[parts.index(var)]
+                return None
         return None
 
     def _built_variable(self, var: str, scope: str) -> bool:
@@ -2503,6 +2507,15 @@ def _context_split(text: str) -> tuple[list[list[str]], str]:
     if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
         inner = inner[1:-1]
     return [words for part in _split_top(inner, ",") if (words := _split_top(part, " "))], rest
+
+
+def _tuple_parts(text: str) -> list[str]:
+    """The components of a tuple written `(a, b)` (a pattern or a type), else []."""
+    t = text.strip()
+    if not (t.startswith("(") and t.endswith(")")) or not _balanced(t[1:-1]):
+        return []
+    parts = [p.strip() for p in _split_top(t[1:-1], ",")]
+    return parts if len(parts) > 1 else []
 
 
 def _split_top(text: str, sep: str) -> list[str]:
