@@ -320,3 +320,16 @@ def test_a_field_comes_in_with_its_type_in_an_import_list(make_workspace):
     })
     index = WorkspaceIndex.build(root, use_cache=False)
     assert breaking(ask(index, "size", ChangeKind.REMOVE_FIELD)) == {"B.hs:4"}
+
+
+def test_reading_a_local_binding_stays_linear_on_long_lines():
+    # a long line of words with no binding: nested repeats in the pattern backtracked for
+    # minutes on such lines (haskell-aeson, change_field_type)
+    import time
+
+    from scout.explore.engine import _local_body
+    scope = "f x = y\n  where\n    " + " ".join(["word"] * 40) + " ++ x\n    y = 1"
+    start = time.perf_counter()
+    assert _local_body(scope, "y", patterns=True) == "1"
+    assert _local_body(scope, "z", patterns=True) is None
+    assert time.perf_counter() - start < 1.0

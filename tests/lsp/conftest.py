@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest_lsp
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
@@ -98,6 +99,17 @@ def make_client() -> ScoutClient:
 
 def config(env: dict[str, str]) -> ClientServerConfig:
     return ClientServerConfig(server_command=SERVER, server_env=env, client_factory=make_client)
+
+
+def module_client(env: dict[str, str], root: Path) -> Any:
+    """The fixture of a test module's server on ``root``: started and initialized once for
+    the module, shut down after its last test."""
+    @pytest_lsp.fixture(config=config(env), scope="module")
+    async def client(lsp_client: LanguageClient):
+        await lsp_client.initialize_session(initialize_params(root))
+        yield
+        await lsp_client.shutdown_session()
+    return client
 
 
 def initialize_params(root: Path, *, experimental: dict[str, Any] | None = None,

@@ -8,10 +8,8 @@ import asyncio
 import textwrap
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import LanguageClient
-from tests.lsp.conftest import ScoutClient, config, initialize_params, scratch_env
+from tests.lsp.conftest import ScoutClient, module_client, scratch_env
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 BASE, ENV = scratch_env("included")
@@ -38,11 +36,7 @@ def _write_workspace() -> None:
 _write_workspace()
 
 
-@pytest_lsp.fixture(config=config(ENV), scope="module")
-async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(initialize_params(ROOT))
-    yield
-    await lsp_client.shutdown_session()
+client = module_client(ENV, ROOT)
 
 
 async def ask(client: ScoutClient, question: str) -> dict:

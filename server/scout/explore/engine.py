@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from scout.cancel import NEVER, CancelToken
+from scout.explore import typeflow
 from scout.explore.context import ContextReader
 from scout.explore.exhaustive import (
     AddedConstructorVerdicts,
@@ -34,7 +35,13 @@ from scout.explore.model import (
     adds_method_with_default,
 )
 from scout.explore.question import refine_for_target
-from scout.explore.refine import refined, scrutinee_types, split_arrows, surface
+from scout.explore.refine import (
+    parameter_types,
+    refined,
+    scrutinee_types,
+    split_arrows,
+    surface,
+)
 from scout.explore.resolve import (  # noqa: F401  (re-exported: the engine's errors)
     AmbiguousTarget,
     ExploreError,
@@ -666,6 +673,8 @@ class Explorer:
                     else:
                         end = self._pattern_uses(ref, f)
                         breaks = end is not None
+            elif change is ChangeKind.REMOVE_FIELD and ref.role is Role.RECORD_PATTERN:
+                end = self._pattern_uses(ref, f)  # the value goes: its uses go with it
             yield _Candidate(ref.path, ref.line, SiteFacts(
                 edge, breaks, detail=(f"{ref.enclosing or 'this code'} uses field {f.name}, "
                                       f"which {verb}" + (": this no longer compiles"
@@ -725,12 +734,35 @@ class Explorer:
                             and self._refers_to(ref, con):
                         # `C <$> a <*> b`: the operand at the field's position yields its value
                         operands = self._applicative_arguments(ref, con.name)
-                        if at < len(operands) and self._concrete_action(operands[at][0]):
+                        if at < len(operands) and (
+                                self._concrete_action(operands[at][0])
+                                or self._old_type_inside(ref, operands[at][0], f)):
                             yield _Candidate(ref.path, ref.line, SiteFacts(
                                 EdgeKind.CONSTRUCTOR_USE, True, detail=(
                                     f"{ref.enclosing or 'this code'} builds {con.name} through "
                                     f"a functor: its operand for {f.name} yields the old type"),
                                 symbol=con.name), ref.enclosing, ref.col, operands[at][1])
+                        if operands:
+                            continue
+                        # `C $ v` (v often a lambda on the next lines): v is the first field
+                        given = self._dollar_argument(ref, con.name)
+                        if given is not None:
+                            if at == 0 and self._old_type_value(ref, given[0], f,
+                                                                (con.name, at)):
+                                yield _Candidate(ref.path, ref.line, SiteFacts(
+                                    EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                        f"{ref.enclosing or 'this code'} builds {con.name} "
+                                        f"positionally: its argument for {f.name} has the old "
+                                        "type"), symbol=con.name), ref.enclosing, ref.col,
+                                                 given[1])
+                            continue
+                        # heading no application (`pure = C`, `map C xs`, `C . f`): C is
+                        # handed on as a function whose argument type changes
+                        yield _Candidate(ref.path, ref.line, SiteFacts(
+                            EdgeKind.CONSTRUCTOR_USE, True, detail=(
+                                f"{ref.enclosing or 'this code'} passes {con.name} as a "
+                                f"function: it now takes the new type for {f.name}"),
+                            symbol=con.name), ref.enclosing, ref.col)
                         continue
                     if ref.role is not Role.EXPRESSION or not ref.end_line \
                             or not self._refers_to(ref, con):
@@ -765,6 +797,12 @@ class Explorer:
         consumer = re.search(r"([a-zA-Z_][\w'.]*)\s*(?:\$|\(|\.)\s*\(?\s*$", before)
         if consumer and consumer.group(1).rpartition(".")[2] in _CLASS_CONSUMERS:
             return False  # handed to a class method the new type is taken to have too
+        after = lines[ref.line - 1][ref.col + len(ref.name):] if 0 < ref.line <= len(lines) \
+            else ""
+        if consumer and f.parent and consumer.group(1).rpartition(".")[2] == f.parent \
+                and re.search(r"(?:\$|\()\s*$", before) \
+                and re.match(r"\s+[a-z_][\w']*\s*(?:\)|$)", after):
+            return False  # `C $ f r`, `C (f r)`: the field's own value, given back to C
         return True
 
     def _old_type_value(self, ref: Reference, value: str, f: Definition,
@@ -800,8 +838,30 @@ class Explorer:
                 if re.search(r"(?<![\w'.])" + re.escape(con) + r"\s+(?:\S+\s+){" + str(at)
                              + r"}" + re.escape(var) + r"(?![\w'])", scope):
                     return False
+                declared = self._parameter_type(ref, var)
+                if declared is not None:  # a parameter: its written type decides
+                    return _type_text(declared) == _type_text(f.signature.split("::", 1)[-1]
+                                                              if f.signature else "")
                 return self._built_variable(var, scope)
         return True
+
+    def _parameter_type(self, ref: Reference, var: str) -> str | None:
+        """The written type of ``var`` when it is a parameter (a plain variable pattern) of
+        the equation around ``ref`` in a declaration with a signature, else None."""
+        encl = self.context.enclosing(ref.path, ref.line)
+        if encl is None or not encl.signature:
+            return None
+        lines = self.context.lines(ref.path)
+        for i in range(min(ref.line, len(lines)), encl.span.start_line - 1, -1):
+            head = lines[i - 1]
+            if re.match(re.escape(encl.name) + r"(?![\w'])", head):  # the equation's head
+                args = _call_arguments(head, encl.name)
+                if var not in args:
+                    return None
+                types = _parameter_types(encl.signature)
+                at = args.index(var)
+                return types[at] if at < len(types) else None
+        return None
 
     def _built_variable(self, var: str, scope: str) -> bool:
         """Is a variable given positionally built as the old type: bound (`let`/`where`, a
@@ -926,6 +986,42 @@ class Explorer:
             if any(keep is None or keep(text[:m.start()]) for m in word.finditer(text)):
                 last = i
         return last
+
+    def _old_type_inside(self, ref: Reference, operand: str, f: Definition) -> bool:
+        """Is ``operand`` a parameter written as a functor of the field's old type (`[T]`,
+        `Maybe T`, `m T`)?"""
+        var = operand.strip()
+        if not re.fullmatch(r"[a-z_][\w']*", var) or not f.signature:
+            return False
+        declared = self._parameter_type(ref, var)
+        if declared is None:
+            return False
+        old, t = _type_text(f.signature.split("::", 1)[-1]), _type_text(declared)
+        return t == f"[{old}]" or (" " in t and _type_text(_split_top(t, " ")[-1]) == old)
+
+    def _dollar_argument(self, ref: Reference, name: str) -> tuple[str, int] | None:
+        """For a constructor applied with `$` (`C $ v`, `C $` with v on the next lines): v's
+        first line of text and v's last line (the lines indented under the use: a lambda's
+        body, where GHC reports what no longer fits); None when the use is not one."""
+        lines = self.context.lines(ref.path)
+        encl = self.context.enclosing(ref.path, ref.line)
+        if encl is None or not 0 < ref.line <= len(lines):
+            return None
+        first = lines[ref.line - 1]
+        m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(name) + r"\s*\$(?![!$#%&*+./<=>?@^|~:-])"
+                     r"\s*(.*)$", first[ref.col:])
+        if m is None:
+            return None
+        indent = len(first) - len(first.lstrip())
+        value, last = m.group(1).strip(), ref.line
+        for i in range(ref.line + 1, min(len(lines), encl.span.end_line) + 1):
+            text = lines[i - 1]
+            if not text.strip():
+                continue
+            if len(text) - len(text.lstrip()) <= indent:
+                break  # the next equation, statement or binding
+            value, last = value or text.strip(), i
+        return (value, last) if value else None
 
     def _applicative_arguments(self, ref: Reference, name: str) -> list[tuple[str, int]]:
         """For a constructor applied through a functor (`C <$> a <*> b`, operands on the
@@ -1444,8 +1540,93 @@ class Explorer:
         words = _split_top(_type_text(rhs), " ")
         info = _Synonym(frozenset(a.name for a in aliases),
                         _bare_class(words[0]) if words else "", len(split_arrows(rhs)) > 1)
+        found, complete, passed = self._synonym_mismatches(syn)
+        flagged = {(c.path, line) for c in found
+                   for line in range(c.line, (c.end_line or c.line) + 1)}
         for alias in aliases:
-            yield from self._synonym_uses(alias, syn, info)
+            for c in self._synonym_uses(alias, syn, info):
+                yield self._checked_claim(c, flagged, complete, passed)
+        yield from found
+
+    def _checked_claim(self, c: _Candidate, flagged: set[tuple[str, int]],
+                       complete: dict[str, list[tuple[int, int]]],
+                       passed: dict[str, set[int]]) -> _Candidate:
+        """A break read from the shape of the code, kept unless the checker of written types
+        says otherwise: it typed the whole declaration it is in, consistently before the
+        change and without a mismatch at it after; or, for a value handed to a function or
+        constructor on one line, it saw that value arrive typed with the synonym itself."""
+        if not c.facts.breaks:
+            return c
+        last = c.end_line or c.line
+        if any((c.path, line) in flagged for line in range(c.line, last + 1)):
+            return c
+        handed_on = c.facts.edge in (EdgeKind.CALL_SITE, EdgeKind.CONSTRUCTOR_USE) \
+            and last == c.line and c.line in passed.get(c.path, ())
+        if not handed_on and not any(first <= c.line and last <= end
+                                     for first, end in complete.get(c.path, ())):
+            return c
+        return replace(c, facts=replace(c.facts, breaks=False, detail=(
+            f"{c.facts.detail.rstrip('.')}; but every written type in this declaration "
+            "agrees with the new type: no change needed here")))
+
+    def _synonym_mismatches(self, syn: Definition) -> tuple[
+            list[_Candidate], dict[str, list[tuple[int, int]]], dict[str, set[int]]]:
+        """Expressions whose written types agree only through the synonym's expansion (see
+        ``typeflow``): the declarations that use a name whose type mentions the synonym, or a
+        synonym built from it (`type WindowSet = StackSet WorkspaceId ...`), checked with the
+        synonym expanded and opaque."""
+        types = {syn.name}
+        changed = True
+        while changed:  # the synonyms whose right-hand side mentions it, transitively
+            changed = False
+            for other in self.index.definitions_of_kind(DefKind.TYPE_SYNONYM):
+                if other.name not in types and types & set(other.mentions):
+                    types.add(other.name)
+                    changed = True
+        names = {d.name for kind in (DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD,
+                                     DefKind.CONSTRUCTOR)
+                 for d in self.index.definitions_of_kind(kind) if types & set(d.mentions)}
+        checker = typeflow.Checker(self.index, self._resolve_value, syn.name,
+                                   self._resolve_type)
+        lines: dict[str, set[int]] = {}
+        for name in sorted(names | types):
+            for ref in self.references(name):
+                if ref.role not in (Role.IMPORT, Role.EXPORT):
+                    lines.setdefault(ref.path, set()).add(ref.line)
+        found: list[_Candidate] = []
+        complete: dict[str, list[tuple[int, int]]] = {}
+        passed: dict[str, set[int]] = {}
+        for path in sorted(lines):
+            self.cancel.check()
+            source = "\n".join(self.context.lines(path)).encode()
+            report = typeflow.mismatches(checker, path, source, lines[path])
+            complete[path] = report.complete
+            passed[path] = report.passed
+            for m in report.mismatches:
+                encl = self.context.enclosing(path, m.line)
+                found.append(_Candidate(path, m.line, SiteFacts(
+                    EdgeKind.TYPE_USE, True, detail=(
+                        f"`{m.text}` type-checks only through what {syn.name} stood for: its "
+                        "written types meet the synonym's old expansion here"),
+                    symbol=syn.name), encl.name if encl is not None else None,
+                    end_line=m.end_line if m.end_line > m.line else None))
+        return found, complete, passed
+
+    def _resolve_type(self, path: str, name: str) -> Definition | None:
+        """The one workspace type (or synonym) an unqualified type name written in ``path``
+        refers to, or None."""
+        found = [d for d in self.index.definitions(name, _TYPE_NAMESPACE)
+                 if self._resolves_to(path, None, d) or self._visible_in(path, d)]
+        return found[0] if len(found) == 1 else None
+
+    def _resolve_value(self, path: str, qualifier: str | None, name: str) -> Definition | None:
+        """The one workspace definition a value name (function, method, field, constructor)
+        refers to in ``path``, or None (a library name, or several candidates)."""
+        found = [d for d in self.index.definitions(name, (
+            DefKind.FUNCTION, DefKind.METHOD, DefKind.FIELD, DefKind.CONSTRUCTOR))
+            if d.parent is None or d.kind is not DefKind.FUNCTION]
+        found = [d for d in found if self._resolves_to(path, qualifier, d)]
+        return found[0] if len(found) == 1 else None
 
     def _aliases(self, syn: Definition) -> list[Definition]:
         """The synonym and the synonyms whose right-hand side is it, applied (transitively):
@@ -2019,7 +2200,8 @@ def _local_body(scope: str, name: str, *, patterns: bool = False) -> str | None:
     first line and the lines indented past it), or None; with ``patterns``, also of a pattern
     binding that binds it (`x:xs = ...`, `(a, b) = ...`)."""
     lines = scope.split("\n")
-    lead = r"(?:[\w'(\[,:~!]+\s*)*?(?<![\w'])" if patterns else ""
+    # one character class, not nested repeats: those backtrack exponentially on a long line
+    lead = r"[\w'(\[,:~!\s]*?(?<![\w'])" if patterns else ""
     for i, line in enumerate(lines[1:], start=1):
         m = re.match(r"(\s*)(?:where\s+|let\s+)?" + lead + re.escape(name)
                      + r"\b[^=\n]*?(?<![=<>/])=(?![=>])(.*)", line)
@@ -2088,9 +2270,7 @@ def _mentions_any(text: str, names: frozenset[str]) -> bool:
 
 
 def _parameter_types(signature: str) -> list[str]:
-    text = _PRAGMA_OR_COMMENT.sub(" ", signature)
-    text = text.split("::", 1)[1] if "::" in text else text
-    return split_arrows(text.rpartition("=>")[2])[:-1]
+    return parameter_types(_PRAGMA_OR_COMMENT.sub(" ", signature))
 
 
 def _type_head(t: str) -> str:

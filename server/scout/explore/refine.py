@@ -30,24 +30,26 @@ _TOKEN = re.compile(r"\s*([A-Za-z_][\w'.]*|\(\)|\[\]|->|[()\[\],!~]|\S)")
 _Type = tuple  # (head, args): head "" for a variable, "(,)"/"[]"/"->" for built-in shapes
 
 
-def parse_type(text: str) -> _Type | None:
-    """A written type as (head, args); None when it cannot be read."""
+def parse_type(text: str, *, named: bool = False) -> _Type | None:
+    """A written type as (head, args); None when it cannot be read. With ``named``, a type
+    variable's head is its name after a quote (`'a`), applied or not (for unification);
+    without, every variable is the anonymous "" and an applied one is unknown."""
     try:
         tokens = [m.group(1) for m in _TOKEN.finditer(text)]
-        ty, pos = _application(tokens, 0)
+        ty, pos = _application(tokens, 0, named)
         return ty if pos == len(tokens) else None
     except (IndexError, ValueError):
         return None
 
 
-def _application(tokens: list[str], pos: int) -> tuple[_Type, int]:
-    head, pos = _atom(tokens, pos)
+def _application(tokens: list[str], pos: int, named: bool = False) -> tuple[_Type, int]:
+    head, pos = _atom(tokens, pos, named)
     args: list[_Type] = []
     while pos < len(tokens) and tokens[pos] not in (")", "]", ",", "->"):
-        arg, pos = _atom(tokens, pos)
+        arg, pos = _atom(tokens, pos, named)
         args.append(arg)
     if pos < len(tokens) and tokens[pos] == "->":
-        result, pos = _application(tokens, pos + 1)
+        result, pos = _application(tokens, pos + 1, named)
         return ("->", (_apply(head, args), result)), pos
     return _apply(head, args), pos
 
@@ -59,15 +61,15 @@ def _apply(head: _Type, args: list[_Type]) -> _Type:
     return (name, (*inner, *args)) if name else ("", ())  # applied variable: unknown
 
 
-def _atom(tokens: list[str], pos: int) -> tuple[_Type, int]:
+def _atom(tokens: list[str], pos: int, named: bool = False) -> tuple[_Type, int]:
     tok = tokens[pos]
     if tok in ("!", "~"):
-        return _atom(tokens, pos + 1)
+        return _atom(tokens, pos + 1, named)
     if tok == "(":
         items: list[_Type] = []
         pos += 1
         while tokens[pos] != ")":
-            item, pos = _application(tokens, pos)
+            item, pos = _application(tokens, pos, named)
             items.append(item)
             if tokens[pos] == ",":
                 pos += 1
@@ -76,7 +78,7 @@ def _atom(tokens: list[str], pos: int) -> tuple[_Type, int]:
             return items[0], pos
         return ("(" + "," * (len(items) - 1) + ")", tuple(items)), pos
     if tok == "[":
-        item, pos = _application(tokens, pos + 1)
+        item, pos = _application(tokens, pos + 1, named)
         if tokens[pos] != "]":
             raise ValueError("list type")
         return ("[]", (item,)), pos + 1
@@ -85,7 +87,7 @@ def _atom(tokens: list[str], pos: int) -> tuple[_Type, int]:
     if tok[0].isupper():
         return (tok.rsplit(".", 1)[-1], ()), pos + 1
     if tok[0].islower() or tok[0] == "_":
-        return ("", ()), pos + 1  # a type variable
+        return ("'" + tok if named else "", ()), pos + 1  # a type variable
     raise ValueError(f"unexpected {tok!r}")
 
 
