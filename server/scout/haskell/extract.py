@@ -900,52 +900,26 @@ class _Extractor:
 
     def rule_rows(self, pragma: Node) -> array:
         """Reference rows of the rules of a RULES pragma (none for another pragma), at their
-        lines, each attributed to the function its left-hand side rewrites (see ``_rules``)."""
-        src = self.source
+        lines, each attributed to the function its left-hand side rewrites."""
         out = array("i")
-        if not _RULES_PRAGMA.match(src, pragma.start_byte):
-            return out
         width = RefsTable.WIDTH
-        for start, body, dot, eq, end in _rules(src, pragma.start_byte, pragma.end_byte):
-            line0 = src.rfind(b"\n", 0, start) + 1
-            text = bytearray(_BLANK.sub(b" ", src[line0:body]) + src[body:end])
-            text[eq - line0] = 0x2C  # `=` -> `,`
-            if dot >= 0:
-                text[dot - line0] = 0x2C
-            # every line moves _RULE_PAD columns right; `_r=(` ends where the rule's body
-            # starts (the first text left: all before it is blank)
-            lines = [b" " * _RULE_PAD + ln for ln in bytes(text).split(b"\n")]
-            first = next(i for i, ln in enumerate(lines) if ln.strip())
-            col = len(lines[first]) - len(lines[first].lstrip())
-            lines[first] = lines[first][:col - 4] + b"_r=(" + lines[first][col:]
-            snippet = b"\n".join(lines) + b")\n"
-            tree = ts.parser().parse(snippet)
-            if tree.root_node.has_error:
+        for rule in rules(self.source, pragma.start_byte, pragma.end_byte):
+            tree = ts.parser().parse(rule.snippet)
+            sides = rule_sides(tree, rule)
+            if sides is None:
                 continue
-            decls = _declarations(tree)
-            tup = None
-            if decls is not None and decls.named_child_count == 1:
-                match = decls.named_children[0].child_by_field_name("match")
-                tup = match.child_by_field_name("expression") if match is not None else None
-            if tup is None or tup.type != "tuple":
-                continue
-            elements = tup.children_by_field_name("element")
-            if len(elements) != (3 if dot >= 0 else 2):
-                continue
-            sub = _Extractor(self.path, snippet, tree, self.module, self.name_ids,
+            sub = _Extractor(self.path, rule.snippet, tree, self.module, self.name_ids,
                              self.raw_names)
-            binders = {self.intern(b): [(0, len(snippet))]
-                       for b in (_rule_binders(src, body, dot) if dot >= 0 else ())}
-            rows, _ = sub.references(sub.captures(), [0],
-                                     [_rule_head(elements[-2])], binders=binders)
-            row0 = src.count(b"\n", 0, line0)
+            binders = {self.intern(b): [(0, len(rule.snippet))] for b in rule.binders}
+            rows, _ = sub.references(sub.captures(), [0], [_rule_head(sides[1])],
+                                     binders=binders)
             for i in range(0, len(rows), width):
                 if rows[i + 4] == _SIGNATURE:  # a binder's `(x :: T)`: no declaration's type
                     rows[i + 4] = _TYPE
-                rows[i + 2] += row0
+                rows[i + 2] += rule.row0
                 rows[i + 3] -= _RULE_PAD
                 if rows[i + 6]:
-                    rows[i + 6] += row0
+                    rows[i + 6] += rule.row0
             out.extend(rows)
         return out
 
@@ -1310,6 +1284,57 @@ def _rules(src: bytes, start: int, end: int) -> list[tuple[int, int, int, int, i
             continue
         out.append((g[0][0], body, dot, eq, g[-1][1]))
     return out
+
+
+class Rule(NamedTuple):
+    """One rule of a RULES pragma as code: ``snippet`` parses as `_r=(binders , lhs , rhs)`
+    (`_r=(lhs , rhs)` without binders), its row k is the file's row ``row0 + k``, its columns
+    the file's plus ``_RULE_PAD``."""
+
+    snippet: bytes
+    row0: int  # 0-based
+    binders: tuple[bytes, ...]  # the term variables its `forall` binds
+    has_forall: bool
+
+
+def rules(src: bytes, start: int, end: int) -> list[Rule]:
+    """The rules of the pragma ``src[start:end]`` (none for another pragma)."""
+    if not _RULES_PRAGMA.match(src, start, end):
+        return []
+    out = []
+    for rule_start, body, dot, eq, rule_end in _rules(src, start, end):
+        line0 = src.rfind(b"\n", 0, rule_start) + 1
+        text = bytearray(_BLANK.sub(b" ", src[line0:body]) + src[body:rule_end])
+        text[eq - line0] = 0x2C  # `=` -> `,`
+        if dot >= 0:
+            text[dot - line0] = 0x2C
+        # every line moves _RULE_PAD columns right; `_r=(` ends where the rule's body starts
+        # (the first text left: all before it is blank)
+        lines = [b" " * _RULE_PAD + ln for ln in bytes(text).split(b"\n")]
+        first = next(i for i, ln in enumerate(lines) if ln.strip())
+        col = len(lines[first]) - len(lines[first].lstrip())
+        lines[first] = lines[first][:col - 4] + b"_r=(" + lines[first][col:]
+        out.append(Rule(b"\n".join(lines) + b")\n", src.count(b"\n", 0, line0),
+                        tuple(_rule_binders(src, body, dot)) if dot >= 0 else (), dot >= 0))
+    return out
+
+
+def rule_sides(tree: Tree, rule: Rule) -> tuple[Node | None, Node, Node] | None:
+    """The binders (None without `forall`), left- and right-hand side of a rule's parsed
+    ``snippet``; None when it does not read as one."""
+    if tree.root_node.has_error:
+        return None
+    decls = _declarations(tree)
+    if decls is None or decls.named_child_count != 1:
+        return None
+    match = decls.named_children[0].child_by_field_name("match")
+    tup = match.child_by_field_name("expression") if match is not None else None
+    if tup is None or tup.type != "tuple":
+        return None
+    elements = tup.children_by_field_name("element")
+    if len(elements) != (3 if rule.has_forall else 2):
+        return None
+    return (elements[0] if rule.has_forall else None), elements[-2], elements[-1]
 
 
 def _rule_binders(src: bytes, body: int, dot: int) -> list[bytes]:
