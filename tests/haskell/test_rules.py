@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.haskell.test_extract_incremental import apply_edit, canonical
 
 from scout.explore.model import ChangeKind, EdgeKind
 from scout.haskell import parser as ts
 from scout.haskell.extract import extract, extract_incremental
 from scout.haskell.model import Role
-from tests.haskell.test_extract_incremental import apply_edit, canonical
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ghc_truth import DEFER, Mutation, added_warning_sites, ghc_available  # noqa: E402
@@ -160,3 +160,24 @@ def test_a_removed_constructor_breaks_the_rules_that_use_it_where_ghc_says():
     # inside its own module GHC does not warn, but a removal breaks those uses too: the
     # rule `area (Square side) = …` among them
     assert false == {f"{LIB}:{n}" for n in (20, 31, 34, 40)}
+
+
+STREAM = "src/Rules/Stream.hs"
+
+
+@pytest.mark.ghc
+@needs_ghc
+def test_a_synonym_change_breaks_the_rules_whose_written_types_meet_its_expansion():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "explore"))
+    from test_engine_ghc import _OPAQUE  # noqa: PLC0415
+    truth = added_warning_sites(FIXTURE, [
+        Mutation(STREAM, "type Step i o = Stream i -> Stream o",
+                 "type Step i o = ScoutOpaque (Stream i -> Stream o)"),
+        Mutation(STREAM, "module Rules.Stream where\n",
+                 "{-# LANGUAGE TypeFamilies #-}\nmodule Rules.Stream where\n" + _OPAQUE)],
+        flags=DEFER)
+    # the rule a macro writes on one line (37: through `Source`, a synonym with a forall),
+    # a multi-line rule with a typed binder (47), a rule without binders (48), beside code
+    assert truth == {f"{STREAM}:{n}" for n in (28, 31, 37, 47, 48, 52, 53)}
+    nodes, compare = _explored("Step", ChangeKind.CHANGE_TYPE_SYNONYM)
+    assert compare(nodes, truth) == (set(), set())
