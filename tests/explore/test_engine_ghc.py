@@ -478,3 +478,9 @@ def test_a_constructor_applied_with_dollar_builds_the_old_type(field, declared, 
     assert truth == expected
     nodes = explored("fields", field, ChangeKind.CHANGE_FIELD_TYPE)
     assert compare(nodes, truth) == (set(), set())
+
+
+def test_a_constructor_composed_with_a_polymorphic_result_takes_any_type():
+    # `pure = Many . pure`: `pure` makes the new type as well as the old (its instances kept)
+    nodes = explored("fields", "unMany", ChangeKind.CHANGE_FIELD_TYPE)
+    assert f"{DOLLAR}:43" not in {n.location for n, risk in nodes if risk >= 4}

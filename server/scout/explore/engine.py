@@ -757,7 +757,10 @@ class Explorer:
                                                  given[1])
                             continue
                         # heading no application (`pure = C`, `map C xs`, `C . f`): C is
-                        # handed on as a function whose argument type changes
+                        # handed on as a function whose argument type changes, unless what
+                        # feeds it makes any type (`C . pure`: the new one too)
+                        if self._composed_with_polymorphic(ref, con.name):
+                            continue
                         yield _Candidate(ref.path, ref.line, SiteFacts(
                             EdgeKind.CONSTRUCTOR_USE, True, detail=(
                                 f"{ref.enclosing or 'this code'} passes {con.name} as a "
@@ -986,6 +989,15 @@ class Explorer:
             if any(keep is None or keep(text[:m.start()]) for m in word.finditer(text)):
                 last = i
         return last
+
+    def _composed_with_polymorphic(self, ref: Reference, name: str) -> bool:
+        """`C . pure`, `C . fromIntegral`: composed with a function whose result is any type
+        with the class's instances (which the new type is taken to keep)."""
+        lines = self.context.lines(ref.path)
+        text = lines[ref.line - 1][ref.col:] if 0 < ref.line <= len(lines) else ""
+        m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(name) + r"\s*\.\s*(?:[A-Z][\w']*\.)*"
+                     r"([a-z_][\w']*)", text)
+        return m is not None and m.group(1) in _POLYMORPHIC_RESULTS
 
     def _old_type_inside(self, ref: Reference, operand: str, f: Definition) -> bool:
         """Is ``operand`` a parameter written as a functor of the field's old type (`[T]`,
@@ -2250,6 +2262,11 @@ class _Synonym(NamedTuple):
 _CLASS_CONSUMERS = frozenset({"fromIntegral", "fi", "realToFrac", "toInteger", "show", "print",
                               "shows", "toEnum", "fromEnum", "succ", "pred", "max", "min",
                               "abs", "negate", "compare", "hash", "rnf", "seq"})
+
+# Functions whose result is any type with a class's instances (the caller picks it)
+_POLYMORPHIC_RESULTS = frozenset({"pure", "return", "mempty", "fromIntegral", "realToFrac",
+                                  "toEnum", "fromInteger", "fromRational", "read", "def",
+                                  "coerce"})
 
 # Library functions and operators that pass on what they are given (polymorphic plumbing)
 _PLUMBING = frozenset({"return", "pure", "const", "id", "fmap", "liftM", "liftIO", "io", "lift",
