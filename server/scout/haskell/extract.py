@@ -728,12 +728,12 @@ class _Extractor:
         log: list[tuple[int, int, tuple[int, int]]] = []
         data, starts = self.references(caps, starts_of, names_of, log=log)
         for prag in caps.get("pragma", ()):
-            rules = self.rule_rows(prag)
-            if rules:  # the pragma holds no other rows: its rules' go where it starts
+            rule_rows = self.rule_rows(prag)
+            if rule_rows:  # the pragma holds no other rows: its rules' go where it starts
                 at = bisect_left(starts, prag.start_byte)
                 width = RefsTable.WIDTH
-                data[at * width:at * width] = rules
-                starts[at:at] = array("q", [prag.start_byte]) * (len(rules) // width)
+                data[at * width:at * width] = rule_rows
+                starts[at:at] = array("q", [prag.start_byte]) * (len(rule_rows) // width)
         if log:
             by_range = {(p.start, p.end): p for p in parts}
             for name, at, scope in log:
