@@ -25,7 +25,10 @@ from typing import NamedTuple
 
 from scout.explore.refine import parse_type
 from scout.haskell import parser
+from scout.haskell.extract import Rule, rule_sides, rules
 from scout.haskell.model import Definition, DefKind
+
+_FORALL = re.compile(r"\s*forall\s+([a-z_][\w'\s]*)\.")
 
 Type = tuple  # (head, args): see refine.parse_type(named=True); "'v" heads are variables
 
@@ -166,7 +169,16 @@ class Checker:
             if d.kind is DefKind.TYPE_SYNONYM and d.signature and "=" in d.signature:
                 lhs, rhs = d.signature.split("=", 1)
                 params = tuple(w for w in lhs.split()[2:] if re.fullmatch(r"[a-z_][\w']*", w))
+                # `type P m o = forall i. C i o m ()`: i is a type variable of its own, fresh
+                # at each use (as GHC instantiates it where P is a result); renamed apart
+                # from the variables of the signature that uses P
+                bound = _FORALL.match(rhs)
+                if bound is not None:
+                    rhs = rhs[bound.end():]
                 body = parse_type(rhs, named=True) if "forall" not in rhs else None
+                if body is not None and bound is not None:
+                    body = _substituted(body, {"'" + v: (f"'{v}~{name}", ())
+                                               for v in bound.group(1).split()})
                 if body is not None:
                     found = (tuple("'" + p for p in params), self.expand(body, d.path))
         self._synonyms[key] = found
@@ -840,7 +852,49 @@ def mismatches(checker: Checker, path: str, source: bytes, lines: set[int]) -> R
                 found.setdefault(line, m)
         if whole and name is not None:
             complete.append((min(first, signature_line.get(name.text.decode(), first)), last))
+    for d in decls.named_children:
+        if d.type == "pragma" and any(d.start_point[0] < ln <= d.end_point[0] + 1
+                                      for ln in lines):
+            for rule in rules(source, d.start_byte, d.end_byte):
+                _check_rule(checker, path, rule, found, passed)
     return Report(sorted(found.values()), complete, passed)
+
+
+def _check_rule(checker: Checker, path: str, rule: Rule, found: dict[int, Mismatch],
+                passed: set[int]) -> None:
+    """A rewrite rule type-checks as code: its two sides have one type, its `forall`
+    binders one type each (the written one when annotated). Lines are the file's."""
+    tree = parser.parser().parse(rule.snippet)
+    sides = rule_sides(tree, rule)
+    if sides is None:
+        return
+    binders, lhs, rhs = sides
+    results = []
+    for opaque in (False, True):
+        checker.opaque = opaque
+        checker.subst = {}
+        checker.approximated = False
+        run = _Infer(checker, path, rule.snippet)
+        scope = _Scope()
+        for b in rule.binders:
+            scope.names[b.decode("utf-8", "replace")] = checker.fresh()
+        try:
+            for sig in (_descendants(binders, "signature") if binders is not None else ()):
+                var, t = sig.child_by_field_name("expression"), sig.child_by_field_name("type")
+                written = _signature_type(":: " + run.text(t)) if t is not None else None
+                if var is not None and var.type == "variable" and written is not None:
+                    run.unify_at(sig, run.name_type(var, scope),
+                                 checker.instantiate(checker.expand(written, path)))
+            run.unify_at(rhs, run.expr(lhs, scope), run.expr(rhs, scope))
+        except RecursionError:
+            run.failed = {}
+        results.append(run.failed)
+        if opaque:
+            passed |= {ln + rule.row0 for ln in run.passed - set(run.failed) - set(results[0])}
+    for line, m in results[1].items():
+        if line not in results[0]:
+            found.setdefault(line + rule.row0, m._replace(line=line + rule.row0,
+                                                          end_line=m.end_line + rule.row0))
 
 
 def _checked_declarations(decls) -> Iterator:

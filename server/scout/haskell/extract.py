@@ -41,7 +41,7 @@ from scout.haskell.model import (
     Span,
 )
 
-EXTRACTOR_VERSION = "10"
+EXTRACTOR_VERSION = "11"
 
 # Region captures decide the role of identifiers inside them; the innermost region wins.
 (_R_PATTERN, _R_TYPE, _R_SIG, _R_CONTEXT, _R_DERIVING, _R_IHEAD, _R_IMPORT, _R_EXPORT, _R_EXPR,
@@ -111,6 +111,7 @@ REFERENCE_QUERY = r"""
 (do) @scope
 (list_comprehension) @scope
 (apply) @app
+(pragma) @pragma
 """
 
 _NAME_ROLES = {_R_CONTEXT: Role.CONTEXT, _R_DERIVING: Role.DERIVING, _R_IHEAD: Role.INSTANCE_HEAD,
@@ -726,6 +727,13 @@ class _Extractor:
         names_of = [p.top_name for p in parts]
         log: list[tuple[int, int, tuple[int, int]]] = []
         data, starts = self.references(caps, starts_of, names_of, log=log)
+        for prag in caps.get("pragma", ()):
+            rule_rows = self.rule_rows(prag)
+            if rule_rows:  # the pragma holds no other rows: its rules' go where it starts
+                at = bisect_left(starts, prag.start_byte)
+                width = RefsTable.WIDTH
+                data[at * width:at * width] = rule_rows
+                starts[at:at] = array("q", [prag.start_byte]) * (len(rule_rows) // width)
         if log:
             by_range = {(p.start, p.end): p for p in parts}
             for name, at, scope in log:
@@ -890,7 +898,30 @@ class _Extractor:
             data, starts = _drop_shadowed(data, starts, binders, expression)
         return data, starts
 
-    # -- match sites --------------------------------------------------------------------
+    def rule_rows(self, pragma: Node) -> array:
+        """Reference rows of the rules of a RULES pragma (none for another pragma), at their
+        lines, each attributed to the function its left-hand side rewrites."""
+        out = array("i")
+        width = RefsTable.WIDTH
+        for rule in rules(self.source, pragma.start_byte, pragma.end_byte):
+            tree = ts.parser().parse(rule.snippet)
+            sides = rule_sides(tree, rule)
+            if sides is None:
+                continue
+            sub = _Extractor(self.path, rule.snippet, tree, self.module, self.name_ids,
+                             self.raw_names)
+            binders = {self.intern(b): [(0, len(rule.snippet))] for b in rule.binders}
+            rows, _ = sub.references(sub.captures(), [0], [_rule_head(sides[1])],
+                                     binders=binders)
+            for i in range(0, len(rows), width):
+                if rows[i + 4] == _SIGNATURE:  # a binder's `(x :: T)`: no declaration's type
+                    rows[i + 4] = _TYPE
+                rows[i + 2] += rule.row0
+                rows[i + 3] -= _RULE_PAD
+                if rows[i + 6]:
+                    rows[i + 6] += rule.row0
+            out.extend(rows)
+        return out
 
     # -- match sites ---------------------------------------------------------------------
     def match_sites(self, caps: dict[str, list[Node]], parts: list[_Part],
@@ -1122,6 +1153,211 @@ def _drop_shadowed(data: array, starts: array, binders: dict[int, list[tuple[int
     kept.extend(data[prev * width:])
     kept_starts.extend(starts[prev:])
     return kept, kept_starts
+
+
+# -- RULES pragmas --------------------------------------------------------------------------
+# GHC type-checks both sides of a rewrite rule like code, but tree-sitter parses a pragma as one
+# opaque node. Each rule is parsed again on its own: its text, with everything around it blanked
+# on the same lines (so rows and columns map back by a constant), rewritten into a binding
+# `_r=(binders , lhs , rhs)` of the same length: `"name" [phase] forall` becomes `_r=(`, the
+# binders' `.` and the rule's `=` become commas, and `)` closes it after the right-hand side.
+# The binders stay in place (`(x :: T)` is a typed expression: its type is read as in code) and
+# shadow top-level names across the whole rule.
+_RULES_PRAGMA = re.compile(rb"\{-#\s*RULES\b", re.I)
+_SYMBOL = frozenset(b"!#$%&*+./<=>?@\\^|-~:")
+_IDENT_START = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_IDENT = _IDENT_START | frozenset(b"0123456789'")
+_CHAR_LIT = re.compile(rb"'(?:\\[^']{1,10}|[^'\\\n])'")
+_SIGNATURE, _TYPE = int(Role.SIGNATURE), int(Role.TYPE)
+_BLANK = re.compile(rb"[^\n]")
+_RULE_PAD = 4  # columns added before every line of a rule's text: room for `_r=(`
+
+
+def _pragma_tokens(src: bytes, i: int, end: int) -> list[tuple[int, int, bytes, int]]:
+    """(start, end, kind, depth) of the tokens of ``src[i:end]``: kind is b'"' for a string,
+    b'v' for an identifier or number, b'o' for an operator, else the bracket or punctuation
+    itself; comments and character literals are skipped (depth: brackets open before it)."""
+    out: list[tuple[int, int, bytes, int]] = []
+    depth = 0
+    while i < end:
+        c = src[i]
+        if c in b" \t\r\n\f\v":
+            i += 1
+        elif c == 0x22:  # "
+            j = i + 1
+            while j < end and src[j] not in b'"\n':
+                j += 2 if src[j] == 0x5C else 1
+            out.append((i, min(j + 1, end), b'"', depth))
+            i = j + 1
+        elif src.startswith(b"{-", i):
+            nest, j = 1, i + 2
+            while j < end and nest:
+                if src.startswith(b"{-", j):
+                    nest, j = nest + 1, j + 2
+                elif src.startswith(b"-}", j):
+                    nest, j = nest - 1, j + 2
+                else:
+                    j += 1
+            i = j
+        elif c in _IDENT:
+            j = i + 1
+            while j < end and src[j] in _IDENT:
+                j += 1
+            out.append((i, j, b"v", depth))
+            i = j
+        elif c == 0x27 and (m := _CHAR_LIT.match(src, i, end)):  # 'x'
+            i = m.end()
+        elif c in _SYMBOL:
+            j = i + 1
+            while j < end and src[j] in _SYMBOL:
+                j += 1
+            if j - i >= 2 and src[i:j].strip(b"-") == b"":  # a line comment
+                nl = src.find(b"\n", j, end)
+                i = end if nl < 0 else nl
+                continue
+            out.append((i, j, b"o", depth))
+            i = j
+        else:
+            if c in b")]}":
+                depth -= 1
+            out.append((i, i + 1, bytes((c,)), depth))
+            if c in b"([{":
+                depth += 1
+            i += 1
+    return out
+
+
+def _rules(src: bytes, start: int, end: int) -> list[tuple[int, int, int, int, int]]:
+    """The rules of the pragma ``src[start:end]``, as byte positions: (rule start, where its
+    binders start, its binders' `.` (-1: none), its `=`, its end); a rule that cannot be read
+    is left out."""
+    m = _RULES_PRAGMA.match(src, start, end)
+    if m is None:
+        return []
+    close = src.rfind(b"#-}", m.end(), end)
+    toks = _pragma_tokens(src, m.end(), close if close >= 0 else end)
+    # a rule starts at a name string at depth 0: the first, one after `;`, or one that
+    # starts a line once the rule before it has its `=` (GHC's layout of rules)
+    groups: list[list[tuple[int, int, bytes, int]]] = [[]]
+    seen_eq = False
+    for t in toks:
+        s, e, kind, depth = t
+        if depth == 0 and kind == b";":
+            groups.append([])
+            seen_eq = False
+            continue
+        if (depth == 0 and kind == b'"' and seen_eq and groups[-1]
+                and src.rfind(b"\n", groups[-1][-1][1], s) >= 0
+                and not src[src.rfind(b"\n", 0, s) + 1:s].strip()):
+            groups.append([])
+            seen_eq = False
+        if depth == 0 and kind == b"o" and src[s:e] == b"=":
+            seen_eq = True
+        groups[-1].append(t)
+    out = []
+    for g in groups:
+        if len(g) < 3 or g[0][2] != b'"':
+            continue
+        k = 1
+        if g[k][2] == b"[":  # the phase
+            while k < len(g) and not (g[k][2] == b"]" and g[k][3] == 0):
+                k += 1
+            k += 1
+        dot = -1
+        while k < len(g) and g[k][2] == b"v" and src[g[k][0]:g[k][1]] == b"forall":
+            # binders up to `.` (a second forall: the first bound type variables)
+            k += 1
+            binders = k
+            while k < len(g) and not (g[k][3] == 0 and g[k][2] == b"o"
+                                      and src[g[k][0]:g[k][1]] == b"."):
+                k += 1
+            if k >= len(g):
+                break
+            dot = g[k][0]
+            k += 1
+        if k >= len(g):
+            continue
+        body = g[binders][0] if dot >= 0 else g[k][0]
+        eq = next((t[0] for t in g[k:] if t[3] == 0 and t[2] == b"o" and src[t[0]:t[1]] == b"="),
+                  -1)
+        if eq < 0 or eq == g[k][0] or eq == g[-1][0]:
+            continue
+        out.append((g[0][0], body, dot, eq, g[-1][1]))
+    return out
+
+
+class Rule(NamedTuple):
+    """One rule of a RULES pragma as code: ``snippet`` parses as `_r=(binders , lhs , rhs)`
+    (`_r=(lhs , rhs)` without binders), its row k is the file's row ``row0 + k``, its columns
+    the file's plus ``_RULE_PAD``."""
+
+    snippet: bytes
+    row0: int  # 0-based
+    binders: tuple[bytes, ...]  # the term variables its `forall` binds
+    has_forall: bool
+
+
+def rules(src: bytes, start: int, end: int) -> list[Rule]:
+    """The rules of the pragma ``src[start:end]`` (none for another pragma)."""
+    if not _RULES_PRAGMA.match(src, start, end):
+        return []
+    out = []
+    for rule_start, body, dot, eq, rule_end in _rules(src, start, end):
+        line0 = src.rfind(b"\n", 0, rule_start) + 1
+        text = bytearray(_BLANK.sub(b" ", src[line0:body]) + src[body:rule_end])
+        text[eq - line0] = 0x2C  # `=` -> `,`
+        if dot >= 0:
+            text[dot - line0] = 0x2C
+        # every line moves _RULE_PAD columns right; `_r=(` ends where the rule's body starts
+        # (the first text left: all before it is blank)
+        lines = [b" " * _RULE_PAD + ln for ln in bytes(text).split(b"\n")]
+        first = next(i for i, ln in enumerate(lines) if ln.strip())
+        col = len(lines[first]) - len(lines[first].lstrip())
+        lines[first] = lines[first][:col - 4] + b"_r=(" + lines[first][col:]
+        out.append(Rule(b"\n".join(lines) + b")\n", src.count(b"\n", 0, line0),
+                        tuple(_rule_binders(src, body, dot)) if dot >= 0 else (), dot >= 0))
+    return out
+
+
+def rule_sides(tree: Tree, rule: Rule) -> tuple[Node | None, Node, Node] | None:
+    """The binders (None without `forall`), left- and right-hand side of a rule's parsed
+    ``snippet``; None when it does not read as one."""
+    if tree.root_node.has_error:
+        return None
+    decls = _declarations(tree)
+    if decls is None or decls.named_child_count != 1:
+        return None
+    match = decls.named_children[0].child_by_field_name("match")
+    tup = match.child_by_field_name("expression") if match is not None else None
+    if tup is None or tup.type != "tuple":
+        return None
+    elements = tup.children_by_field_name("element")
+    if len(elements) != (3 if rule.has_forall else 2):
+        return None
+    return (elements[0] if rule.has_forall else None), elements[-2], elements[-1]
+
+
+def _rule_binders(src: bytes, body: int, dot: int) -> list[bytes]:
+    """The term variables a rule's `forall` binds: `x`, or `(x :: T)`."""
+    toks = _pragma_tokens(src, body, dot)
+    return [src[s:e] for k, (s, e, kind, depth) in enumerate(toks)
+            if kind == b"v" and src[s] in _IDENT_START and not src[s:e][:1].isupper()
+            and (depth == 0 or depth == 1 and k and toks[k - 1][2] == b"(")]
+
+
+def _rule_head(node: Node | None) -> str | None:
+    """The name a rule's left-hand side applies: the function it rewrites."""
+    while node is not None:
+        t = node.type
+        if t == "apply":
+            node = node.child_by_field_name("function")
+        elif t == "parens":
+            node = node.child_by_field_name("expression")
+        elif t == "infix":
+            node = node.child_by_field_name("operator")
+        else:
+            return _ident(node)
+    return None
 
 
 def _leaves(node: Node) -> list[Node]:

@@ -431,6 +431,12 @@ class IndexSnapshot:
     def is_edited(self, path: str) -> bool:
         return path in self._texts
 
+    def code(self, path: str) -> bytes | None:
+        """The file's current text as it was indexed: after the C preprocessor (its macros
+        expanded on their lines, the branches not taken blanked: the same lines)."""
+        src = read_source(self.root, path, raw=self._texts.get(path), texts=self._texts)
+        return None if isinstance(src, SkippedFile) else src.code
+
     def source_lines(self, path: str) -> list[str]:
         """The file's current text as lines (the editor's text when there is one)."""
         data = self.text(path)
