@@ -135,6 +135,17 @@ def test_change_arity_renames_clauses_and_adds_wrapper(tmp_path: Path) -> None:
     assert lm.to_original(9) == (8, False)  # `other = go 3` maps back
 
 
+@pytest.mark.parametrize("target", ["go", "went"])
+def test_a_shared_signature_is_refused_whichever_name_changes(tmp_path: Path,
+                                                              target: str) -> None:
+    # `go, went :: T`: the wrapper would keep T, and no caller of `went` would break
+    src = ("module T where\n\ngo, went :: Int -> Int\ngo n = n\nwent n = n\n\n"
+           "other :: Int\nother = went 3\n")
+    idx = index_of(tmp_path, {"T.hs": src})
+    with pytest.raises(MutationError, match="shares a type signature"):
+        mutation_for(idx, target, ChangeKind.CHANGE_ARITY)
+
+
 def test_add_method_uses_every_class_variable(tmp_path: Path) -> None:
     src = "module T where\n\nclass Box f where\n    open :: f a -> a\n\nclass Empty a\n"
     idx = index_of(tmp_path, {"T.hs": src})

@@ -833,6 +833,13 @@ def _function_edits(fn: Definition, text: str, wrapper: str) -> FileEdit:
     if not re.fullmatch(r"[a-z_][\w']*", fn.name):
         raise MutationError(f"{fn.name} is an operator: the oracle changes named functions only")
     name_re = re.compile(r"^" + re.escape(fn.name) + r"(?![\w'])", re.M)
+    # `f, g :: T` with the target after the first name: renaming g's clauses would leave T
+    # on the wrapper, and its callers would see no change at all
+    shared = re.compile(r"^(?:[a-z_][\w']*\s*,\s*)+" + re.escape(fn.name) + r"(?![\w'])\s*[,:]",
+                        re.M)
+    if shared.search(text):
+        raise MutationError(f"{fn.name} shares a type signature with other names: split "
+                            "the signature first")
     edits: list[TextEdit] = []
     for m in name_re.finditer(text):
         rest = text[m.end():text.find("\n", m.end()) if "\n" in text[m.end():] else len(text)]
