@@ -485,3 +485,19 @@ def test_a_constructor_composed_with_a_polymorphic_result_takes_any_type():
     # `pure = Many . pure`: `pure` makes the new type as well as the old (its instances kept)
     nodes = explored("fields", "unMany", ChangeKind.CHANGE_FIELD_TYPE)
     assert f"{DOLLAR}:43" not in {n.location for n, risk in nodes if risk >= 4}
+
+
+ACT = "src/Calls/Act.hs"
+
+
+def test_a_bound_result_used_as_a_scrutinee_spans_the_alternatives():
+    truth = added_warning_sites(FIXTURES / "calls", [
+        Mutation(ACT, "fetch :: IO (Maybe Int)\nfetch =",
+                 "scoutOrig_fetch :: IO (Maybe Int)\nscoutOrig_fetch ="),
+        Mutation(ACT, "    Just x -> return x\n",
+                 "    Just x -> return x\nnewtype ScoutChanged_fetch a = ScoutChanged_fetch a\n"
+                 "fetch = ScoutChanged_fetch scoutOrig_fetch\n")], flags=DEFER)
+    nodes = explored("calls", "fetch", ChangeKind.CHANGE_SIGNATURE)
+    assert compare(nodes, truth) == (set(), set()), truth
+    scrutinee = next(n for n, _ in nodes if n.location == f"{ACT}:9")
+    assert scrutinee.end_line == 11  # `case mx of` to its last alternative

@@ -1219,13 +1219,24 @@ class Explorer:
             for i in range(first, min(last, len(lines)) + 1):
                 if i == line or not word.search(lines[i - 1]):
                     continue
+                end = None
+                if re.search(r"\bcase\s+" + re.escape(name) + r"\s+of\s*$", lines[i - 1]):
+                    # the scrutinee: GHC reports at the alternatives' patterns, below it
+                    indent = len(lines[i - 1]) - len(lines[i - 1].lstrip())
+                    end = i
+                    for k in range(i + 1, min(last, len(lines)) + 1):
+                        text = lines[k - 1]
+                        if text.strip() and len(text) - len(text.lstrip()) <= indent:
+                            break
+                        if text.strip():
+                            end = k
                 yield _Candidate(ref.path, i, SiteFacts(
                     EdgeKind.CALLER, True, detail=(
                         f"uses {name}, which is bound to a call of {fn.name} on line {line}: "
                         "its type changes with it"), symbol=name, hop=2,
                     assumption=(f"{name} has no type signature, so it takes the new type of "
                                 f"{fn.name}'s call; assumed its uses no longer fit")),
-                                 ref.enclosing)
+                                 ref.enclosing, 0, end)
 
     def _local_binding(self, ref: Reference, monadic: bool) -> tuple[str, int, int, int] | None:
         """The local binding whose right-hand side holds ``ref``: its name, its line and the
