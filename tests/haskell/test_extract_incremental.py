@@ -119,6 +119,14 @@ def check_edits(path: Path, edits: list[tuple[str, float, float, float]],
         src, fi = new, incremental
 
 
+def test_typing_in_a_qualifier_re_extracts_the_whole_name():
+    # found by the property test below: the run went inside `Map.empty` to the module part,
+    # and the reference kept its old qualifier
+    check_edits(REPO / "examples/llm-service/src/LLM/Config.hs",
+                [("new definition", 0.5, 0.0, 0.0), ("new definition", 0.25, 0.0, 0.0),
+                 ("type char", 0.71875, 0.75, 0.0)], inside_all=True)
+
+
 @pytest.mark.parametrize("inside_all", [False, True], ids=["as-is", "inside-every-declaration"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(FILES), EDITS)

@@ -1795,6 +1795,9 @@ def _plan_each(state: _State, nodes: list[Node], touched: list[tuple[int, int]],
 # would change around the chunk); a record update is a match site, a record construction not.
 _OPAQUE = frozenset({"function", "bind", "lambda", "alternative", "alternatives", "let_in", "do",
                      "list_comprehension", "case", "lambda_case", "local_binds", "ERROR"})
+# Names a reference is read from whole (`M.x`, `` `M.op` ``): a run never goes inside one
+# (typing in its qualifier would re-extract only the module part, and keep the old row).
+_NAMES = frozenset({"qualified", "infix_id"})
 # Declarations smaller than this are extracted again whole (the bookkeeping would cost more).
 SUB_DECLARATION_BYTES = 4096
 
@@ -1811,8 +1814,9 @@ def _chunk(d: Node, lo: int, hi: int) -> tuple[Node, Node] | None:
             break
         first, last = kids[i], kids[j]
         found = first, last
-        if i != j or first.type in _OPAQUE or first.type == "record" and not _constructs(
-                first.child_by_field_name("expression")):
+        if i != j or first.type in _OPAQUE or first.type in _NAMES:
+            break
+        if first.type == "record" and not _constructs(first.child_by_field_name("expression")):
             break
         kids = first.named_children
     return found
