@@ -1028,15 +1028,9 @@ class Explorer:
                      r"\s*(.*)$", first[ref.col:])
         if m is None:
             return None
-        indent = len(first) - len(first.lstrip())
-        value, last = m.group(1).strip(), ref.line
-        for i in range(ref.line + 1, min(len(lines), encl.span.end_line) + 1):
-            text = lines[i - 1]
-            if not text.strip():
-                continue
-            if len(text) - len(text.lstrip()) <= indent:
-                break  # the next equation, statement or binding
-            value, last = value or text.strip(), i
+        last = _block_end(lines, ref.line, encl.span.end_line)
+        value = m.group(1).strip() or next(
+            (t.strip() for t in lines[ref.line:last] if t.strip()), "")
         return (value, last) if value else None
 
     def _applicative_arguments(self, ref: Reference, name: str) -> list[tuple[str, int]]:
@@ -1050,14 +1044,8 @@ class Explorer:
         m = re.match(r"(?:[A-Z][\w']*\.)*" + re.escape(name) + r"\s*<\$>", first[ref.col:])
         if m is None:
             return []
-        indent = len(first) - len(first.lstrip())
-        last = min(len(lines), ref.line + 20, encl.span.end_line)
-        body = first[ref.col + m.end():]
-        for i in range(ref.line + 1, last + 1):
-            text = lines[i - 1]
-            if text.strip() and len(text) - len(text.lstrip()) <= indent:
-                break  # the next statement, binding or clause
-            body += "\n" + text
+        last = _block_end(lines, ref.line, min(ref.line + 20, encl.span.end_line))
+        body = "\n".join([first[ref.col + m.end():], *lines[ref.line:last]])
         args: list[tuple[str, int]] = []
         depth, start, i = 0, 0, 0
         while i < len(body):
@@ -1222,14 +1210,7 @@ class Explorer:
                 end = None
                 if re.search(r"\bcase\s+" + re.escape(name) + r"\s+of\s*$", lines[i - 1]):
                     # the scrutinee: GHC reports at the alternatives' patterns, below it
-                    indent = len(lines[i - 1]) - len(lines[i - 1].lstrip())
-                    end = i
-                    for k in range(i + 1, min(last, len(lines)) + 1):
-                        text = lines[k - 1]
-                        if text.strip() and len(text) - len(text.lstrip()) <= indent:
-                            break
-                        if text.strip():
-                            end = k
+                    end = _block_end(lines, i, last)
                 yield _Candidate(ref.path, i, SiteFacts(
                     EdgeKind.CALLER, True, detail=(
                         f"uses {name}, which is bound to a call of {fn.name} on line {line}: "
@@ -2519,6 +2500,22 @@ def _context_split(text: str) -> tuple[list[list[str]], str]:
     if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
         inner = inner[1:-1]
     return [words for part in _split_top(inner, ",") if (words := _split_top(part, " "))], rest
+
+
+def _block_end(lines: Sequence[str], line: int, last: int) -> int:
+    """The last non-blank line of what is indented under ``line`` (a lambda's body, a case's
+    alternatives, operands on the lines below), looking no further than ``last``: the next
+    line indented no deeper ends it (the next statement, binding or clause)."""
+    head = lines[line - 1]
+    indent = len(head) - len(head.lstrip())
+    end = line
+    for k in range(line + 1, min(last, len(lines)) + 1):
+        text = lines[k - 1]
+        if text.strip():
+            if len(text) - len(text.lstrip()) <= indent:
+                break
+            end = k
+    return end
 
 
 def _tuple_parts(text: str) -> list[str]:
